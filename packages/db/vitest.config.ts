@@ -1,0 +1,4 @@
+import { baseConfig } from "@contacts/vitest-config";
+import { mergeConfig } from "vitest/config";
+
+export default mergeConfig(baseConfig, {});

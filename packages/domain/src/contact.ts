@@ -1,0 +1,360 @@
+import { z } from "zod";
+
+import { Audit, ContactPointLabel, Id, optionalText } from "./common.js";
+import { isValidEmail, normalizeEmail } from "./email.js";
+import { ErrorReason } from "./errors.js";
+import { normalizePhone } from "./phone.js";
+
+/** Limits on a contact's lists and text, in one place. */
+export const CONTACT_LIMITS = {
+  name: 100,
+  text: 255,
+  notes: 10_000,
+  emails: 20,
+  phones: 20,
+  addresses: 10,
+  roles: 20,
+  userIds: 20,
+  portalDelegates: 100,
+  customFields: 100,
+  customFieldValue: 1_000,
+} as const;
+
+export const ContactSubtype = z.enum(["person", "company"]);
+export type ContactSubtype = z.infer<typeof ContactSubtype>;
+
+export const ContactStatus = z.enum(["active", "inactive", "duplicate", "deceased"]);
+export type ContactStatus = z.infer<typeof ContactStatus>;
+
+/** A role code from the tenant's catalogue, e.g. `PRIMARY`. */
+export const RoleCode = z
+  .string()
+  .regex(/^[A-Z][A-Z0-9_]{0,49}$/, "upper-case letters, digits and underscores, starting with a letter");
+export type RoleCode = z.infer<typeof RoleCode>;
+
+export const EmailInput = z.strictObject({
+  address: z
+    .string()
+    .trim()
+    .min(1)
+    .max(254)
+    .refine(isValidEmail, { message: "not a deliverable email address", params: { reason: ErrorReason.invalid } }),
+  label: ContactPointLabel.default("work"),
+  primary: z.boolean().default(false),
+});
+export type EmailInput = z.input<typeof EmailInput>;
+export type Email = z.output<typeof EmailInput>;
+
+/** A phone as sent by a caller. `e164`, `valid` and `extension` are derived and ignored on input. */
+export const PhoneInput = z.strictObject({
+  number: z.string().trim().min(1).max(64),
+  label: ContactPointLabel.default("work"),
+  primary: z.boolean().default(false),
+  /** ISO 3166-1 alpha-2 region to read a number without `+` in; defaults to the primary address's country. */
+  country: z
+    .string()
+    .regex(/^[A-Za-z]{2}$/, "ISO 3166-1 alpha-2 code")
+    .transform((c) => c.toUpperCase())
+    .nullish(),
+  e164: z.string().nullish(),
+  valid: z.boolean().optional(),
+  extension: z.string().nullish(),
+  smsVerified: z.boolean().default(false),
+});
+export type PhoneInput = z.input<typeof PhoneInput>;
+
+const MonthDay = z.string().regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, "MM-DD");
+
+export const AddressInput = z.strictObject({
+  line1: optionalText(CONTACT_LIMITS.text),
+  line2: optionalText(CONTACT_LIMITS.text),
+  city: optionalText(CONTACT_LIMITS.name),
+  state: optionalText(CONTACT_LIMITS.name),
+  postalCode: optionalText(20),
+  country: optionalText(CONTACT_LIMITS.name),
+  label: ContactPointLabel.default("home"),
+  primary: z.boolean().default(false),
+  seasonalStart: MonthDay.nullish().transform((v) => v ?? null),
+  seasonalEnd: MonthDay.nullish().transform((v) => v ?? null),
+});
+export type AddressInput = z.input<typeof AddressInput>;
+export type Address = z.output<typeof AddressInput>;
+
+export const SocialLinks = z.strictObject({
+  website: optionalText(CONTACT_LIMITS.text),
+  linkedin: optionalText(CONTACT_LIMITS.text),
+  twitter: optionalText(CONTACT_LIMITS.text),
+  facebook: optionalText(CONTACT_LIMITS.text),
+  instagram: optionalText(CONTACT_LIMITS.text),
+});
+export type SocialLinks = z.output<typeof SocialLinks>;
+
+export const NotificationPreferences = z.strictObject({
+  doNotCall: z.boolean().default(false),
+  doNotEmail: z.boolean().default(false),
+  doNotFax: z.boolean().default(false),
+  doNotMail: z.boolean().default(false),
+  doNotSurvey: z.boolean().default(false),
+});
+export type NotificationPreferences = z.output<typeof NotificationPreferences>;
+
+export const CustomFieldValue = z.union([
+  z.string().max(CONTACT_LIMITS.customFieldValue),
+  z.number(),
+  z.boolean(),
+  z.null(),
+]);
+export const CustomFields = z
+  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "a letter then letters, digits or _"), CustomFieldValue)
+  .refine((r) => Object.keys(r).length <= CONTACT_LIMITS.customFields, {
+    message: `at most ${CONTACT_LIMITS.customFields} custom fields`,
+    params: { reason: ErrorReason.tooBig },
+  });
+export type CustomFields = z.output<typeof CustomFields>;
+
+/** Tax identifier: digits, letters and the separators `- . / space`; never a masked value. */
+const TaxId = z
+  .string()
+  .trim()
+  .min(4)
+  .max(32)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ./-]*$/, "digits, letters and - . / separators");
+
+function uniqueList<T extends z.ZodType>(item: T, max: number) {
+  return z
+    .array(item)
+    .max(max)
+    .default([])
+    .refine((list) => new Set(list.map((v) => JSON.stringify(v))).size === list.length, {
+      message: "items must be unique",
+      params: { reason: ErrorReason.duplicate },
+    });
+}
+
+/**
+ * Every field a caller may set on a contact. Server-managed fields (id, number, version, audit,
+ * provenance, mergedIds) are rejected with reason `server_managed`; unknown fields with `unknown_field`.
+ */
+const contactShape = {
+  subtype: ContactSubtype,
+  prefix: optionalText(20),
+  firstName: optionalText(CONTACT_LIMITS.name),
+  middleName: optionalText(CONTACT_LIMITS.name),
+  lastName: optionalText(CONTACT_LIMITS.name),
+  suffix: optionalText(20),
+  nickname: optionalText(CONTACT_LIMITS.name),
+  maidenName: optionalText(CONTACT_LIMITS.name),
+  credentials: optionalText(CONTACT_LIMITS.name),
+  jobTitle: optionalText(CONTACT_LIMITS.text),
+  companyName: optionalText(CONTACT_LIMITS.text),
+  username: optionalText(CONTACT_LIMITS.name),
+  group: z
+    .string()
+    .trim()
+    .min(2)
+    .max(50)
+    .nullish()
+    .transform((v) => v ?? null),
+  accountId: Id.nullish().transform((v) => v ?? null),
+  roles: uniqueList(RoleCode, CONTACT_LIMITS.roles),
+  emails: z.array(EmailInput).max(CONTACT_LIMITS.emails).default([]),
+  phones: z.array(PhoneInput).max(CONTACT_LIMITS.phones).default([]),
+  addresses: z.array(AddressInput).max(CONTACT_LIMITS.addresses).default([]),
+  preferredPhoneLabel: ContactPointLabel.nullish().transform((v) => v ?? null),
+  preferredAddressLabel: ContactPointLabel.nullish().transform((v) => v ?? null),
+  taxId: TaxId.nullish().transform((v) => v ?? null),
+  gender: optionalText(50),
+  pronouns: optionalText(50),
+  dateOfBirth: z.iso
+    .date()
+    .nullish()
+    .transform((v) => v ?? null),
+  dateOfDeath: z.iso
+    .date()
+    .nullish()
+    .transform((v) => v ?? null),
+  status: ContactStatus.default("active"),
+  notes: optionalText(CONTACT_LIMITS.notes),
+  social: SocialLinks.default({
+    website: null,
+    linkedin: null,
+    twitter: null,
+    facebook: null,
+    instagram: null,
+  }),
+  notificationPreferences: NotificationPreferences.default({
+    doNotCall: false,
+    doNotEmail: false,
+    doNotFax: false,
+    doNotMail: false,
+    doNotSurvey: false,
+  }),
+  userIds: uniqueList(z.string().trim().min(1).max(CONTACT_LIMITS.text), CONTACT_LIMITS.userIds),
+  portalDelegates: uniqueList(Id, CONTACT_LIMITS.portalDelegates),
+  spouseId: Id.nullish().transform((v) => v ?? null),
+  customFields: CustomFields.default({}),
+  externalId: optionalText(CONTACT_LIMITS.text),
+  originService: optionalText(CONTACT_LIMITS.name),
+  locked: z.boolean().default(false),
+  integration: z.boolean().default(false),
+};
+
+type RawContact = z.output<z.ZodObject<typeof contactShape>>;
+
+function checkPrimary(list: readonly { primary: boolean }[], field: string, ctx: z.RefinementCtx): void {
+  let seen = false;
+  list.forEach((item, i) => {
+    if (!item.primary) return;
+    if (seen) {
+      ctx.addIssue({
+        code: "custom",
+        path: [field, i, "primary"],
+        message: `at most one ${field} item may be primary`,
+        params: { reason: ErrorReason.multiplePrimary },
+      });
+    }
+    seen = true;
+  });
+}
+
+function required(ctx: z.RefinementCtx, field: string, message: string): void {
+  ctx.addIssue({ code: "custom", path: [field], message, params: { reason: ErrorReason.required } });
+}
+
+function checkContact(c: RawContact, ctx: z.RefinementCtx): void {
+  if (c.subtype === "person") {
+    if (!c.firstName) required(ctx, "firstName", "a person needs a first name");
+    if (!c.lastName) required(ctx, "lastName", "a person needs a last name");
+  } else if (!c.companyName) {
+    required(ctx, "companyName", "a company needs a company name");
+  }
+  checkPrimary(c.emails, "emails", ctx);
+  checkPrimary(c.phones, "phones", ctx);
+  checkPrimary(c.addresses, "addresses", ctx);
+  if (c.preferredPhoneLabel && !c.phones.some((p) => p.label === c.preferredPhoneLabel)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["preferredPhoneLabel"],
+      message: "no phone has this label",
+      params: { reason: ErrorReason.invalid },
+    });
+  }
+  if (c.preferredAddressLabel && !c.addresses.some((a) => a.label === c.preferredAddressLabel)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["preferredAddressLabel"],
+      message: "no address has this label",
+      params: { reason: ErrorReason.invalid },
+    });
+  }
+  const today = new Date().toISOString().slice(0, 10);
+  if (c.dateOfBirth && c.dateOfBirth > today) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dateOfBirth"],
+      message: "date of birth is in the future",
+      params: { reason: ErrorReason.invalid },
+    });
+  }
+  if (c.dateOfBirth && c.dateOfDeath && c.dateOfDeath < c.dateOfBirth) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dateOfDeath"],
+      message: "date of death is before date of birth",
+      params: { reason: ErrorReason.invalid },
+    });
+  }
+  const emails = c.emails.map((e) => normalizeEmail(e.address));
+  emails.forEach((e, i) => {
+    if (emails.indexOf(e) !== i) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["emails", i, "address"],
+        message: "the same address is listed twice",
+        params: { reason: ErrorReason.duplicate },
+      });
+    }
+  });
+}
+
+/** The primary address's country when it is an ISO alpha-2 code: the region for phones typed without `+`. */
+function defaultPhoneRegion(addresses: readonly Address[]): string | null {
+  const address = addresses.find((a) => a.primary) ?? addresses[0];
+  const country = address?.country?.toUpperCase() ?? null;
+  return country && /^[A-Z]{2}$/.test(country) ? country : null;
+}
+
+function normalizeContact(c: RawContact) {
+  const region = defaultPhoneRegion(c.addresses);
+  return {
+    ...c,
+    phones: c.phones.map((p) => {
+      const n = normalizePhone(p.number, { region: p.country ?? region });
+      return {
+        number: n.number,
+        e164: n.e164,
+        valid: n.valid,
+        country: p.country ?? n.country,
+        extension: n.extension,
+        label: p.label,
+        primary: p.primary,
+        smsVerified: p.smsVerified,
+      };
+    }),
+  };
+}
+
+/**
+ * A contact as a caller sends it on create and on full replace. Parsing validates every rule
+ * (subtype, primaries, formats, limits) and normalizes (trimmed text, E.164 phones, nulls for
+ * absent values), so the output is the complete editable document.
+ */
+export const ContactInput = z.strictObject(contactShape).superRefine(checkContact).transform(normalizeContact);
+export type ContactInput = z.input<typeof ContactInput>;
+/** The editable part of a stored contact, fully normalized. */
+export type ContactData = z.output<typeof ContactInput>;
+export type Phone = ContactData["phones"][number];
+
+/** Where a bulk-loaded contact came from. */
+export const Provenance = z.object({
+  importId: Id,
+  recordNumber: z.number().int(),
+  sourceFile: z.string(),
+  loadedAt: z.iso.datetime({ offset: true }),
+});
+export type Provenance = z.infer<typeof Provenance>;
+
+/** Fields only the server sets. */
+export const ContactServerFields = z.object({
+  id: Id,
+  number: z.number().int().min(1),
+  mergedIds: z.array(Id),
+  provenance: Provenance.nullable(),
+  ...Audit,
+});
+export type ContactServerFields = z.infer<typeof ContactServerFields>;
+
+/** A contact as the API returns it (before projection; masking rules already applied). */
+export type Contact = ContactData & ContactServerFields;
+
+/** Every top-level field of a contact document, in output order. */
+export const CONTACT_FIELDS = [
+  ...Object.keys(ContactServerFields.shape).slice(0, 2),
+  ...Object.keys(contactShape),
+  ...Object.keys(ContactServerFields.shape).slice(2),
+] as (keyof Contact)[];
+
+/** A field name for `fields` projection. */
+export const ContactField = z.enum(CONTACT_FIELDS as [keyof Contact, ...(keyof Contact)[]]);
+export type ContactField = z.infer<typeof ContactField>;
+
+/** Keeps only the asked fields (plus `id`, always). With no list, returns the whole document. */
+export function projectContact(
+  contact: Contact,
+  fields: readonly ContactField[] | null | undefined,
+): Partial<Contact> & Pick<Contact, "id"> {
+  if (!fields?.length) return contact;
+  const out: Partial<Contact> & Pick<Contact, "id"> = { id: contact.id };
+  for (const f of fields) (out as Record<string, unknown>)[f] = contact[f];
+  return out;
+}

@@ -1,0 +1,164 @@
+import type { z } from "zod";
+
+/**
+ * The catalogue of error reasons. Every rejection carries one of these as `reason`, next to the
+ * dotted `field` it concerns (or null when it concerns the request as a whole).
+ */
+export const ErrorReason = {
+  /** A value has the wrong type or format. */
+  invalid: "invalid",
+  /** A required field is missing or empty. */
+  required: "required",
+  tooShort: "too_short",
+  tooLong: "too_long",
+  tooSmall: "too_small",
+  tooBig: "too_big",
+  /** The field is not part of the schema. */
+  unknownField: "unknown_field",
+  /** The field is set by the server (id, number, version, audit, provenance) and cannot be sent. */
+  serverManaged: "server_managed",
+  /** More than one list item is marked `primary`. */
+  multiplePrimary: "multiple_primary",
+  /** A referenced record (account, contact, role) does not exist in this tenant. */
+  unknownReference: "unknown_reference",
+  notFound: "not_found",
+  unauthenticated: "unauthenticated",
+  forbidden: "forbidden",
+  conflict: "conflict",
+  duplicate: "duplicate",
+  locked: "locked",
+  referenced: "referenced",
+  versionMismatch: "version_mismatch",
+  payloadTooLarge: "payload_too_large",
+  rateLimited: "rate_limited",
+  tenantLimit: "tenant_limit",
+  internal: "internal",
+} as const;
+export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
+
+/** One problem with a request: what is wrong (`reason`) and where (`field`, a dotted path, or null). */
+export interface FieldError {
+  reason: ErrorReason;
+  field: string | null;
+  message?: string;
+}
+
+/** The error kinds of the API contract; names match tRPC error codes. */
+export const ErrorKind = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PRECONDITION_FAILED: 412,
+  PAYLOAD_TOO_LARGE: 413,
+  TOO_MANY_REQUESTS: 429,
+  INTERNAL_SERVER_ERROR: 500,
+} as const;
+export type ErrorKind = keyof typeof ErrorKind;
+
+/** A domain error: an error kind plus the list of field errors explaining it. */
+export class ContactsError extends Error {
+  readonly kind: ErrorKind;
+  readonly errors: FieldError[];
+  /** Extra machine-readable detail (e.g. the current version on a 412), never PII. */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(kind: ErrorKind, errors: FieldError[], details?: Record<string, unknown>) {
+    super(errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join("; ") || kind);
+    this.name = "ContactsError";
+    this.kind = kind;
+    this.errors = errors;
+    this.details = details;
+  }
+
+  static invalid(errors: FieldError[]): ContactsError {
+    return new ContactsError("BAD_REQUEST", errors);
+  }
+
+  static notFound(field: string | null = "id"): ContactsError {
+    return new ContactsError("NOT_FOUND", [{ reason: ErrorReason.notFound, field }]);
+  }
+
+  static conflict(reason: ErrorReason, field: string | null, details?: Record<string, unknown>): ContactsError {
+    return new ContactsError("CONFLICT", [{ reason, field }], details);
+  }
+
+  static unauthenticated(message = "a valid bearer token is required"): ContactsError {
+    return new ContactsError("UNAUTHORIZED", [{ reason: ErrorReason.unauthenticated, field: null, message }]);
+  }
+
+  static forbidden(permission: string): ContactsError {
+    return new ContactsError("FORBIDDEN", [
+      { reason: ErrorReason.forbidden, field: null, message: `missing permission ${permission}` },
+    ]);
+  }
+}
+
+/** Dotted path of a zod issue (`emails.0.address`), or null for the root. */
+export function issuePath(path: readonly PropertyKey[], prefix?: string): string | null {
+  const parts = [...(prefix ? [prefix] : []), ...path.map((p) => String(p))];
+  return parts.length ? parts.join(".") : null;
+}
+
+const SERVER_MANAGED_KEYS = new Set([
+  "id",
+  "tenantId",
+  "number",
+  "version",
+  "createdAt",
+  "createdBy",
+  "updatedAt",
+  "updatedBy",
+  "provenance",
+  "mergedIds",
+]);
+
+/** True for keys the server sets itself; clients may never send them. */
+export function isServerManagedKey(key: string): boolean {
+  return SERVER_MANAGED_KEYS.has(key);
+}
+
+function reasonOf(issue: z.core.$ZodIssue): ErrorReason {
+  switch (issue.code) {
+    case "too_small":
+      if (issue.origin === "string") return issue.minimum === 1 ? ErrorReason.required : ErrorReason.tooShort;
+      return ErrorReason.tooSmall;
+    case "too_big":
+      return issue.origin === "string" ? ErrorReason.tooLong : ErrorReason.tooBig;
+    case "invalid_type":
+      return issue.input === undefined ? ErrorReason.required : ErrorReason.invalid;
+    case "custom": {
+      const reason = (issue.params as { reason?: ErrorReason } | undefined)?.reason;
+      return reason ?? ErrorReason.invalid;
+    }
+    default:
+      return ErrorReason.invalid;
+  }
+}
+
+/** Turns zod issues into field errors; unknown keys become one error per key. */
+export function fieldErrorsFromZod(issues: readonly z.core.$ZodIssue[], prefix?: string): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        const topLevel = issue.path.length === 0;
+        out.push({
+          reason: topLevel && isServerManagedKey(key) ? ErrorReason.serverManaged : ErrorReason.unknownField,
+          field: issuePath([...issue.path, key], prefix),
+          message: topLevel && isServerManagedKey(key) ? `${key} is set by the server` : `unknown field ${key}`,
+        });
+      }
+      continue;
+    }
+    if (issue.code === "invalid_union" && issue.errors.length > 0) {
+      // Report the branch that got furthest rather than a bare "invalid".
+      const best = [...issue.errors].sort((a, b) => a.length - b.length)[0] ?? [];
+      out.push(...fieldErrorsFromZod(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })), prefix));
+      continue;
+    }
+    out.push({ reason: reasonOf(issue), field: issuePath(issue.path, prefix), message: issue.message });
+  }
+  return out;
+}
