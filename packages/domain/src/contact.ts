@@ -2,7 +2,7 @@ import { z } from "zod";
 
 import { Audit, ContactPointLabel, Id, optionalText } from "./common.js";
 import { isValidEmail, normalizeEmail } from "./email.js";
-import { ErrorReason } from "./errors.js";
+import { ErrorReason, isServerManagedKey } from "./errors.js";
 import { normalizePhone } from "./phone.js";
 
 /** Limits on a contact's lists and text, in one place. */
@@ -112,13 +112,26 @@ export const CustomFields = z
   });
 export type CustomFields = z.output<typeof CustomFields>;
 
-/** Tax identifier: digits, letters and the separators `- . / space`; never a masked value. */
+const TAX_ID_MESSAGE = "digits, letters and - . / separators";
+
+/** Tax identifier as stored: digits, letters and the separators `- . / space`; never a masked value. */
 const TaxId = z
   .string()
   .trim()
   .min(4)
   .max(32)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9 ./-]*$/, "digits, letters and - . / separators");
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ./-]*$/, TAX_ID_MESSAGE);
+
+/**
+ * On a replace, the tax ID may also be the masked value the caller read (`***-**-6789`), meaning
+ * "unchanged"; the service checks it against the stored value.
+ */
+const TaxIdOrMasked = z
+  .string()
+  .trim()
+  .min(4)
+  .max(32)
+  .regex(/^[A-Za-z0-9*][A-Za-z0-9* ./-]*$/, TAX_ID_MESSAGE);
 
 function uniqueList<T extends z.ZodType>(item: T, max: number) {
   return z
@@ -135,7 +148,8 @@ function uniqueList<T extends z.ZodType>(item: T, max: number) {
  * Every field a caller may set on a contact. Server-managed fields (id, number, version, audit,
  * provenance, mergedIds) are rejected with reason `server_managed`; unknown fields with `unknown_field`.
  */
-const contactShape = {
+function contactShape(taxId: typeof TaxId) {
+  return {
   subtype: ContactSubtype,
   prefix: optionalText(20),
   firstName: optionalText(CONTACT_LIMITS.name),
@@ -162,7 +176,7 @@ const contactShape = {
   addresses: z.array(AddressInput).max(CONTACT_LIMITS.addresses).default([]),
   preferredPhoneLabel: ContactPointLabel.nullish().transform((v) => v ?? null),
   preferredAddressLabel: ContactPointLabel.nullish().transform((v) => v ?? null),
-  taxId: TaxId.nullish().transform((v) => v ?? null),
+  taxId: taxId.nullish().transform((v) => v ?? null),
   gender: optionalText(50),
   pronouns: optionalText(50),
   dateOfBirth: z.iso
@@ -197,9 +211,10 @@ const contactShape = {
   originService: optionalText(CONTACT_LIMITS.name),
   locked: z.boolean().default(false),
   integration: z.boolean().default(false),
-};
+  };
+}
 
-type RawContact = z.output<z.ZodObject<typeof contactShape>>;
+type RawContact = z.output<z.ZodObject<ReturnType<typeof contactShape>>>;
 
 function checkPrimary(list: readonly { primary: boolean }[], field: string, ctx: z.RefinementCtx): void {
   let seen = false;
@@ -305,11 +320,41 @@ function normalizeContact(c: RawContact) {
 }
 
 /**
- * A contact as a caller sends it on create and on full replace. Parsing validates every rule
- * (subtype, primaries, formats, limits) and normalizes (trimmed text, E.164 phones, nulls for
- * absent values), so the output is the complete editable document.
+ * Server-managed keys (id, number, version, audit, provenance, mergedIds) are reported as
+ * `server_managed` wherever the contact document sits in a request, then dropped so they are not
+ * reported a second time as unknown fields.
  */
-export const ContactInput = z.strictObject(contactShape).superRefine(checkContact).transform(normalizeContact);
+function rejectServerManaged(value: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const key of Object.keys(copy)) {
+    if (!isServerManagedKey(key)) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [key],
+      message: `${key} is set by the server`,
+      params: { reason: ErrorReason.serverManaged },
+      input: copy[key],
+    });
+    delete copy[key];
+  }
+  return copy;
+}
+
+function contactSchema(taxId: typeof TaxId) {
+  const schema = z.strictObject(contactShape(taxId)).superRefine(checkContact).transform(normalizeContact);
+  // preprocess would widen the input type to unknown; callers (and the typed client) keep the real one.
+  return z.preprocess(rejectServerManaged, schema) as unknown as typeof schema;
+}
+
+/**
+ * A contact as a caller sends it on create. Parsing validates every rule (subtype, primaries,
+ * formats, limits) and normalizes (trimmed text, E.164 phones, nulls for absent values), so the
+ * output is the complete editable document.
+ */
+export const ContactInput = contactSchema(TaxId);
+/** A contact as sent on full replace: as on create, but the tax ID may be the masked value read before. */
+export const ContactReplaceInput = contactSchema(TaxIdOrMasked);
 export type ContactInput = z.input<typeof ContactInput>;
 /** The editable part of a stored contact, fully normalized. */
 export type ContactData = z.output<typeof ContactInput>;
@@ -340,7 +385,7 @@ export type Contact = ContactData & ContactServerFields;
 /** Every top-level field of a contact document, in output order. */
 export const CONTACT_FIELDS = [
   ...Object.keys(ContactServerFields.shape).slice(0, 2),
-  ...Object.keys(contactShape),
+  ...Object.keys(contactShape(TaxId)),
   ...Object.keys(ContactServerFields.shape).slice(2),
 ] as (keyof Contact)[];
 

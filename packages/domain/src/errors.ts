@@ -119,15 +119,46 @@ export function isServerManagedKey(key: string): boolean {
   return SERVER_MANAGED_KEYS.has(key);
 }
 
-function reasonOf(issue: z.core.$ZodIssue): ErrorReason {
+/** What was sent for a zod issue, when known: `present` false for a missing value. */
+type Sent = { known: true; present: boolean } | { known: false };
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/**
+ * Whether the value behind an issue was sent at all. zod 4 drops `input` from issues unless the parse
+ * ran with `reportInput`, so the parsed input (when the caller passes it) is read at the issue's path.
+ */
+function sentValue(issue: z.core.$ZodIssue, source: FieldErrorsOptions | undefined): Sent {
+  if ("input" in issue) return { known: true, present: issue.input !== undefined };
+  if (source && "input" in source) return { known: true, present: valueAt(source.input, issue.path) !== undefined };
+  return { known: false };
+}
+
+function reasonOf(issue: z.core.$ZodIssue, source: FieldErrorsOptions | undefined): ErrorReason {
   switch (issue.code) {
     case "too_small":
       if (issue.origin === "string") return issue.minimum === 1 ? ErrorReason.required : ErrorReason.tooShort;
       return ErrorReason.tooSmall;
     case "too_big":
       return issue.origin === "string" ? ErrorReason.tooLong : ErrorReason.tooBig;
-    case "invalid_type":
-      return issue.input === undefined ? ErrorReason.required : ErrorReason.invalid;
+    case "invalid_type": {
+      const sent = sentValue(issue, source);
+      // Without the input, zod's own message is the only witness ("..., received undefined").
+      const missing = sent.known ? !sent.present : /\breceived undefined$/.test(issue.message);
+      return missing ? ErrorReason.required : ErrorReason.invalid;
+    }
+    case "invalid_value": {
+      // A missing enum or literal: only knowable from the input.
+      const sent = sentValue(issue, source);
+      return sent.known && !sent.present ? ErrorReason.required : ErrorReason.invalid;
+    }
     case "custom": {
       const reason = (issue.params as { reason?: ErrorReason } | undefined)?.reason;
       return reason ?? ErrorReason.invalid;
@@ -137,8 +168,22 @@ function reasonOf(issue: z.core.$ZodIssue): ErrorReason {
   }
 }
 
-/** Turns zod issues into field errors; unknown keys become one error per key. */
-export function fieldErrorsFromZod(issues: readonly z.core.$ZodIssue[], prefix?: string): FieldError[] {
+/** Extra context for {@link fieldErrorsFromZod}. */
+export interface FieldErrorsOptions {
+  /** The value that was parsed; lets a missing field be told from a wrongly typed one (`required` vs `invalid`). */
+  input?: unknown;
+}
+
+/**
+ * Turns zod issues into field errors; unknown keys become one error per key. Pass the parsed value as
+ * `options.input` so a missing field is reported as `required` in every case (zod 4 keeps the input
+ * in its issues only when parsing with `reportInput`).
+ */
+export function fieldErrorsFromZod(
+  issues: readonly z.core.$ZodIssue[],
+  prefix?: string,
+  options?: FieldErrorsOptions,
+): FieldError[] {
   const out: FieldError[] = [];
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
@@ -155,10 +200,16 @@ export function fieldErrorsFromZod(issues: readonly z.core.$ZodIssue[], prefix?:
     if (issue.code === "invalid_union" && issue.errors.length > 0) {
       // Report the branch that got furthest rather than a bare "invalid".
       const best = [...issue.errors].sort((a, b) => a.length - b.length)[0] ?? [];
-      out.push(...fieldErrorsFromZod(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })), prefix));
+      out.push(
+        ...fieldErrorsFromZod(
+          best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })),
+          prefix,
+          options,
+        ),
+      );
       continue;
     }
-    out.push({ reason: reasonOf(issue), field: issuePath(issue.path, prefix), message: issue.message });
+    out.push({ reason: reasonOf(issue, options), field: issuePath(issue.path, prefix), message: issue.message });
   }
   return out;
 }

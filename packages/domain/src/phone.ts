@@ -5,7 +5,7 @@ import type { CountryCode } from "libphonenumber-js/max";
 export interface NormalizedPhone {
   /** Exactly what the caller typed (trimmed). */
   number: string;
-  /** E.164 form (`+14155550100`), or null when the number could not be parsed. */
+  /** E.164 form (`+14155550100`), or null when the number could not be parsed to a possible number. */
   e164: string | null;
   /** True when the number parsed and is a valid number for its region. */
   valid: boolean;
@@ -22,8 +22,9 @@ export interface NormalizePhoneOptions {
 }
 
 /**
- * Normalizes a typed phone number with libphonenumber-js. An unparseable number is never rejected:
- * it is kept as typed with `e164: null` and `valid: false`, so the caller can fix it later.
+ * Normalizes a typed phone number with libphonenumber-js. An unparseable number (or one whose length
+ * is impossible for its country) is never rejected: it is kept as typed with `e164: null` and
+ * `valid: false`, so the caller can fix it later.
  */
 export function normalizePhone(typed: string, options: NormalizePhoneOptions = {}): NormalizedPhone {
   const number = typed.trim();
@@ -32,7 +33,9 @@ export function normalizePhone(typed: string, options: NormalizePhoneOptions = {
     ...(region && /^[A-Z]{2}$/.test(region) ? { defaultCountry: region as CountryCode } : {}),
     ...(options.callingCode ? { defaultCallingCode: options.callingCode } : {}),
   });
-  if (!parsed) return { number, e164: null, valid: false, country: null, extension: null };
+  // A number of no possible length for its country ("123", a local number without its area code)
+  // has no E.164 form: "+1123" would be a made-up number, so it is kept as typed only.
+  if (!parsed?.isPossible()) return { number, e164: null, valid: false, country: null, extension: null };
   return {
     number,
     e164: parsed.number,

@@ -1,0 +1,103 @@
+import { randomUUID } from "node:crypto";
+
+import { trpcServer } from "@hono/trpc-server";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import { ErrorReason } from "@contacts/domain/errors";
+
+import type { Logger } from "../logger.js";
+import { appRouter } from "../router.js";
+import { bearerFrom, createInnerContext } from "../trpc/context.js";
+
+export interface AppOptions {
+  orm: MikroORM;
+  log: Logger;
+  maxBodyBytes: number;
+  maxBatchSize: number;
+}
+
+/** A tRPC-shaped error body, so the typed client reads errors raised before tRPC runs the same way. */
+function trpcErrorBody(code: string, jsonRpcCode: number, httpStatus: number, reason: string, message: string) {
+  return { error: { message, code: jsonRpcCode, data: { code, httpStatus, errors: [{ reason, field: null }] } } };
+}
+
+/** The HTTP surface: `/health`, and the tRPC API at `/trpc`. */
+export function createApp({ orm, log, maxBodyBytes, maxBatchSize }: AppOptions): Hono<{ Variables: { requestId: string } }> {
+  const app = new Hono<{ Variables: { requestId: string } }>();
+
+  app.use("*", async (c, next) => {
+    const requestId = c.req.header("x-request-id")?.slice(0, 100) ?? randomUUID();
+    c.set("requestId", requestId);
+    c.header("x-request-id", requestId);
+    const started = performance.now();
+    await next();
+    // Only the route and the procedure names: never bodies, query strings or headers (they carry PII).
+    log.info(
+      {
+        requestId,
+        method: c.req.method,
+        route: new URL(c.req.url).pathname,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      },
+      "request",
+    );
+  });
+
+  app.get("/health", async (c) => {
+    try {
+      await orm.em.getConnection().execute("select 1");
+      return c.json({ status: "ok" });
+    } catch {
+      return c.json({ status: "unavailable" }, 503);
+    }
+  });
+
+  app.use(
+    "/trpc/*",
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) =>
+        c.json(
+          trpcErrorBody("PAYLOAD_TOO_LARGE", -32013, 413, ErrorReason.payloadTooLarge, `request body over ${maxBodyBytes} bytes`),
+          413,
+        ),
+    }),
+  );
+
+  app.use(
+    "/trpc/*",
+    trpcServer({
+      endpoint: "/trpc",
+      router: appRouter,
+      allowBatching: true,
+      maxBatchSize,
+      createContext: (opts, c) => {
+        const requestId = (c.get("requestId") as string | undefined) ?? randomUUID();
+        return createInnerContext(
+          { orm, log },
+          { requestId, bearerToken: bearerFrom(opts.req.headers.get("authorization")) },
+        ) as unknown as Record<string, unknown>;
+      },
+      onError: ({ error, path, ctx }) => {
+        if (error.code === "INTERNAL_SERVER_ERROR") {
+          // The stack and class name help; the message of a driver error may quote data, so it is left out.
+          const cause = error.cause;
+          (ctx as { log?: Logger } | undefined)?.log?.error(
+            { path, errorClass: cause?.constructor.name, stack: cause instanceof Error ? cause.stack?.split("\n").slice(1, 6).join("\n") : undefined },
+            "procedure failed",
+          );
+        }
+      },
+    }),
+  );
+
+  app.notFound((c) => c.json(trpcErrorBody("NOT_FOUND", -32004, 404, ErrorReason.notFound, "no such route"), 404));
+  app.onError((error, c) => {
+    log.error({ requestId: c.get("requestId"), errorClass: error.constructor.name }, "unhandled error");
+    return c.json(trpcErrorBody("INTERNAL_SERVER_ERROR", -32603, 500, ErrorReason.internal, "internal error"), 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,34 @@
+import fs from "node:fs";
+import path from "node:path";
+
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { TenantEntity } from "@contacts/db/entities/tenant.entity";
+import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
+
+import { authenticateApiKey } from "../auth/api-key.service.js";
+import { createTenantWithKey } from "./tenant.service.js";
+
+export const DEMO_TENANT = "demo";
+
+/**
+ * On an empty database, creates the `demo` tenant and a development key with every permission,
+ * and keeps the key in the (git-ignored) data folder so later starts can print it again.
+ * Returns the key when one is usable, else null.
+ */
+export async function ensureDemoTenant(em: EntityManager, dataDir: string): Promise<string | null> {
+  const keyFile = path.join(dataDir, "dev-api-key");
+  if (fs.existsSync(keyFile)) {
+    const key = fs.readFileSync(keyFile, "utf8").trim();
+    if (await authenticateApiKey(em.fork(), key)) return key;
+  }
+  if ((await em.count(TenantEntity, {})) > 0) return null;
+  const created = await createTenantWithKey(em.fork(), {
+    tenant: { id: DEMO_TENANT, name: "Demo tenant" },
+    keyName: "development key",
+    permissions: ALL_PERMISSIONS,
+    createdBy: "bootstrap",
+  });
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(keyFile, created.apiKey.key + "\n", { mode: 0o600 });
+  return created.apiKey.key;
+}

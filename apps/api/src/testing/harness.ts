@@ -1,0 +1,98 @@
+import { Writable } from "node:stream";
+
+import { createContactsClient } from "@contacts/client/client";
+import type { ContactsClient } from "@contacts/client/client";
+import { createTestDatabase } from "@contacts/db/testing/test-database";
+import type { TestDatabase } from "@contacts/db/testing/test-database";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
+import type { Permission } from "@contacts/domain/permissions";
+
+import { issueApiKey } from "../auth/api-key.service.js";
+import { createLogger } from "../logger.js";
+import { startServer } from "../server.js";
+import type { RunningServer } from "../server.js";
+import { createTenantWithKey } from "../tenants/tenant.service.js";
+
+/** A running API on a fresh database, with two tenants and helpers to make clients. */
+export interface Harness {
+  db: TestDatabase;
+  server: RunningServer;
+  url: string;
+  /** Every log line the server wrote, as raw JSON text. */
+  logs: string[];
+  /** Tenant `alpha`, key with every permission but contacts:unmask-tax-id. */
+  alpha: ContactsClient;
+  alphaKey: string;
+  /** Tenant `bravo`, same permissions as alpha's. */
+  bravo: ContactsClient;
+  client(apiKey: string): ContactsClient;
+  /** A new key for a tenant with exactly these permissions. */
+  keyWith(tenantId: string, permissions: readonly Permission[]): Promise<string>;
+  em(): EntityManager;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: { maxBodyBytes?: number; maxBatchSize?: number } = {}): Promise<Harness> {
+  const db = await createTestDatabase();
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(chunk.toString("utf8"));
+      callback();
+    },
+  });
+  const server = await startServer({
+    databaseUrl: db.url,
+    host: "127.0.0.1",
+    port: 0,
+    log: createLogger("debug", sink),
+    maxBodyBytes: options.maxBodyBytes ?? 1_048_576,
+    maxBatchSize: options.maxBatchSize ?? 50,
+  });
+  const em = () => server.orm.em.fork() as EntityManager;
+  const tenant = async (id: string) =>
+    (
+      await createTenantWithKey(em(), {
+        tenant: { id, name: id },
+        keyName: "test",
+        // Everything but unmasking, so tests see what a normal caller sees.
+        permissions: ALL_PERMISSIONS.filter((p) => p !== "contacts:unmask-tax-id"),
+        createdBy: "test",
+      })
+    ).apiKey.key;
+  const alphaKey = await tenant("alpha");
+  const bravoKey = await tenant("bravo");
+  const client = (apiKey: string) => createContactsClient({ url: server.url, apiKey, retry: { retries: 0 } });
+  return {
+    db,
+    server,
+    url: server.url,
+    logs,
+    alpha: client(alphaKey),
+    alphaKey,
+    bravo: client(bravoKey),
+    client,
+    keyWith: async (tenantId, permissions) => {
+      const e = em();
+      const key = issueApiKey(e, { tenantId, name: "limited", permissions, createdBy: "test" });
+      await e.flush();
+      return key.key;
+    },
+    em,
+    close: async () => {
+      await server.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Runs `call` and returns the ContactsApiError it rejects with (fails the test if it resolves). */
+export async function rejection(call: Promise<unknown>): Promise<{ status: number; code: string; errors: { reason: string; field: string | null }[]; details?: Record<string, unknown> }> {
+  try {
+    await call;
+  } catch (error) {
+    return error as never;
+  }
+  throw new Error("expected the call to fail, but it succeeded");
+}

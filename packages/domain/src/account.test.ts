@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+
+import { AccountInput, ChannelInput } from "./account.js";
+import { fieldErrorsFromZod } from "./errors.js";
+
+function errorsOf(schema: typeof AccountInput | typeof ChannelInput, input: unknown) {
+  const result = schema.safeParse(input);
+  if (result.success) throw new Error("expected the input to be rejected");
+  return fieldErrorsFromZod(result.error.issues, undefined, { input }).map(({ reason, field }) => ({ reason, field }));
+}
+
+describe("ChannelInput", () => {
+  it.each([
+    ["telephone", "+1 210 555 0100"],
+    ["email", "support@example.com"],
+    ["website", "https://support.example.com"],
+  ])("accepts a channel with only a %s, defaulting label and integration", (key, value) => {
+    expect(ChannelInput.parse({ [key]: value })).toEqual({ label: "general", integration: false, [key]: value });
+  });
+
+  it("rejects a channel with none of telephone, email, website, reporting telephone as required", () => {
+    expect(errorsOf(ChannelInput, { label: "general" })).toEqual([{ reason: "required", field: "telephone" }]);
+  });
+
+  it("counts a blank or null value as absent", () => {
+    expect(errorsOf(ChannelInput, { telephone: null, website: null })).toEqual([
+      { reason: "required", field: "telephone" },
+    ]);
+    expect(errorsOf(ChannelInput, { telephone: "  " })).toEqual([{ reason: "required", field: "telephone" }]);
+  });
+
+  it("rejects two values, naming the second one", () => {
+    expect(errorsOf(ChannelInput, { telephone: "+1 210 555 0100", email: "support@example.com" })).toEqual([
+      { reason: "invalid", field: "email" },
+    ]);
+    expect(errorsOf(ChannelInput, { email: "support@example.com", website: "https://example.com" })).toEqual([
+      { reason: "invalid", field: "website" },
+    ]);
+  });
+
+  it("rejects all three values", () => {
+    expect(
+      errorsOf(ChannelInput, { telephone: "+1 210 555 0100", email: "support@example.com", website: "https://x.io" }),
+    ).toEqual([{ reason: "invalid", field: "email" }]);
+  });
+
+  it.each(["fax", "service_desk_fax"])("accepts the %s label on a telephone", (label) => {
+    expect(ChannelInput.parse({ label, telephone: "+1 210 555 0199" }).label).toBe(label);
+  });
+
+  it.each([
+    ["fax", { email: "fax@example.com" }],
+    ["service_desk_fax", { website: "https://fax.example.com" }],
+  ])("rejects the %s label without a telephone", (label, value) => {
+    expect(errorsOf(ChannelInput, { label, ...value })).toEqual([{ reason: "invalid", field: "label" }]);
+  });
+
+  it("accepts the service_desk label on an email", () => {
+    expect(ChannelInput.parse({ label: "service_desk", email: "desk@example.com" }).label).toBe("service_desk");
+  });
+
+  it("rejects an unknown label", () => {
+    expect(errorsOf(ChannelInput, { label: "pager", telephone: "1" })).toEqual([{ reason: "invalid", field: "label" }]);
+  });
+
+  it("accepts 255 characters and rejects 256 with too_long", () => {
+    expect(ChannelInput.parse({ website: "w".repeat(255) }).website).toHaveLength(255);
+    expect(errorsOf(ChannelInput, { website: "w".repeat(256) })).toEqual([{ reason: "too_long", field: "website" }]);
+    expect(errorsOf(ChannelInput, { telephone: "1".repeat(256) })).toEqual([{ reason: "too_long", field: "telephone" }]);
+  });
+
+  it("trims values", () => {
+    expect(ChannelInput.parse({ telephone: "  +1 210 555 0100 " }).telephone).toBe("+1 210 555 0100");
+  });
+
+  it("rejects an invalid email", () => {
+    expect(errorsOf(ChannelInput, { email: "not an email" })).toEqual([{ reason: "invalid", field: "email" }]);
+  });
+
+  it("keeps the integration flag", () => {
+    expect(ChannelInput.parse({ telephone: "+1 210 555 0100", integration: true }).integration).toBe(true);
+    expect(ChannelInput.parse({ telephone: "+1 210 555 0100", integration: false }).integration).toBe(false);
+  });
+
+  it("rejects unknown and server-managed fields", () => {
+    expect(errorsOf(ChannelInput, { telephone: "+1 210 555 0100", id: "x", color: "red" })).toEqual([
+      { reason: "server_managed", field: "id" },
+      { reason: "unknown_field", field: "color" },
+    ]);
+  });
+});
+
+describe("AccountInput", () => {
+  const account: AccountInput = { type: "CLOUD", key: "123456", name: "Acme Cloud" };
+
+  it("parses an account, trimming text and defaulting parentId to null", () => {
+    expect(AccountInput.parse({ type: " CLOUD ", key: " 123456 ", name: " Acme Cloud " })).toEqual({
+      ...account,
+      parentId: null,
+    });
+  });
+
+  it("keeps a parent id", () => {
+    const parentId = "6f0c1c8e-3f57-4b4e-9d3a-0b8a7f1d2c01";
+    expect(AccountInput.parse({ ...account, parentId }).parentId).toBe(parentId);
+  });
+
+  it("requires type, key and name", () => {
+    expect(errorsOf(AccountInput, {})).toEqual([
+      { reason: "required", field: "type" },
+      { reason: "required", field: "key" },
+      { reason: "required", field: "name" },
+    ]);
+    expect(errorsOf(AccountInput, { type: "CLOUD", key: " ", name: "" })).toEqual([
+      { reason: "required", field: "key" },
+      { reason: "required", field: "name" },
+    ]);
+  });
+
+  it("rejects a type that is not upper-case letters, digits and underscores", () => {
+    expect(errorsOf(AccountInput, { ...account, type: "cloud" })).toEqual([{ reason: "invalid", field: "type" }]);
+    expect(errorsOf(AccountInput, { ...account, type: "1CLOUD" })).toEqual([{ reason: "invalid", field: "type" }]);
+    expect(AccountInput.parse({ ...account, type: "GUIDEWIRE_PC2" }).type).toBe("GUIDEWIRE_PC2");
+  });
+
+  it("applies the length limits", () => {
+    expect(
+      errorsOf(AccountInput, { type: "T".repeat(51), key: "k".repeat(101), name: "n".repeat(256) }),
+    ).toEqual([
+      { reason: "too_long", field: "type" },
+      { reason: "too_long", field: "key" },
+      { reason: "too_long", field: "name" },
+    ]);
+  });
+
+  it("rejects a parent id that is not a uuid, and unknown fields", () => {
+    expect(errorsOf(AccountInput, { ...account, parentId: "42", id: "x" })).toEqual([
+      { reason: "invalid", field: "parentId" },
+      { reason: "server_managed", field: "id" },
+    ]);
+  });
+});

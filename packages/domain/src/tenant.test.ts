@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+
+import { TenantId } from "./common.js";
+import { fieldErrorsFromZod } from "./errors.js";
+import { TenantInput, TenantSettings } from "./tenant.js";
+
+function errorsOf(input: unknown) {
+  const result = TenantInput.safeParse(input);
+  if (result.success) throw new Error("expected the tenant to be rejected");
+  return fieldErrorsFromZod(result.error.issues, undefined, { input }).map(({ reason, field }) => ({ reason, field }));
+}
+
+describe("TenantInput", () => {
+  it("defaults the settings: tax ids masked, no contact limit, 6000 requests a minute", () => {
+    expect(TenantInput.parse({ id: "acme", name: " Acme " })).toEqual({
+      id: "acme",
+      name: "Acme",
+      settings: { taxIdAlwaysUnmasked: false, limits: { contacts: null, requestsPerMinute: 6_000 } },
+    });
+  });
+
+  it("fills the settings left out of a partial settings object", () => {
+    expect(TenantInput.parse({ id: "acme", name: "Acme", settings: { taxIdAlwaysUnmasked: true } }).settings).toEqual({
+      taxIdAlwaysUnmasked: true,
+      limits: { contacts: null, requestsPerMinute: 6_000 },
+    });
+    expect(TenantSettings.parse({ limits: { contacts: 500 } })).toEqual({
+      taxIdAlwaysUnmasked: false,
+      limits: { contacts: 500, requestsPerMinute: 6_000 },
+    });
+  });
+
+  it("validates the limits", () => {
+    expect(
+      errorsOf({ id: "acme", name: "Acme", settings: { limits: { contacts: -1, requestsPerMinute: 0 } } }),
+    ).toEqual([
+      { reason: "too_small", field: "settings.limits.contacts" },
+      { reason: "too_small", field: "settings.limits.requestsPerMinute" },
+    ]);
+    expect(errorsOf({ id: "acme", name: "Acme", settings: { limits: { requestsPerMinute: 1.5 } } })).toEqual([
+      { reason: "invalid", field: "settings.limits.requestsPerMinute" },
+    ]);
+  });
+
+  it("requires a name and rejects unknown settings", () => {
+    expect(errorsOf({ id: "acme", name: " ", settings: { darkMode: true } })).toEqual([
+      { reason: "required", field: "name" },
+      { reason: "unknown_field", field: "settings.darkMode" },
+    ]);
+  });
+});
+
+describe("TenantId", () => {
+  it.each(["acme", "a1", "acme-eu-2"])("accepts %j", (id) => {
+    expect(TenantId.parse(id)).toBe(id);
+  });
+
+  it.each(["a", "Acme", "-acme", "acme-", "acme_eu", "a".repeat(64)])("rejects %j", (id) => {
+    expect(TenantId.safeParse(id).success).toBe(false);
+  });
+});
