@@ -1,6 +1,9 @@
 import { dbEnv } from "./env.js";
 import { migrate } from "./orm.js";
-import { ensureDatabase, startEmbeddedPostgres, withDatabase } from "./postgres.js";
+import { ensureDatabase, startEmbeddedPostgres, withAdvisoryLock, withDatabase } from "./postgres.js";
+
+/** Advisory lock key taken while migrating, so processes starting together migrate one at a time. */
+const MIGRATION_LOCK = 727_274_001;
 import type { DatabaseServer } from "./postgres.js";
 
 /** The application database, migrated and ready. */
@@ -25,6 +28,6 @@ export async function openDatabase(options: { migrate?: boolean } = {}): Promise
     url = withDatabase(server.adminUrl, "contacts");
   }
   await ensureDatabase(url);
-  if (options.migrate ?? true) await migrate(url);
+  if (options.migrate ?? true) await withAdvisoryLock(url, MIGRATION_LOCK, () => migrate(url));
   return { url, server };
 }

@@ -99,7 +99,9 @@ function createServer(dataDir: string, state: EmbeddedState, persistent: boolean
  * at once: one starts the server, the others connect to it.
  */
 export async function startEmbeddedPostgres(dataDir: string): Promise<DatabaseServer> {
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(dataDir, { recursive: true });
+  // As root, PostgreSQL runs as a separate system user that must be able to reach pg/ inside.
+  if (process.getuid?.() === 0) fs.chmodSync(dataDir, 0o711);
   const stateFile = path.join(dataDir, "postgres.json");
   const pgDir = path.join(dataDir, "pg");
   return withLock(path.join(dataDir, "postgres.lock"), async () => {
@@ -156,8 +158,27 @@ export async function ensureDatabase(url: string): Promise<void> {
   await client.connect();
   try {
     const found = await client.query("select 1 from pg_database where datname = $1", [name]);
-    if (found.rowCount === 0) await client.query(`create database ${pg.escapeIdentifier(name)}`);
+    if (found.rowCount === 0) {
+      // Another process (API and worker start together) may create it at the same moment.
+      await client.query(`create database ${pg.escapeIdentifier(name)}`).catch((error: unknown) => {
+        const code = (error as { code?: string }).code;
+        if (code !== "42P04" && code !== "23505") throw error;
+      });
+    }
   } finally {
+    await client.end();
+  }
+}
+
+/** Runs `fn` while holding a session advisory lock on the database at `url` (serialises migrations). */
+export async function withAdvisoryLock<T>(url: string, key: number, fn: () => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("select pg_advisory_lock($1)", [key]);
+    return await fn();
+  } finally {
+    await client.query("select pg_advisory_unlock($1)", [key]).catch(() => undefined);
     await client.end();
   }
 }

@@ -6,7 +6,10 @@ import { fieldErrorsFromZod } from "./errors.js";
 function errorsOf(schema: typeof AccountInput | typeof ChannelInput, input: unknown) {
   const result = schema.safeParse(input);
   if (result.success) throw new Error("expected the input to be rejected");
-  return fieldErrorsFromZod(result.error.issues, undefined, { input }).map(({ reason, field }) => ({ reason, field }));
+  return fieldErrorsFromZod(result.error.issues, undefined, { input }).map(({ reason, field }) => ({
+    reason,
+    field,
+  }));
 }
 
 describe("ChannelInput", () => {
@@ -15,11 +18,17 @@ describe("ChannelInput", () => {
     ["email", "support@example.com"],
     ["website", "https://support.example.com"],
   ])("accepts a channel with only a %s, defaulting label and integration", (key, value) => {
-    expect(ChannelInput.parse({ [key]: value })).toEqual({ label: "general", integration: false, [key]: value });
+    expect(ChannelInput.parse({ [key]: value })).toEqual({
+      label: "general",
+      integration: false,
+      [key]: value,
+    });
   });
 
   it("rejects a channel with none of telephone, email, website, reporting telephone as required", () => {
-    expect(errorsOf(ChannelInput, { label: "general" })).toEqual([{ reason: "required", field: "telephone" }]);
+    expect(errorsOf(ChannelInput, { label: "general" })).toEqual([
+      { reason: "required", field: "telephone" },
+    ]);
   });
 
   it("counts a blank or null value as absent", () => {
@@ -40,7 +49,11 @@ describe("ChannelInput", () => {
 
   it("rejects all three values", () => {
     expect(
-      errorsOf(ChannelInput, { telephone: "+1 210 555 0100", email: "support@example.com", website: "https://x.io" }),
+      errorsOf(ChannelInput, {
+        telephone: "+1 210 555 0100",
+        email: "support@example.com",
+        website: "https://x.io",
+      }),
     ).toEqual([{ reason: "invalid", field: "email" }]);
   });
 
@@ -56,17 +69,25 @@ describe("ChannelInput", () => {
   });
 
   it("accepts the service_desk label on an email", () => {
-    expect(ChannelInput.parse({ label: "service_desk", email: "desk@example.com" }).label).toBe("service_desk");
+    expect(ChannelInput.parse({ label: "service_desk", email: "desk@example.com" }).label).toBe(
+      "service_desk",
+    );
   });
 
   it("rejects an unknown label", () => {
-    expect(errorsOf(ChannelInput, { label: "pager", telephone: "1" })).toEqual([{ reason: "invalid", field: "label" }]);
+    expect(errorsOf(ChannelInput, { label: "pager", telephone: "1" })).toEqual([
+      { reason: "invalid", field: "label" },
+    ]);
   });
 
   it("accepts 255 characters and rejects 256 with too_long", () => {
     expect(ChannelInput.parse({ website: "w".repeat(255) }).website).toHaveLength(255);
-    expect(errorsOf(ChannelInput, { website: "w".repeat(256) })).toEqual([{ reason: "too_long", field: "website" }]);
-    expect(errorsOf(ChannelInput, { telephone: "1".repeat(256) })).toEqual([{ reason: "too_long", field: "telephone" }]);
+    expect(errorsOf(ChannelInput, { website: "w".repeat(256) })).toEqual([
+      { reason: "too_long", field: "website" },
+    ]);
+    expect(errorsOf(ChannelInput, { telephone: "1".repeat(256) })).toEqual([
+      { reason: "too_long", field: "telephone" },
+    ]);
   });
 
   it("trims values", () => {
@@ -74,7 +95,9 @@ describe("ChannelInput", () => {
   });
 
   it("rejects an invalid email", () => {
-    expect(errorsOf(ChannelInput, { email: "not an email" })).toEqual([{ reason: "invalid", field: "email" }]);
+    expect(errorsOf(ChannelInput, { email: "not an email" })).toEqual([
+      { reason: "invalid", field: "email" },
+    ]);
   });
 
   it("keeps the integration flag", () => {
@@ -118,8 +141,12 @@ describe("AccountInput", () => {
   });
 
   it("rejects a type that is not upper-case letters, digits and underscores", () => {
-    expect(errorsOf(AccountInput, { ...account, type: "cloud" })).toEqual([{ reason: "invalid", field: "type" }]);
-    expect(errorsOf(AccountInput, { ...account, type: "1CLOUD" })).toEqual([{ reason: "invalid", field: "type" }]);
+    expect(errorsOf(AccountInput, { ...account, type: "cloud" })).toEqual([
+      { reason: "invalid", field: "type" },
+    ]);
+    expect(errorsOf(AccountInput, { ...account, type: "1CLOUD" })).toEqual([
+      { reason: "invalid", field: "type" },
+    ]);
     expect(AccountInput.parse({ ...account, type: "GUIDEWIRE_PC2" }).type).toBe("GUIDEWIRE_PC2");
   });
 

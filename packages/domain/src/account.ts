@@ -1,6 +1,7 @@
 import { z } from "zod";
 
-import { Audit, Id } from "./common.js";
+import { Id } from "./common.js";
+import type { Audit } from "./common.js";
 import { isValidEmail } from "./email.js";
 import { ErrorReason } from "./errors.js";
 

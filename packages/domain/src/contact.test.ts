@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 
 import {
   CONTACT_FIELDS,
   CONTACT_LIMITS,
   ContactField,
   ContactInput,
+  ContactReplaceInput,
   ContactServerFields,
   projectContact,
 } from "./contact.js";
@@ -21,7 +23,8 @@ const person: ContactInput = { subtype: "person", firstName: "Ada", lastName: "L
 /** Parses a contact that must be accepted; a rejection fails with its field errors. */
 function parse(input: unknown): ContactData {
   const result = ContactInput.safeParse(input);
-  if (!result.success) throw new Error(`rejected: ${JSON.stringify(fieldErrorsFromZod(result.error.issues))}`);
+  if (!result.success)
+    throw new Error(`rejected: ${JSON.stringify(fieldErrorsFromZod(result.error.issues))}`);
   return result.data;
 }
 
@@ -29,7 +32,10 @@ function parse(input: unknown): ContactData {
 function errorsOf(input: unknown): { reason: string; field: string | null }[] {
   const result = ContactInput.safeParse(input);
   if (result.success) throw new Error("expected the contact to be rejected");
-  return fieldErrorsFromZod(result.error.issues, undefined, { input }).map(({ reason, field }) => ({ reason, field }));
+  return fieldErrorsFromZod(result.error.issues, undefined, { input }).map(({ reason, field }) => ({
+    reason,
+    field,
+  }));
 }
 
 function isoDate(daysFromToday: number): string {
@@ -192,7 +198,13 @@ const fullOutput: ContactData = {
   dateOfDeath: "1852-11-27",
   status: "deceased",
   notes: "First programmer.",
-  social: { website: "https://example.com/ada", linkedin: null, twitter: "@ada", facebook: null, instagram: null },
+  social: {
+    website: "https://example.com/ada",
+    linkedin: null,
+    twitter: "@ada",
+    facebook: null,
+    instagram: null,
+  },
   notificationPreferences: {
     doNotCall: true,
     doNotEmail: false,
@@ -266,9 +278,9 @@ describe("ContactInput: parsing and normalization", () => {
   });
 
   it("treats explicit nulls like absent values", () => {
-    expect(parse({ ...person, middleName: null, accountId: null, taxId: null, dateOfBirth: null, group: null })).toEqual(
-      minimalOutput,
-    );
+    expect(
+      parse({ ...person, middleName: null, accountId: null, taxId: null, dateOfBirth: null, group: null }),
+    ).toEqual(minimalOutput);
   });
 
   it("turns blank text into null", () => {
@@ -277,7 +289,9 @@ describe("ContactInput: parsing and normalization", () => {
 
   it("outputs every contact field except the server-managed ones", () => {
     const serverFields = Object.keys(ContactServerFields.shape);
-    expect(Object.keys(parse(person)).sort()).toEqual(CONTACT_FIELDS.filter((f) => !serverFields.includes(f)).sort());
+    expect(Object.keys(parse(person)).sort()).toEqual(
+      CONTACT_FIELDS.filter((f) => !serverFields.includes(f)).sort(),
+    );
   });
 
   it.each([
@@ -289,7 +303,11 @@ describe("ContactInput: parsing and normalization", () => {
       {
         ...person,
         addresses: [{ country: "us", primary: true }],
-        phones: [{ number: "(415) 555-0100" }, { number: "123" }, { number: "(415) 555-0101 ext. 7", country: "ca" }],
+        phones: [
+          { number: "(415) 555-0100" },
+          { number: "123" },
+          { number: "(415) 555-0101 ext. 7", country: "ca" },
+        ],
       },
     ],
   ])("round-trips %s: parsing the normalized output gives it back unchanged", (_name, input) => {
@@ -329,7 +347,9 @@ describe("ContactInput: subtype rules", () => {
   });
 
   it("requires the subtype itself", () => {
-    expect(errorsOf({ firstName: "Ada", lastName: "Lovelace" })).toEqual([{ reason: "required", field: "subtype" }]);
+    expect(errorsOf({ firstName: "Ada", lastName: "Lovelace" })).toEqual([
+      { reason: "required", field: "subtype" },
+    ]);
   });
 
   it("rejects an unknown subtype", () => {
@@ -403,15 +423,60 @@ describe("ContactInput: server-managed and unknown fields", () => {
   };
 
   it.each(Object.keys(serverValues))("rejects %s with reason server_managed", (key) => {
-    expect(errorsOf({ ...person, [key]: serverValues[key] })).toEqual([{ reason: "server_managed", field: key }]);
+    expect(errorsOf({ ...person, [key]: serverValues[key] })).toEqual([
+      { reason: "server_managed", field: key },
+    ]);
   });
 
   it("reports each server-managed and unknown key separately", () => {
-    expect(errorsOf({ ...person, id: serverValues.id, version: 3, nickName: "Ada", favouriteColour: "blue" })).toEqual([
+    expect(
+      errorsOf({ ...person, id: serverValues.id, version: 3, nickName: "Ada", favouriteColour: "blue" }),
+    ).toEqual([
       { reason: "server_managed", field: "id" },
       { reason: "server_managed", field: "version" },
       { reason: "unknown_field", field: "nickName" },
       { reason: "unknown_field", field: "favouriteColour" },
+    ]);
+  });
+
+  it("still validates the rest of the contact when server-managed keys are sent", () => {
+    expect(errorsOf({ subtype: "person", id: serverValues.id, createdBy: "me" })).toEqual([
+      { reason: "server_managed", field: "id" },
+      { reason: "server_managed", field: "createdBy" },
+      { reason: "required", field: "firstName" },
+      { reason: "required", field: "lastName" },
+    ]);
+  });
+
+  it("reports server-managed keys at their full path when the contact is nested in a request", () => {
+    const Request = z.strictObject({ id: z.uuid(), contact: ContactInput });
+    const input = {
+      id: serverValues.id,
+      contact: { subtype: "person", firstName: "Ada", id: "x", colour: "red" },
+    };
+    const result = Request.safeParse(input);
+    expect(
+      fieldErrorsFromZod(result.error?.issues ?? [], undefined, { input }).map(({ reason, field }) => ({
+        reason,
+        field,
+      })),
+    ).toEqual([
+      { reason: "server_managed", field: "contact.id" },
+      { reason: "unknown_field", field: "contact.colour" },
+      { reason: "required", field: "contact.lastName" },
+    ]);
+  });
+
+  it("gives the same reasons when parsed with reportInput and no input passed along", () => {
+    const result = ContactInput.safeParse(
+      { subtype: "person", id: "x", firstName: 5 },
+      { reportInput: true },
+    );
+    expect(
+      fieldErrorsFromZod(result.error?.issues ?? []).map(({ reason, field }) => ({ reason, field })),
+    ).toEqual([
+      { reason: "server_managed", field: "id" },
+      { reason: "invalid", field: "firstName" },
     ]);
   });
 
@@ -460,7 +525,9 @@ describe("ContactInput: formats", () => {
   });
 
   it("rejects a role code that is not upper-case", () => {
-    expect(errorsOf({ ...person, roles: ["PRIMARY", "billing"] })).toEqual([{ reason: "invalid", field: "roles.1" }]);
+    expect(errorsOf({ ...person, roles: ["PRIMARY", "billing"] })).toEqual([
+      { reason: "invalid", field: "roles.1" },
+    ]);
   });
 
   it("rejects a malformed date and season", () => {
@@ -535,7 +602,9 @@ describe("ContactInput: length limits", () => {
   });
 
   it("rejects an email address longer than 254 characters as too_long", () => {
-    expect(errorsOf({ ...person, emails: [{ address: `${"a".repeat(64)}@${"b".repeat(190)}.com` }] })).toContainEqual({
+    expect(
+      errorsOf({ ...person, emails: [{ address: `${"a".repeat(64)}@${"b".repeat(190)}.com` }] }),
+    ).toContainEqual({
       reason: "too_long",
       field: "emails.0.address",
     });
@@ -549,7 +618,8 @@ describe("ContactInput: length limits", () => {
 
 describe("ContactInput: list limits", () => {
   const emails = (n: number) => Array.from({ length: n }, (_, i) => ({ address: `user${i}@example.com` }));
-  const phones = (n: number) => Array.from({ length: n }, (_, i) => ({ number: `+1415555${String(i).padStart(4, "0")}` }));
+  const phones = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ number: `+1415555${String(i).padStart(4, "0")}` }));
   const addresses = (n: number) => Array.from({ length: n }, (_, i) => ({ city: `City ${i}` }));
   const roles = (n: number) => Array.from({ length: n }, (_, i) => `ROLE_${i}`);
   const customFields = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, i]));
@@ -611,7 +681,11 @@ describe("ContactInput: duplicates", () => {
     expect(
       errorsOf({
         ...person,
-        emails: [{ address: "Ada@Example.com" }, { address: "b@example.com" }, { address: " ada@example.COM " }],
+        emails: [
+          { address: "Ada@Example.com" },
+          { address: "b@example.com" },
+          { address: " ada@example.COM " },
+        ],
       }),
     ).toEqual([{ reason: "duplicate", field: "emails.2.address" }]);
   });
@@ -635,14 +709,21 @@ describe("ContactInput: duplicates", () => {
 describe("ContactInput: preferred labels", () => {
   it("accepts a preferredPhoneLabel that one phone carries", () => {
     expect(
-      parse({ ...person, phones: [{ number: "+14155550100", label: "mobile" }], preferredPhoneLabel: "mobile" })
-        .preferredPhoneLabel,
+      parse({
+        ...person,
+        phones: [{ number: "+14155550100", label: "mobile" }],
+        preferredPhoneLabel: "mobile",
+      }).preferredPhoneLabel,
     ).toBe("mobile");
   });
 
   it("rejects a preferredPhoneLabel no phone carries, and one without any phone", () => {
     expect(
-      errorsOf({ ...person, phones: [{ number: "+14155550100", label: "work" }], preferredPhoneLabel: "home" }),
+      errorsOf({
+        ...person,
+        phones: [{ number: "+14155550100", label: "work" }],
+        preferredPhoneLabel: "home",
+      }),
     ).toEqual([{ reason: "invalid", field: "preferredPhoneLabel" }]);
     expect(errorsOf({ ...person, preferredPhoneLabel: "work" })).toEqual([
       { reason: "invalid", field: "preferredPhoneLabel" },
@@ -650,9 +731,10 @@ describe("ContactInput: preferred labels", () => {
   });
 
   it("defaults a phone's label to work when matching preferredPhoneLabel", () => {
-    expect(parse({ ...person, phones: [{ number: "+14155550100" }], preferredPhoneLabel: "work" }).phones[0]?.label).toBe(
-      "work",
-    );
+    expect(
+      parse({ ...person, phones: [{ number: "+14155550100" }], preferredPhoneLabel: "work" }).phones[0]
+        ?.label,
+    ).toBe("work");
   });
 
   it("rejects a preferredAddressLabel no address carries", () => {
@@ -664,7 +746,9 @@ describe("ContactInput: preferred labels", () => {
 
 describe("ContactInput: dates", () => {
   it("rejects a date of birth in the future", () => {
-    expect(errorsOf({ ...person, dateOfBirth: isoDate(2) })).toEqual([{ reason: "invalid", field: "dateOfBirth" }]);
+    expect(errorsOf({ ...person, dateOfBirth: isoDate(2) })).toEqual([
+      { reason: "invalid", field: "dateOfBirth" },
+    ]);
   });
 
   it("accepts a date of birth in the past", () => {
@@ -679,9 +763,12 @@ describe("ContactInput: dates", () => {
 });
 
 describe("ContactInput: tax id", () => {
-  it.each(["***-**-6789", "123-45-678*", "1234*"])("rejects %j, which carries the mask character", (taxId) => {
-    expect(errorsOf({ ...person, taxId }).map((e) => e.field)).toEqual(["taxId"]);
-  });
+  it.each(["***-**-6789", "123-45-678*", "1234*"])(
+    "rejects %j, which carries the mask character",
+    (taxId) => {
+      expect(errorsOf({ ...person, taxId }).map((e) => e.field)).toEqual(["taxId"]);
+    },
+  );
 
   it("rejects a masked tax id with reason invalid", () => {
     expect(errorsOf({ ...person, taxId: "***-**-6789" })).toEqual([{ reason: "invalid", field: "taxId" }]);
@@ -689,6 +776,25 @@ describe("ContactInput: tax id", () => {
 
   it.each(["123-45-6789", "12.345.678/0001-90", "AB 12 34 56 C", "GB123456789"])("accepts %j", (taxId) => {
     expect(parse({ ...person, taxId }).taxId).toBe(taxId);
+  });
+});
+
+describe("ContactReplaceInput", () => {
+  it("accepts the masked tax id read before, meaning unchanged", () => {
+    expect(ContactReplaceInput.parse({ ...person, taxId: "***-**-6789" }).taxId).toBe("***-**-6789");
+  });
+
+  it("otherwise applies the same rules and normalization as ContactInput", () => {
+    expect(ContactReplaceInput.parse(fullInput)).toEqual(fullOutput);
+    expect(ContactReplaceInput.safeParse({ ...person, taxId: "***" }).success).toBe(false);
+    expect(ContactReplaceInput.safeParse({ ...person, taxId: "12#4" }).success).toBe(false);
+    const result = ContactReplaceInput.safeParse({ subtype: "company", version: 2 });
+    expect(
+      fieldErrorsFromZod(result.error?.issues ?? []).map(({ reason, field }) => ({ reason, field })),
+    ).toEqual([
+      { reason: "server_managed", field: "version" },
+      { reason: "required", field: "companyName" },
+    ]);
   });
 });
 
@@ -731,7 +837,11 @@ describe("ContactInput: phones", () => {
 
   it("falls back to the first address's country when none is primary, and accepts a lower-case code", () => {
     expect(
-      phoneOf({ ...person, addresses: [{ country: "gb" }, { country: "US" }], phones: [{ number: "020 7946 0958" }] }),
+      phoneOf({
+        ...person,
+        addresses: [{ country: "gb" }, { country: "US" }],
+        phones: [{ number: "020 7946 0958" }],
+      }),
     ).toMatchObject({ e164: "+442079460958", country: "GB" });
   });
 
@@ -747,7 +857,11 @@ describe("ContactInput: phones", () => {
 
   it("ignores an address country that is not an ISO alpha-2 code", () => {
     expect(
-      phoneOf({ ...person, addresses: [{ country: "United States", primary: true }], phones: [{ number: "(415) 555-0100" }] }),
+      phoneOf({
+        ...person,
+        addresses: [{ country: "United States", primary: true }],
+        phones: [{ number: "(415) 555-0100" }],
+      }),
     ).toMatchObject({ e164: null, valid: false });
   });
 
@@ -760,25 +874,32 @@ describe("ContactInput: phones", () => {
   });
 
   it("keeps the extension apart", () => {
-    expect(phoneOf({ ...person, phones: [{ number: "(415) 555-0100 ext. 42", country: "US" }] })).toMatchObject({
+    expect(
+      phoneOf({ ...person, phones: [{ number: "(415) 555-0100 ext. 42", country: "US" }] }),
+    ).toMatchObject({
       number: "(415) 555-0100 ext. 42",
       e164: "+14155550100",
       extension: "42",
     });
   });
 
-  it.each(["not a number", "123", "555-0100"])("keeps %j as typed with e164 null and valid false", (number) => {
-    expect(phoneOf({ ...person, addresses: [{ country: "US" }], phones: [{ number, label: "home" }] })).toEqual({
-      number,
-      e164: null,
-      valid: false,
-      country: null,
-      extension: null,
-      label: "home",
-      primary: false,
-      smsVerified: false,
-    });
-  });
+  it.each(["not a number", "123", "555-0100"])(
+    "keeps %j as typed with e164 null and valid false",
+    (number) => {
+      expect(
+        phoneOf({ ...person, addresses: [{ country: "US" }], phones: [{ number, label: "home" }] }),
+      ).toEqual({
+        number,
+        e164: null,
+        valid: false,
+        country: null,
+        extension: null,
+        label: "home",
+        primary: false,
+        smsVerified: false,
+      });
+    },
+  );
 
   it("keeps the caller's country on an unparseable number", () => {
     expect(phoneOf({ ...person, phones: [{ number: "123", country: "US" }] })).toMatchObject({
@@ -798,7 +919,9 @@ describe("ContactInput: phones", () => {
   });
 
   it("rejects an empty number and a malformed country", () => {
-    expect(errorsOf({ ...person, phones: [{ number: "  " }, { number: "+14155550100", country: "USA" }] })).toEqual([
+    expect(
+      errorsOf({ ...person, phones: [{ number: "  " }, { number: "+14155550100", country: "USA" }] }),
+    ).toEqual([
       { reason: "required", field: "phones.0.number" },
       { reason: "invalid", field: "phones.1.country" },
     ]);
@@ -847,9 +970,12 @@ describe("ContactField and projectContact", () => {
     expect(projectContact({ ...contact, taxId: null }, ["taxId"])).toEqual({ id: contact.id, taxId: null });
   });
 
-  it.each([{ fields: undefined }, { fields: null }, { fields: [] }])("returns the whole document for fields $fields", ({ fields }) => {
-    expect(projectContact(contact, fields)).toEqual(contact);
-  });
+  it.each([{ fields: undefined }, { fields: null }, { fields: [] }])(
+    "returns the whole document for fields $fields",
+    ({ fields }) => {
+      expect(projectContact(contact, fields)).toEqual(contact);
+    },
+  );
 
   it("does not change the contact", () => {
     const before = structuredClone(contact);

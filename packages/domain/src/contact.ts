@@ -343,8 +343,16 @@ function rejectServerManaged(value: unknown, ctx: z.RefinementCtx): unknown {
 
 function contactSchema(taxId: typeof TaxId) {
   const schema = z.strictObject(contactShape(taxId)).superRefine(checkContact).transform(normalizeContact);
-  // preprocess would widen the input type to unknown; callers (and the typed client) keep the real one.
-  return z.preprocess(rejectServerManaged, schema) as unknown as typeof schema;
+  // The rest is validated even when server-managed keys were sent, so every problem comes back in one
+  // answer (issues raised in a preprocess would stop the pipe before the schema runs).
+  const checked = z.unknown().transform((value, ctx) => {
+    const result = schema.safeParse(rejectServerManaged(value, ctx), { reportInput: true });
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) ctx.addIssue(issue as z.core.$ZodRawIssue);
+    return z.NEVER;
+  });
+  // The wrapper would widen the input type to unknown; callers (and the typed client) keep the real one.
+  return checked as unknown as typeof schema;
 }
 
 /**

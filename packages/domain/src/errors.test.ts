@@ -1,14 +1,24 @@
 import { z } from "zod";
 import { describe, expect, it } from "vitest";
 
-import { ContactsError, ErrorKind, ErrorReason, fieldErrorsFromZod, isServerManagedKey, issuePath } from "./errors.js";
+import {
+  ContactsError,
+  ErrorKind,
+  ErrorReason,
+  fieldErrorsFromZod,
+  isServerManagedKey,
+  issuePath,
+} from "./errors.js";
 import type { FieldErrorsOptions } from "./errors.js";
 
 /** Parses `input` with `schema`, which must reject it, and returns the `{ reason, field }` pairs. */
 function reasons(schema: z.ZodType, input: unknown, options?: FieldErrorsOptions & { prefix?: string }) {
   const result = schema.safeParse(input);
   if (result.success) throw new Error("expected the input to be rejected");
-  return fieldErrorsFromZod(result.error.issues, options?.prefix, options).map(({ reason, field }) => ({ reason, field }));
+  return fieldErrorsFromZod(result.error.issues, options?.prefix, options).map(({ reason, field }) => ({
+    reason,
+    field,
+  }));
 }
 
 describe("issuePath", () => {
@@ -27,12 +37,20 @@ describe("issuePath", () => {
 });
 
 describe("isServerManagedKey", () => {
-  it.each(["id", "tenantId", "number", "version", "createdAt", "createdBy", "updatedAt", "updatedBy", "provenance", "mergedIds"])(
-    "is true for %s",
-    (key) => {
-      expect(isServerManagedKey(key)).toBe(true);
-    },
-  );
+  it.each([
+    "id",
+    "tenantId",
+    "number",
+    "version",
+    "createdAt",
+    "createdBy",
+    "updatedAt",
+    "updatedBy",
+    "provenance",
+    "mergedIds",
+  ])("is true for %s", (key) => {
+    expect(isServerManagedKey(key)).toBe(true);
+  });
 
   it.each(["firstName", "externalId", "ID", "accountId"])("is false for %s", (key) => {
     expect(isServerManagedKey(key)).toBe(false);
@@ -83,7 +101,9 @@ describe("fieldErrorsFromZod", () => {
 
     it("reads the input at the issue's path when it is given", () => {
       expect(reasons(Person, {}, { input: {} })).toEqual([{ reason: "required", field: "name" }]);
-      expect(reasons(Person, { name: null }, { input: { name: null } })).toEqual([{ reason: "invalid", field: "name" }]);
+      expect(reasons(Person, { name: null }, { input: { name: null } })).toEqual([
+        { reason: "invalid", field: "name" },
+      ]);
     });
 
     it("uses the input zod reports when parsing with reportInput", () => {
@@ -116,12 +136,15 @@ describe("fieldErrorsFromZod", () => {
   });
 
   it("takes a custom issue's reason from its params, else invalid", () => {
-    const Schema = z
-      .object({ a: z.string(), b: z.string() })
-      .superRefine((_v, ctx) => {
-        ctx.addIssue({ code: "custom", path: ["a"], message: "taken", params: { reason: ErrorReason.duplicate } });
-        ctx.addIssue({ code: "custom", path: ["b"], message: "no" });
+    const Schema = z.object({ a: z.string(), b: z.string() }).superRefine((_v, ctx) => {
+      ctx.addIssue({
+        code: "custom",
+        path: ["a"],
+        message: "taken",
+        params: { reason: ErrorReason.duplicate },
       });
+      ctx.addIssue({ code: "custom", path: ["b"], message: "no" });
+    });
     expect(reasons(Schema, { a: "x", b: "y" })).toEqual([
       { reason: "duplicate", field: "a" },
       { reason: "invalid", field: "b" },
@@ -129,12 +152,15 @@ describe("fieldErrorsFromZod", () => {
   });
 
   it("maps a format error to invalid", () => {
-    expect(reasons(z.object({ email: z.email() }), { email: "x" })).toEqual([{ reason: "invalid", field: "email" }]);
+    expect(reasons(z.object({ email: z.email() }), { email: "x" })).toEqual([
+      { reason: "invalid", field: "email" },
+    ]);
   });
 
   it("splits unknown keys into one error each: server_managed at the top level, unknown_field elsewhere", () => {
     const errors = fieldErrorsFromZod(
-      Person.safeParse({ name: "a", id: "1", version: 2, colour: "red", nested: { id: "n", x: 1 } }).error?.issues ?? [],
+      Person.safeParse({ name: "a", id: "1", version: 2, colour: "red", nested: { id: "n", x: 1 } }).error
+        ?.issues ?? [],
     );
     expect(errors).toEqual([
       { reason: "unknown_field", field: "nested.x", message: "unknown field x" },
@@ -145,7 +171,9 @@ describe("fieldErrorsFromZod", () => {
   });
 
   it("reports the union branch with the fewest issues, at the full path", () => {
-    const Schema = z.object({ list: z.array(z.union([z.string().min(2), z.strictObject({ a: z.number() })])) });
+    const Schema = z.object({
+      list: z.array(z.union([z.string().min(2), z.strictObject({ a: z.number() })])),
+    });
     expect(reasons(Schema, { list: ["ok", "x"] })).toEqual([{ reason: "too_short", field: "list.1" }]);
     expect(reasons(Schema, { list: [{ a: "1" }] }, { input: { list: [{ a: "1" }] } })).toEqual([
       { reason: "invalid", field: "list.0" },
@@ -225,7 +253,10 @@ describe("ContactsError", () => {
   });
 
   it("notFound: NOT_FOUND on id by default, or on the given field", () => {
-    expect(ContactsError.notFound()).toMatchObject({ kind: "NOT_FOUND", errors: [{ reason: "not_found", field: "id" }] });
+    expect(ContactsError.notFound()).toMatchObject({
+      kind: "NOT_FOUND",
+      errors: [{ reason: "not_found", field: "id" }],
+    });
     expect(ContactsError.notFound("accountId").errors).toEqual([{ reason: "not_found", field: "accountId" }]);
     expect(ContactsError.notFound(null).errors).toEqual([{ reason: "not_found", field: null }]);
   });

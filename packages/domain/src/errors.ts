@@ -80,7 +80,11 @@ export class ContactsError extends Error {
     return new ContactsError("NOT_FOUND", [{ reason: ErrorReason.notFound, field }]);
   }
 
-  static conflict(reason: ErrorReason, field: string | null, details?: Record<string, unknown>): ContactsError {
+  static conflict(
+    reason: ErrorReason,
+    field: string | null,
+    details?: Record<string, unknown>,
+  ): ContactsError {
     return new ContactsError("CONFLICT", [{ reason, field }], details);
   }
 
@@ -137,7 +141,8 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
  */
 function sentValue(issue: z.core.$ZodIssue, source: FieldErrorsOptions | undefined): Sent {
   if ("input" in issue) return { known: true, present: issue.input !== undefined };
-  if (source && "input" in source) return { known: true, present: valueAt(source.input, issue.path) !== undefined };
+  if (source && "input" in source)
+    return { known: true, present: valueAt(source.input, issue.path) !== undefined };
   return { known: false };
 }
 
@@ -192,7 +197,8 @@ export function fieldErrorsFromZod(
         out.push({
           reason: topLevel && isServerManagedKey(key) ? ErrorReason.serverManaged : ErrorReason.unknownField,
           field: issuePath([...issue.path, key], prefix),
-          message: topLevel && isServerManagedKey(key) ? `${key} is set by the server` : `unknown field ${key}`,
+          message:
+            topLevel && isServerManagedKey(key) ? `${key} is set by the server` : `unknown field ${key}`,
         });
       }
       continue;
@@ -209,7 +215,11 @@ export function fieldErrorsFromZod(
       );
       continue;
     }
-    out.push({ reason: reasonOf(issue, options), field: issuePath(issue.path, prefix), message: issue.message });
+    out.push({
+      reason: reasonOf(issue, options),
+      field: issuePath(issue.path, prefix),
+      message: issue.message,
+    });
   }
   return out;
 }

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 
-import { MASKING_RULES, activeMaskingRules, applyMasking, isMaskedValue, maskLast4, maskValue } from "./masking.js";
+import {
+  MASKING_RULES,
+  activeMaskingRules,
+  applyMasking,
+  isMaskedValue,
+  maskLast4,
+  maskValue,
+} from "./masking.js";
 import type { MaskingViewer } from "./masking.js";
 import { ALL_PERMISSIONS, Permission } from "./permissions.js";
 
@@ -19,9 +26,12 @@ describe("maskLast4", () => {
     expect(maskLast4(value)).toBe(masked);
   });
 
-  it.each(["1234", "12-34", "", "123"])("leaves %j, which has at most four characters to show, as it is", (value) => {
-    expect(maskLast4(value)).toBe(value);
-  });
+  it.each(["1234", "12-34", "", "123"])(
+    "leaves %j, which has at most four characters to show, as it is",
+    (value) => {
+      expect(maskLast4(value)).toBe(value);
+    },
+  );
 
   it("keeps the length and every separator in place", () => {
     const value = "98 76.54/32-10 x";
@@ -58,7 +68,8 @@ describe("MASKING_RULES", () => {
   });
 
   it("names only permissions of the catalogue", () => {
-    for (const rule of MASKING_RULES) expect(Permission.parse(rule.unmaskPermission)).toBe(rule.unmaskPermission);
+    for (const rule of MASKING_RULES)
+      expect(Permission.parse(rule.unmaskPermission)).toBe(rule.unmaskPermission);
   });
 });
 
@@ -70,7 +81,11 @@ describe("applyMasking", () => {
   });
 
   it("masks the tax id for a viewer without the unmask permission", () => {
-    expect(applyMasking(doc, viewer(["contacts:read"]))).toEqual({ id: "c1", firstName: "Ada", taxId: "***-**-6789" });
+    expect(applyMasking(doc, viewer(["contacts:read"]))).toEqual({
+      id: "c1",
+      firstName: "Ada",
+      taxId: "***-**-6789",
+    });
     expect(activeMaskingRules(viewer(["contacts:read"]))).toEqual(MASKING_RULES);
   });
 

@@ -27,7 +27,7 @@ const SEPARATOR = /[\s\-./]/;
 /** Masks all but the last four alphanumerics, keeping separators: `123-45-6789` → `***-**-6789`. */
 export function maskLast4(value: string): string {
   let keep = 4;
-  const chars = [...value];
+  const chars = Array.from(value); // code points: a surrogate pair is masked as one character
   for (let i = chars.length - 1; i >= 0; i--) {
     const ch = chars[i] ?? "";
     if (SEPARATOR.test(ch)) continue;
@@ -37,12 +37,11 @@ export function maskLast4(value: string): string {
   return chars.join("");
 }
 
+const MASKERS: Record<MaskStrategy, (value: string) => string> = { last4: maskLast4 };
+
 /** Applies a masking strategy to one value. */
 export function maskValue(value: string, strategy: MaskStrategy): string {
-  switch (strategy) {
-    case "last4":
-      return maskLast4(value);
-  }
+  return MASKERS[strategy](value);
 }
 
 /** True when a value carries mask characters, i.e. it came from a masked read. */

@@ -78,7 +78,7 @@ interface ExampleNumber {
 }
 
 /** `exampleNumber` of every territory and number type of google/libphonenumber's metadata. */
-const examples = readPeerSuite<ExampleNumber[]>("libphonenumber-examples/example-numbers.json");
+const examples = readPeerSuite("libphonenumber-examples/example-numbers.json") as ExampleNumber[];
 
 /**
  * Examples we deliberately do not normalize. libphonenumber-js 1.13's metadata for Benin has only
@@ -116,13 +116,16 @@ describe("libphonenumber example numbers peer suite", () => {
     expect(normalizePhone(expected).e164).toBe(expected);
   });
 
-  it.each(kept)("$region $type $nationalNumber: deliberately kept as typed (impossible length in the library's metadata)", (e) => {
-    expect(readExample(e)).toEqual({
-      number: e.nationalNumber,
-      e164: null,
-      valid: false,
-      country: null,
-      extension: null,
-    });
-  });
+  it.each(kept)(
+    "$region $type $nationalNumber: deliberately kept as typed (impossible length in the library's metadata)",
+    (e) => {
+      expect(readExample(e)).toEqual({
+        number: e.nationalNumber,
+        e164: null,
+        valid: false,
+        country: null,
+        extension: null,
+      });
+    },
+  );
 });

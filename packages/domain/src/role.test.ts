@@ -13,7 +13,10 @@ describe("RoleInput", () => {
 
   it("accepts a role without a description", () => {
     expect(RoleInput.parse({ code: "PRIMARY" })).toEqual({ code: "PRIMARY" });
-    expect(RoleInput.parse({ code: "PRIMARY", description: null })).toEqual({ code: "PRIMARY", description: null });
+    expect(RoleInput.parse({ code: "PRIMARY", description: null })).toEqual({
+      code: "PRIMARY",
+      description: null,
+    });
   });
 
   it.each(["primary", "1ST", "A-B", "", "A".repeat(51)])("rejects the code %j", (code) => {

@@ -7,7 +7,10 @@ import { TenantInput, TenantSettings } from "./tenant.js";
 function errorsOf(input: unknown) {
   const result = TenantInput.safeParse(input);
   if (result.success) throw new Error("expected the tenant to be rejected");
-  return fieldErrorsFromZod(result.error.issues, undefined, { input }).map(({ reason, field }) => ({ reason, field }));
+  return fieldErrorsFromZod(result.error.issues, undefined, { input }).map(({ reason, field }) => ({
+    reason,
+    field,
+  }));
 }
 
 describe("TenantInput", () => {
@@ -20,7 +23,9 @@ describe("TenantInput", () => {
   });
 
   it("fills the settings left out of a partial settings object", () => {
-    expect(TenantInput.parse({ id: "acme", name: "Acme", settings: { taxIdAlwaysUnmasked: true } }).settings).toEqual({
+    expect(
+      TenantInput.parse({ id: "acme", name: "Acme", settings: { taxIdAlwaysUnmasked: true } }).settings,
+    ).toEqual({
       taxIdAlwaysUnmasked: true,
       limits: { contacts: null, requestsPerMinute: 6_000 },
     });

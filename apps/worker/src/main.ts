@@ -1,0 +1,22 @@
+import { openDatabase } from "@contacts/db/database";
+import { pino } from "pino";
+
+import { env } from "./env.js";
+import { startWorker } from "./worker.js";
+
+const log = pino({ level: env.LOG_LEVEL, base: { service: "contacts-worker" } });
+
+const database = await openDatabase();
+const worker = await startWorker({ databaseUrl: database.url, log });
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "worker shutting down");
+  await worker.stop();
+  await database.server?.stop();
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

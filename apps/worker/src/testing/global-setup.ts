@@ -1,0 +1,1 @@
+export { default } from "@contacts/db/testing/global-setup";
