@@ -18,6 +18,10 @@ export function defineConfig(tsconfigRootDir) {
         "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
         "@typescript-eslint/no-confusing-void-expression": "off",
         "@typescript-eslint/no-unnecessary-condition": ["error", { allowConstantLoopConditions: true }],
+        // `value || fallback` on strings deliberately treats "" as unset (environment variables).
+        "@typescript-eslint/prefer-nullish-coalescing": ["error", { ignorePrimitives: { string: true } }],
+        // Flags every static factory (MikroORM.init returns a subclass instance it built itself).
+        "@typescript-eslint/no-unsafe-class-instance-assignment": "off",
       },
     },
     prettier,

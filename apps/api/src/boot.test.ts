@@ -22,8 +22,8 @@ function start(workspace: string): { child: ChildProcess; output: () => string }
   delete env.DATABASE_URL;
   const child = spawn("npm", ["run", "start", "--silent", "-w", workspace], { cwd: repoRoot, env, detached: true });
   let text = "";
-  child.stdout?.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (text += chunk.toString()));
+  child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (text += chunk.toString()));
   running.push(child);
   return { child, output: () => text };
 }

@@ -61,7 +61,7 @@ async function run(args: string[], em: EntityManager): Promise<void> {
 const database = await openDatabase();
 const orm = await createOrm({ url: database.url, poolMax: 1 });
 try {
-  await run(process.argv.slice(2), orm.em.fork() as EntityManager);
+  await run(process.argv.slice(2), orm.em.fork());
 } catch (error) {
   process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;

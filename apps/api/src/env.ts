@@ -9,7 +9,7 @@ const Env = z.object({
   /** Most calls one tRPC batch may carry. */
   MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
   /** Public URL printed at start (defaults to http://HOST:PORT). */
-  PUBLIC_URL: z.string().url().optional(),
+  PUBLIC_URL: z.url().optional(),
 });
 
 /** The API's settings, read from the environment once, here and nowhere else. */

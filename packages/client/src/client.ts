@@ -28,7 +28,7 @@ function contactsErrorLink(): TRPCLink<AppRouter> {
       observable((observer) =>
         next(op).subscribe({
           next: (value) => observer.next(value),
-          error: (error) => observer.error(toContactsApiError(error) as never),
+          error: (error) => observer.error(toContactsApiError(error)),
           complete: () => observer.complete(),
         }),
       );
@@ -61,3 +61,4 @@ export function createContactsClient(options: ContactsClientOptions): ContactsCl
 
 export type ContactsClient = TRPCClient<AppRouter>;
 export type { AppRouter };
+export { ContactsApiError } from "./errors.js";

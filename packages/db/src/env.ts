@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 /** The repository root: three levels above this file, from src/ or dist/ alike. */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
-/** Database settings, read once from the environment. */
+/** Database settings, read once from the environment (an empty value counts as unset). */
 export const dbEnv = {
   /** A PostgreSQL URL; when unset an embedded server is started. */
   databaseUrl: process.env.DATABASE_URL?.trim() || null,

@@ -24,7 +24,7 @@ afterAll(async () => {
 
 describe("schema", () => {
   it("is built by the committed migrations and matches the entities", async () => {
-    const executed = await orm.getMigrator().getExecutedMigrations();
+    const executed = await orm.migrator.getExecutedMigrations();
     expect(executed.map((m) => m.name)).toEqual(["Migration20261123000001_initial"]);
     const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false });
     // The migration declares keys, checks and indexes (and `text` where MikroORM would say

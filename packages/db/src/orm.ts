@@ -47,7 +47,7 @@ export function createOrm(options: OrmOptions): Promise<MikroORM> {
 export async function migrate(url: string): Promise<void> {
   const orm = await createOrm({ url, poolMax: 1 });
   try {
-    await orm.getMigrator().up();
+    await orm.migrator.up();
   } finally {
     await orm.close();
   }

@@ -59,7 +59,7 @@ async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const holder = Number(fs.readFileSync(lockFile, "utf8"));
       if (!Number.isInteger(holder) || !isAlive(holder)) fs.rmSync(lockFile, { force: true });
-      else if (attempt > 600) throw new Error(`timed out waiting for ${lockFile} (held by pid ${holder})`);
+      else if (attempt > 600) throw new Error(`timed out waiting for ${lockFile} (held by pid ${holder})`, { cause: error });
       else await sleep(100);
     }
   }

@@ -336,9 +336,8 @@ function rejectServerManaged(value: unknown, ctx: z.RefinementCtx): unknown {
       params: { reason: ErrorReason.serverManaged },
       input: copy[key],
     });
-    delete copy[key];
   }
-  return copy;
+  return Object.fromEntries(Object.entries(copy).filter(([key]) => !isServerManagedKey(key)));
 }
 
 function contactSchema(taxId: typeof TaxId) {

@@ -98,8 +98,18 @@ describe("contacts CRUD over HTTP", () => {
     expect(got).toEqual(created);
 
     // The document read back is valid input: replacing with it changes nothing but the version.
-    const { id, number, version, createdAt, createdBy, updatedAt, updatedBy, provenance, mergedIds, ...editable } = got as typeof created;
-    void [number, createdAt, createdBy, updatedAt, updatedBy, provenance, mergedIds];
+    const {
+      id,
+      version,
+      number: _number,
+      createdAt: _createdAt,
+      createdBy: _createdBy,
+      updatedAt: _updatedAt,
+      updatedBy: _updatedBy,
+      provenance: _provenance,
+      mergedIds: _mergedIds,
+      ...editable
+    } = got as typeof created;
     const replaced = await h.alpha.contacts.update.mutate({ id, expectedVersion: version, contact: editable });
     expect(replaced.version).toBe(2);
     expect({ ...replaced, version: 1, updatedAt: created.updatedAt }).toEqual(created);

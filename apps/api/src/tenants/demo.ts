@@ -11,7 +11,8 @@ import { createTenantWithKey } from "./tenant.service.js";
 export const DEMO_TENANT = "demo";
 
 /**
- * On an empty database, creates the `demo` tenant and a development key with every permission,
+ * On an empty database, creates the `demo` tenant and a development key (every permission but
+ * contacts:unmask-tax-id),
  * and keeps the key in the (git-ignored) data folder so later starts can print it again.
  * Returns the key when one is usable, else null.
  */
@@ -25,7 +26,8 @@ export async function ensureDemoTenant(em: EntityManager, dataDir: string): Prom
   const created = await createTenantWithKey(em.fork(), {
     tenant: { id: DEMO_TENANT, name: "Demo tenant" },
     keyName: "development key",
-    permissions: ALL_PERMISSIONS,
+    // Everything but seeing tax IDs unmasked: the demo shows what a normal caller sees.
+    permissions: ALL_PERMISSIONS.filter((p) => p !== "contacts:unmask-tax-id"),
     createdBy: "bootstrap",
   });
   fs.mkdirSync(dataDir, { recursive: true });

@@ -50,7 +50,7 @@ export async function startHarness(options: { maxBodyBytes?: number; maxBatchSiz
     maxBodyBytes: options.maxBodyBytes ?? 1_048_576,
     maxBatchSize: options.maxBatchSize ?? 50,
   });
-  const em = () => server.orm.em.fork() as EntityManager;
+  const em = () => server.orm.em.fork();
   const tenant = async (id: string) =>
     (
       await createTenantWithKey(em(), {

@@ -30,7 +30,7 @@ export function createInnerContext(
 ): Context {
   return {
     orm: deps.orm,
-    em: deps.orm.em.fork() as EntityManager,
+    em: deps.orm.em.fork(),
     log: deps.log.child({ requestId: request.requestId }),
     requestId: request.requestId,
     bearerToken: request.bearerToken,

@@ -36,10 +36,10 @@ export function toTrpcError(error: unknown): TRPCError {
     // Input validation errors keep their ZodError cause: the formatter reads it with the raw input.
     if (error.cause instanceof ZodError) return error;
     const mapped = toContactsError(error.cause);
-    return mapped ? new TRPCError({ code: mapped.kind as TRPC_ERROR_CODE_KEY, message: mapped.message, cause: mapped }) : error;
+    return mapped ? new TRPCError({ code: mapped.kind, message: mapped.message, cause: mapped }) : error;
   }
   const mapped = toContactsError(error);
-  if (mapped) return new TRPCError({ code: mapped.kind as TRPC_ERROR_CODE_KEY, message: mapped.message, cause: mapped });
+  if (mapped) return new TRPCError({ code: mapped.kind, message: mapped.message, cause: mapped });
   return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "internal error", cause: error });
 }
 
