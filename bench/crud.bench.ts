@@ -67,7 +67,14 @@ await admin.end();
 const url = withDatabase(server.adminUrl, "bench");
 await migrate(url);
 
-const api = await startServer({ databaseUrl: url, host: "127.0.0.1", port: 0, log: pino({ level: "silent" }), maxBodyBytes: 1 << 20, maxBatchSize: 50 });
+const api = await startServer({
+  databaseUrl: url,
+  host: "127.0.0.1",
+  port: 0,
+  log: pino({ level: "silent" }),
+  maxBodyBytes: 1 << 20,
+  maxBatchSize: 50,
+});
 const { apiKey } = await createTenantWithKey(api.orm.em.fork(), {
   tenant: { id: "bench", name: "bench" },
   keyName: "bench",
@@ -88,12 +95,17 @@ await pool.query(
 );
 await pool.query("update tenants set contact_seq = $1 where id = 'bench'", [CONTACTS]);
 await pool.query("analyze contacts");
-const ids = (await pool.query<{ id: string }>("select id from contacts where tenant_id = 'bench'")).rows.map((r) => r.id);
+const ids = (await pool.query<{ id: string }>("select id from contacts where tenant_id = 'bench'")).rows.map(
+  (r) => r.id,
+);
 
 // The raw baseline: the same lookup with no auth, validation, ORM or tRPC.
 const raw = new Hono();
 raw.get("/contacts/:id", async (c) => {
-  const result = await pool.query("select * from contacts where tenant_id = $1 and id = $2", ["bench", c.req.param("id")]);
+  const result = await pool.query("select * from contacts where tenant_id = $1 and id = $2", [
+    "bench",
+    c.req.param("id"),
+  ]);
   return result.rows[0] ? c.json(result.rows[0]) : c.json({ error: "not found" }, 404);
 });
 const rawServer = serve({ fetch: raw.fetch, hostname: "127.0.0.1", port: 0 });
@@ -106,17 +118,31 @@ const getRaw = await measure(REQUESTS, (i) => fetch(`${rawUrl}/contacts/${pick(i
 
 let seq = CONTACTS + 1_000_000;
 const createApi = await measure(REQUESTS / 2, (i) =>
-  client.contacts.create.mutate({ contact: { subtype: "person", firstName: "Bench", lastName: `Api${i}`, emails: [{ address: `api${i}@example.com` }] } }),
+  client.contacts.create.mutate({
+    contact: {
+      subtype: "person",
+      firstName: "Bench",
+      lastName: `Api${i}`,
+      emails: [{ address: `api${i}@example.com` }],
+    },
+  }),
 );
 const createRaw = await measure(REQUESTS / 2, (i) =>
   pool.query(
     `insert into contacts (tenant_id, id, number, subtype, first_name, last_name, emails, status, created_at, created_by, updated_at, updated_by)
      values ('bench', $1, $2, 'person', 'Bench', $3, $4, 'active', now(), 'bench', now(), 'bench')`,
-    [randomUUID(), seq++, `Raw${i}`, JSON.stringify([{ address: `raw${i}@example.com`, label: "work", primary: false }])],
+    [
+      randomUUID(),
+      seq++,
+      `Raw${i}`,
+      JSON.stringify([{ address: `raw${i}@example.com`, label: "work", primary: false }]),
+    ],
   ),
 );
 
-console.log(`\ncontacts CRUD, ${CONTACTS} contacts, ${REQUESTS} gets, ${REQUESTS / 2} creates, concurrency ${CONCURRENCY}, ${os.cpus().length} cores`);
+console.log(
+  `\ncontacts CRUD, ${CONTACTS} contacts, ${REQUESTS} gets, ${REQUESTS / 2} creates, concurrency ${CONCURRENCY}, ${os.cpus().length} cores`,
+);
 console.log(row("contacts.get", getApi, getRaw));
 console.log(row("contacts.create", createApi, createRaw));
 

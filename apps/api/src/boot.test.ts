@@ -20,7 +20,11 @@ const running: ChildProcess[] = [];
 function start(workspace: string): { child: ChildProcess; output: () => string } {
   const env: NodeJS.ProcessEnv = { ...process.env, CONTACTS_DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "info" };
   delete env.DATABASE_URL;
-  const child = spawn("npm", ["run", "start", "--silent", "-w", workspace], { cwd: repoRoot, env, detached: true });
+  const child = spawn("npm", ["run", "start", "--silent", "-w", workspace], {
+    cwd: repoRoot,
+    env,
+    detached: true,
+  });
   let text = "";
   child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (text += chunk.toString()));
@@ -77,7 +81,9 @@ describe("npm start on an empty machine", () => {
     expect(fs.existsSync(path.join(dataDir, "pg", "PG_VERSION"))).toBe(true);
 
     const client = createContactsClient({ url, apiKey: key });
-    const created = await client.contacts.create.mutate({ contact: { subtype: "company", companyName: "Boot Co" } });
+    const created = await client.contacts.create.mutate({
+      contact: { subtype: "company", companyName: "Boot Co" },
+    });
     contactId = created.id;
     expect(created.number).toBe(1);
     await waitFor(worker, /worker ready/, 60_000);
@@ -91,7 +97,10 @@ describe("npm start on an empty machine", () => {
     const [, printedKey] = await waitFor(api, /Development API key for tenant "demo": (ck_\S+)/, 5_000);
     expect(printedKey).toBe(key);
     const client = createContactsClient({ url: printedUrl ?? "", apiKey: key });
-    expect(await client.contacts.get.query({ id: contactId, fields: ["companyName"] })).toEqual({ id: contactId, companyName: "Boot Co" });
+    expect(await client.contacts.get.query({ id: contactId, fields: ["companyName"] })).toEqual({
+      id: contactId,
+      companyName: "Boot Co",
+    });
     await stop(api.child);
   }, 120_000);
 });

@@ -26,7 +26,12 @@ export interface ServerOptions {
 /** Opens the ORM and serves the app over HTTP. Port 0 picks a free port (tests). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const orm = await createOrm({ url: options.databaseUrl, poolMax: 20 });
-  const app = createApp({ orm, log: options.log, maxBodyBytes: options.maxBodyBytes, maxBatchSize: options.maxBatchSize });
+  const app = createApp({
+    orm,
+    log: options.log,
+    maxBodyBytes: options.maxBodyBytes,
+    maxBatchSize: options.maxBatchSize,
+  });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
   });

@@ -26,7 +26,9 @@ describe("worker", () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const schema = await client.query("select 1 from information_schema.schemata where schema_name = 'pgboss'");
+      const schema = await client.query(
+        "select 1 from information_schema.schemata where schema_name = 'pgboss'",
+      );
       expect(schema.rowCount).toBe(1);
     } finally {
       await client.end();

@@ -14,12 +14,15 @@ export interface RunningWorker {
  */
 export async function startWorker(options: { databaseUrl: string; log: Logger }): Promise<RunningWorker> {
   const boss = new PgBoss({ connectionString: options.databaseUrl, max: 4 });
-  boss.on("error", (error: Error) => options.log.error({ errorClass: error.constructor.name }, "pg-boss error"));
+  boss.on("error", (error: Error) =>
+    options.log.error({ errorClass: error.constructor.name }, "pg-boss error"),
+  );
   await boss.start();
   await boss.createQueue(IMPORT_QUEUE);
   await boss.work(IMPORT_QUEUE, (jobs) => {
     // The CSV import pipeline is its own issue; until it lands a job fails with a clear reason.
-    for (const job of jobs) options.log.warn({ jobId: job.id }, "import job received before the import pipeline exists");
+    for (const job of jobs)
+      options.log.warn({ jobId: job.id }, "import job received before the import pipeline exists");
     return Promise.reject(new Error("CSV import is not available yet"));
   });
   options.log.info({ queue: IMPORT_QUEUE }, "worker ready");

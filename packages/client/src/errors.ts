@@ -16,7 +16,16 @@ export class ContactsApiError extends TRPCClientError<any> {
   /** Extra detail the server attached (e.g. `currentVersion` on a 412). */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(message: string, init: { code: string; status: number; errors: FieldError[]; details?: Record<string, unknown>; cause?: unknown }) {
+  constructor(
+    message: string,
+    init: {
+      code: string;
+      status: number;
+      errors: FieldError[];
+      details?: Record<string, unknown>;
+      cause?: unknown;
+    },
+  ) {
     super(message, { cause: init.cause instanceof Error ? init.cause : undefined });
     this.name = "ContactsApiError";
     this.code = init.code;

@@ -44,7 +44,11 @@ describe("fetchWithRetry", () => {
   });
 
   it("gives up after the configured number of retries and returns the last answer", async () => {
-    script = [{ status: 429, retryAfter: "0" }, { status: 429, retryAfter: "0" }, { status: 429, retryAfter: "0" }];
+    script = [
+      { status: 429, retryAfter: "0" },
+      { status: 429, retryAfter: "0" },
+      { status: 429, retryAfter: "0" },
+    ];
     arrivals.length = 0;
     const response = await fetchWithRetry({ retries: 2, baseDelayMs: 1 })(url);
     expect(response.status).toBe(429);
@@ -63,7 +67,9 @@ describe("fetchWithRetry", () => {
 describe("retryAfterMs", () => {
   it("reads seconds and HTTP dates", () => {
     expect(retryAfterMs("2")).toBe(2000);
-    expect(retryAfterMs(new Date(Date.UTC(2030, 0, 1, 0, 0, 10)).toUTCString(), Date.UTC(2030, 0, 1))).toBe(10_000);
+    expect(retryAfterMs(new Date(Date.UTC(2030, 0, 1, 0, 0, 10)).toUTCString(), Date.UTC(2030, 0, 1))).toBe(
+      10_000,
+    );
     expect(retryAfterMs(null)).toBeNull();
     expect(retryAfterMs("soon")).toBeNull();
   });

@@ -42,12 +42,17 @@ describe("schema", () => {
       where tc.table_schema = 'public' and tc.constraint_type in ('PRIMARY KEY', 'FOREIGN KEY')
         and tc.table_name not in ('tenants', 'mikro_orm_migrations')`);
     expect(keys.length).toBeGreaterThan(5);
-    for (const key of keys) expect({ ...key, first_column: key.first_column }).toEqual({ ...key, first_column: "tenant_id" });
+    for (const key of keys)
+      expect({ ...key, first_column: key.first_column }).toEqual({ ...key, first_column: "tenant_id" });
   });
 
   it("stores and reloads a contact row, bumping version on change", async () => {
     const em = orm.em.fork();
-    em.create(TenantEntity, { id: "acme", name: "Acme", settings: { taxIdAlwaysUnmasked: false, limits: { contacts: null, requestsPerMinute: 100 } } });
+    em.create(TenantEntity, {
+      id: "acme",
+      name: "Acme",
+      settings: { taxIdAlwaysUnmasked: false, limits: { contacts: null, requestsPerMinute: 100 } },
+    });
     await em.flush();
     const id = randomUUID();
     const now = new Date();
@@ -64,7 +69,13 @@ describe("schema", () => {
       addresses: [],
       status: "active",
       social: { website: null, linkedin: null, twitter: null, facebook: null, instagram: null },
-      notificationPreferences: { doNotCall: true, doNotEmail: false, doNotFax: false, doNotMail: false, doNotSurvey: false },
+      notificationPreferences: {
+        doNotCall: true,
+        doNotEmail: false,
+        doNotFax: false,
+        doNotMail: false,
+        doNotSurvey: false,
+      },
       userIds: [],
       portalDelegates: [],
       mergedIds: [],
@@ -83,7 +94,13 @@ describe("schema", () => {
     expect(contact.version).toBe(2);
 
     const reloaded = await orm.em.fork().findOneOrFail(ContactEntity, { tenantId: "acme", id });
-    expect(reloaded).toMatchObject({ firstName: "Ada", nickname: "Countess", version: 2, roles: ["PRIMARY"], customFields: { tier: "gold" } });
+    expect(reloaded).toMatchObject({
+      firstName: "Ada",
+      nickname: "Countess",
+      version: 2,
+      roles: ["PRIMARY"],
+      customFields: { tier: "gold" },
+    });
     expect(reloaded.notificationPreferences.doNotCall).toBe(true);
   });
 });

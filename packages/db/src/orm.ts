@@ -10,10 +10,19 @@ import { TenantEntity } from "./entities/tenant.entity.js";
 import { Migration20261123000001Initial } from "./migrations/Migration20261123000001_initial.js";
 
 /** Every entity, listed explicitly (no folder discovery). */
-export const entities = [TenantEntity, ApiKeyEntity, RoleEntity, AccountEntity, AccountChannelEntity, ContactEntity];
+export const entities = [
+  TenantEntity,
+  ApiKeyEntity,
+  RoleEntity,
+  AccountEntity,
+  AccountChannelEntity,
+  ContactEntity,
+];
 
 /** Every migration in order. Committed, hand-reviewed SQL; the schema is never generated at runtime. */
-export const migrations = [{ name: "Migration20261123000001_initial", class: Migration20261123000001Initial }];
+export const migrations = [
+  { name: "Migration20261123000001_initial", class: Migration20261123000001Initial },
+];
 
 export interface OrmOptions {
   url: string;

@@ -28,7 +28,9 @@ export async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -60,7 +62,8 @@ async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const holder = Number(fs.readFileSync(lockFile, "utf8"));
       if (!Number.isInteger(holder) || !isAlive(holder)) fs.rmSync(lockFile, { force: true });
-      else if (attempt > 600) throw new Error(`timed out waiting for ${lockFile} (held by pid ${holder})`, { cause: error });
+      else if (attempt > 600)
+        throw new Error(`timed out waiting for ${lockFile} (held by pid ${holder})`, { cause: error });
       else await sleep(100);
     }
   }

@@ -38,7 +38,10 @@ export const EmailInput = z.strictObject({
     .trim()
     .min(1)
     .max(254)
-    .refine(isValidEmail, { message: "not a deliverable email address", params: { reason: ErrorReason.invalid } }),
+    .refine(isValidEmail, {
+      message: "not a deliverable email address",
+      params: { reason: ErrorReason.invalid },
+    }),
   label: ContactPointLabel.default("work"),
   primary: z.boolean().default(false),
 });
@@ -105,7 +108,10 @@ export const CustomFieldValue = z.union([
   z.null(),
 ]);
 export const CustomFields = z
-  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "a letter then letters, digits or _"), CustomFieldValue)
+  .record(
+    z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "a letter then letters, digits or _"),
+    CustomFieldValue,
+  )
   .refine((r) => Object.keys(r).length <= CONTACT_LIMITS.customFields, {
     message: `at most ${CONTACT_LIMITS.customFields} custom fields`,
     params: { reason: ErrorReason.tooBig },
@@ -150,67 +156,67 @@ function uniqueList<T extends z.ZodType>(item: T, max: number) {
  */
 function contactShape(taxId: typeof TaxId) {
   return {
-  subtype: ContactSubtype,
-  prefix: optionalText(20),
-  firstName: optionalText(CONTACT_LIMITS.name),
-  middleName: optionalText(CONTACT_LIMITS.name),
-  lastName: optionalText(CONTACT_LIMITS.name),
-  suffix: optionalText(20),
-  nickname: optionalText(CONTACT_LIMITS.name),
-  maidenName: optionalText(CONTACT_LIMITS.name),
-  credentials: optionalText(CONTACT_LIMITS.name),
-  jobTitle: optionalText(CONTACT_LIMITS.text),
-  companyName: optionalText(CONTACT_LIMITS.text),
-  username: optionalText(CONTACT_LIMITS.name),
-  group: z
-    .string()
-    .trim()
-    .min(2)
-    .max(50)
-    .nullish()
-    .transform((v) => v ?? null),
-  accountId: Id.nullish().transform((v) => v ?? null),
-  roles: uniqueList(RoleCode, CONTACT_LIMITS.roles),
-  emails: z.array(EmailInput).max(CONTACT_LIMITS.emails).default([]),
-  phones: z.array(PhoneInput).max(CONTACT_LIMITS.phones).default([]),
-  addresses: z.array(AddressInput).max(CONTACT_LIMITS.addresses).default([]),
-  preferredPhoneLabel: ContactPointLabel.nullish().transform((v) => v ?? null),
-  preferredAddressLabel: ContactPointLabel.nullish().transform((v) => v ?? null),
-  taxId: taxId.nullish().transform((v) => v ?? null),
-  gender: optionalText(50),
-  pronouns: optionalText(50),
-  dateOfBirth: z.iso
-    .date()
-    .nullish()
-    .transform((v) => v ?? null),
-  dateOfDeath: z.iso
-    .date()
-    .nullish()
-    .transform((v) => v ?? null),
-  status: ContactStatus.default("active"),
-  notes: optionalText(CONTACT_LIMITS.notes),
-  social: SocialLinks.default({
-    website: null,
-    linkedin: null,
-    twitter: null,
-    facebook: null,
-    instagram: null,
-  }),
-  notificationPreferences: NotificationPreferences.default({
-    doNotCall: false,
-    doNotEmail: false,
-    doNotFax: false,
-    doNotMail: false,
-    doNotSurvey: false,
-  }),
-  userIds: uniqueList(z.string().trim().min(1).max(CONTACT_LIMITS.text), CONTACT_LIMITS.userIds),
-  portalDelegates: uniqueList(Id, CONTACT_LIMITS.portalDelegates),
-  spouseId: Id.nullish().transform((v) => v ?? null),
-  customFields: CustomFields.default({}),
-  externalId: optionalText(CONTACT_LIMITS.text),
-  originService: optionalText(CONTACT_LIMITS.name),
-  locked: z.boolean().default(false),
-  integration: z.boolean().default(false),
+    subtype: ContactSubtype,
+    prefix: optionalText(20),
+    firstName: optionalText(CONTACT_LIMITS.name),
+    middleName: optionalText(CONTACT_LIMITS.name),
+    lastName: optionalText(CONTACT_LIMITS.name),
+    suffix: optionalText(20),
+    nickname: optionalText(CONTACT_LIMITS.name),
+    maidenName: optionalText(CONTACT_LIMITS.name),
+    credentials: optionalText(CONTACT_LIMITS.name),
+    jobTitle: optionalText(CONTACT_LIMITS.text),
+    companyName: optionalText(CONTACT_LIMITS.text),
+    username: optionalText(CONTACT_LIMITS.name),
+    group: z
+      .string()
+      .trim()
+      .min(2)
+      .max(50)
+      .nullish()
+      .transform((v) => v ?? null),
+    accountId: Id.nullish().transform((v) => v ?? null),
+    roles: uniqueList(RoleCode, CONTACT_LIMITS.roles),
+    emails: z.array(EmailInput).max(CONTACT_LIMITS.emails).default([]),
+    phones: z.array(PhoneInput).max(CONTACT_LIMITS.phones).default([]),
+    addresses: z.array(AddressInput).max(CONTACT_LIMITS.addresses).default([]),
+    preferredPhoneLabel: ContactPointLabel.nullish().transform((v) => v ?? null),
+    preferredAddressLabel: ContactPointLabel.nullish().transform((v) => v ?? null),
+    taxId: taxId.nullish().transform((v) => v ?? null),
+    gender: optionalText(50),
+    pronouns: optionalText(50),
+    dateOfBirth: z.iso
+      .date()
+      .nullish()
+      .transform((v) => v ?? null),
+    dateOfDeath: z.iso
+      .date()
+      .nullish()
+      .transform((v) => v ?? null),
+    status: ContactStatus.default("active"),
+    notes: optionalText(CONTACT_LIMITS.notes),
+    social: SocialLinks.default({
+      website: null,
+      linkedin: null,
+      twitter: null,
+      facebook: null,
+      instagram: null,
+    }),
+    notificationPreferences: NotificationPreferences.default({
+      doNotCall: false,
+      doNotEmail: false,
+      doNotFax: false,
+      doNotMail: false,
+      doNotSurvey: false,
+    }),
+    userIds: uniqueList(z.string().trim().min(1).max(CONTACT_LIMITS.text), CONTACT_LIMITS.userIds),
+    portalDelegates: uniqueList(Id, CONTACT_LIMITS.portalDelegates),
+    spouseId: Id.nullish().transform((v) => v ?? null),
+    customFields: CustomFields.default({}),
+    externalId: optionalText(CONTACT_LIMITS.text),
+    originService: optionalText(CONTACT_LIMITS.name),
+    locked: z.boolean().default(false),
+    integration: z.boolean().default(false),
   };
 }
 

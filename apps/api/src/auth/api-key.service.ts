@@ -27,7 +27,13 @@ export interface CreatedApiKey {
 /** Issues a new API key for a tenant. The caller flushes. */
 export function issueApiKey(
   em: EntityManager,
-  input: { tenantId: string; name: string; permissions: readonly Permission[]; createdBy: string; expiresAt?: Date | null },
+  input: {
+    tenantId: string;
+    name: string;
+    permissions: readonly Permission[];
+    createdBy: string;
+    expiresAt?: Date | null;
+  },
 ): CreatedApiKey {
   const id = randomUUID();
   const key = `${KEY_PREFIX}${randomBytes(32).toString("base64url")}`;

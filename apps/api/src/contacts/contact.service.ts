@@ -34,7 +34,9 @@ export class ContactService {
 
   async create(data: ContactData): Promise<ContactEntity> {
     if (data.taxId && isMaskedValue(data.taxId)) {
-      throw ContactsError.invalid([{ reason: ErrorReason.invalid, field: `${DOC}.taxId`, message: "a masked tax ID cannot be stored" }]);
+      throw ContactsError.invalid([
+        { reason: ErrorReason.invalid, field: `${DOC}.taxId`, message: "a masked tax ID cannot be stored" },
+      ]);
     }
     this.checkLockChange(false, data.locked);
     return this.em.transactional(async (tx) => {
@@ -116,7 +118,13 @@ export class ContactService {
   private resolveTaxId(row: ContactEntity, sent: string | null): string | null {
     if (sent === null || !isMaskedValue(sent)) return sent;
     if (row.taxId && maskLast4(row.taxId) === sent) return row.taxId;
-    throw ContactsError.invalid([{ reason: ErrorReason.invalid, field: `${DOC}.taxId`, message: "masked value does not match the stored tax ID" }]);
+    throw ContactsError.invalid([
+      {
+        reason: ErrorReason.invalid,
+        field: `${DOC}.taxId`,
+        message: "masked value does not match the stored tax ID",
+      },
+    ]);
   }
 
   /** Every account, role, spouse and delegate a contact points at must exist in the tenant. */
@@ -130,18 +138,34 @@ export class ContactService {
     }
     if (data.roles.length) {
       const known = new Set(
-        (await em.find(RoleEntity, { tenantId: this.tenantId, code: { $in: data.roles } }, { fields: ["code"] })).map((r) => r.code),
+        (
+          await em.find(
+            RoleEntity,
+            { tenantId: this.tenantId, code: { $in: data.roles } },
+            { fields: ["code"] },
+          )
+        ).map((r) => r.code),
       );
-      data.roles.forEach((code, i) => known.has(code) || unknown(`roles.${i}`, `role ${code} is not in the catalogue`));
+      data.roles.forEach(
+        (code, i) => known.has(code) || unknown(`roles.${i}`, `role ${code} is not in the catalogue`),
+      );
     }
     const contactRefs = [...(data.spouseId ? [data.spouseId] : []), ...data.portalDelegates];
     if (contactRefs.length) {
       const found = new Set(
-        (await em.find(ContactEntity, { tenantId: this.tenantId, id: { $in: contactRefs } }, { fields: ["id"] })).map((c) => c.id),
+        (
+          await em.find(
+            ContactEntity,
+            { tenantId: this.tenantId, id: { $in: contactRefs } },
+            { fields: ["id"] },
+          )
+        ).map((c) => c.id),
       );
       if (selfId) found.delete(selfId);
       if (data.spouseId && !found.has(data.spouseId)) unknown("spouseId", "no such contact");
-      data.portalDelegates.forEach((id, i) => found.has(id) || unknown(`portalDelegates.${i}`, "no such contact"));
+      data.portalDelegates.forEach(
+        (id, i) => found.has(id) || unknown(`portalDelegates.${i}`, "no such contact"),
+      );
     }
     if (errors.length) throw ContactsError.invalid(errors);
   }

@@ -54,7 +54,15 @@ function fullContact(): ContactInput {
         label: "work",
         primary: true,
       },
-      { line1: "1 Beach Road", city: "Brighton", postalCode: "BN1 1AA", country: "GB", label: "seasonal", seasonalStart: "06-01", seasonalEnd: "08-31" },
+      {
+        line1: "1 Beach Road",
+        city: "Brighton",
+        postalCode: "BN1 1AA",
+        country: "GB",
+        label: "seasonal",
+        seasonalStart: "06-01",
+        seasonalEnd: "08-31",
+      },
     ],
     preferredPhoneLabel: "mobile",
     preferredAddressLabel: "work",
@@ -65,8 +73,20 @@ function fullContact(): ContactInput {
     dateOfDeath: "1852-11-27",
     status: "active",
     notes: "First programmer.",
-    social: { website: "https://example.com/ada", linkedin: "ada-lovelace", twitter: "@ada", facebook: null, instagram: null },
-    notificationPreferences: { doNotCall: true, doNotEmail: false, doNotFax: true, doNotMail: false, doNotSurvey: true },
+    social: {
+      website: "https://example.com/ada",
+      linkedin: "ada-lovelace",
+      twitter: "@ada",
+      facebook: null,
+      instagram: null,
+    },
+    notificationPreferences: {
+      doNotCall: true,
+      doNotEmail: false,
+      doNotFax: true,
+      doNotMail: false,
+      doNotSurvey: true,
+    },
     userIds: ["user-ada"],
     customFields: { tier: "gold", score: 42, vip: true },
     externalId: "crm-1",
@@ -88,11 +108,23 @@ describe("contacts CRUD over HTTP", () => {
     expect(created.taxId).toBe("***-**-6789");
     expect(created.createdBy).toMatch(/^apikey:/);
     expect(created.updatedBy).toBe(created.createdBy);
-    expect(created.phones[0]).toMatchObject({ number: "+44 20 7946 0958", e164: "+442079460958", valid: true });
-    expect(created.phones[1]).toMatchObject({ number: "(415) 555-0100", e164: "+14155550100", country: "US" });
+    expect(created.phones[0]).toMatchObject({
+      number: "+44 20 7946 0958",
+      e164: "+442079460958",
+      valid: true,
+    });
+    expect(created.phones[1]).toMatchObject({
+      number: "(415) 555-0100",
+      e164: "+14155550100",
+      country: "US",
+    });
     expect(created.phones[2]).toMatchObject({ number: "ext. ask reception", e164: null, valid: false });
     const { taxId: _taxId, ...rest } = fullContact();
-    expect(created).toMatchObject({ ...rest, emails: fullContact().emails, addresses: expect.any(Array) as unknown });
+    expect(created).toMatchObject({
+      ...rest,
+      emails: fullContact().emails,
+      addresses: expect.any(Array) as unknown,
+    });
 
     const got = await h.alpha.contacts.get.query({ id: created.id });
     expect(got).toEqual(created);
@@ -110,7 +142,11 @@ describe("contacts CRUD over HTTP", () => {
       mergedIds: _mergedIds,
       ...editable
     } = got as typeof created;
-    const replaced = await h.alpha.contacts.update.mutate({ id, expectedVersion: version, contact: editable });
+    const replaced = await h.alpha.contacts.update.mutate({
+      id,
+      expectedVersion: version,
+      contact: editable,
+    });
     expect(replaced.version).toBe(2);
     expect({ ...replaced, version: 1, updatedAt: created.updatedAt }).toEqual(created);
 
@@ -121,19 +157,32 @@ describe("contacts CRUD over HTTP", () => {
 
   it("returns only the asked fields (plus id) with `fields`", async () => {
     const created = await h.alpha.contacts.create.mutate({ contact: fullContact() });
-    const got = await h.alpha.contacts.get.query({ id: created.id, fields: ["firstName", "emails", "taxId"] });
+    const got = await h.alpha.contacts.get.query({
+      id: created.id,
+      fields: ["firstName", "emails", "taxId"],
+    });
     expect(got).toEqual({ id: created.id, firstName: "Ada", emails: created.emails, taxId: "***-**-6789" });
   });
 
   it("accepts consistentRead and changes nothing with it", async () => {
-    const created = await h.alpha.contacts.create.mutate({ contact: { subtype: "company", companyName: "Acme" } });
+    const created = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "company", companyName: "Acme" },
+    });
     expect(await h.alpha.contacts.get.query({ id: created.id, consistentRead: true })).toEqual(created);
   });
 
   it("increments version by one per change and records who changed it", async () => {
-    const c = await h.alpha.contacts.create.mutate({ contact: { subtype: "person", firstName: "Grace", lastName: "Hopper" } });
-    const v2 = await h.alpha.contacts.update.mutate({ id: c.id, contact: { subtype: "person", firstName: "Grace", lastName: "Hopper", nickname: "Amazing" } });
-    const v3 = await h.alpha.contacts.update.mutate({ id: c.id, contact: { subtype: "person", firstName: "Grace", lastName: "Hopper" } });
+    const c = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Grace", lastName: "Hopper" },
+    });
+    const v2 = await h.alpha.contacts.update.mutate({
+      id: c.id,
+      contact: { subtype: "person", firstName: "Grace", lastName: "Hopper", nickname: "Amazing" },
+    });
+    const v3 = await h.alpha.contacts.update.mutate({
+      id: c.id,
+      contact: { subtype: "person", firstName: "Grace", lastName: "Hopper" },
+    });
     expect([c.version, v2.version, v3.version]).toEqual([1, 2, 3]);
     expect(v3.nickname).toBeNull();
     expect(new Date(v3.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(c.updatedAt).getTime());
@@ -147,9 +196,21 @@ describe("contacts CRUD over HTTP", () => {
   });
 
   it("rejects a stale expectedVersion with 412 and the current version", async () => {
-    const c = await h.alpha.contacts.create.mutate({ contact: { subtype: "company", companyName: "Stale Co" } });
-    await h.alpha.contacts.update.mutate({ id: c.id, expectedVersion: 1, contact: { subtype: "company", companyName: "Stale Co 2" } });
-    const error = await rejection(h.alpha.contacts.update.mutate({ id: c.id, expectedVersion: 1, contact: { subtype: "company", companyName: "Lost" } }));
+    const c = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "company", companyName: "Stale Co" },
+    });
+    await h.alpha.contacts.update.mutate({
+      id: c.id,
+      expectedVersion: 1,
+      contact: { subtype: "company", companyName: "Stale Co 2" },
+    });
+    const error = await rejection(
+      h.alpha.contacts.update.mutate({
+        id: c.id,
+        expectedVersion: 1,
+        contact: { subtype: "company", companyName: "Lost" },
+      }),
+    );
     expect(error.status).toBe(412);
     expect(error.errors).toEqual([{ reason: "version_mismatch", field: "expectedVersion" }]);
     expect(error.details).toEqual({ currentVersion: 2 });
@@ -165,8 +226,12 @@ describe("contacts CRUD over HTTP", () => {
   });
 
   it("refuses to delete a contact another contact references, naming the referrer", async () => {
-    const spouse = await h.alpha.contacts.create.mutate({ contact: { subtype: "person", firstName: "Wil", lastName: "King" } });
-    const referrer = await h.alpha.contacts.create.mutate({ contact: { subtype: "person", firstName: "Ada", lastName: "King", spouseId: spouse.id } });
+    const spouse = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Wil", lastName: "King" },
+    });
+    const referrer = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Ada", lastName: "King", spouseId: spouse.id },
+    });
     const error = await rejection(h.alpha.contacts.delete.mutate({ id: spouse.id }));
     expect(error.status).toBe(409);
     expect(error.errors).toEqual([{ reason: "referenced", field: "id" }]);
@@ -178,34 +243,110 @@ describe("contacts CRUD over HTTP", () => {
 describe("bad input is a 400 naming the field and changes nothing", () => {
   const person = { subtype: "person" as const, firstName: "Ada", lastName: "Lovelace" };
   const cases: [string, unknown, { reason: string; field: string }][] = [
-    ["a client-supplied id", { ...person, id: randomUUID() }, { reason: "server_managed", field: "contact.id" }],
-    ["a client-supplied version", { ...person, version: 3 }, { reason: "server_managed", field: "contact.version" }],
-    ["a client-supplied number", { ...person, number: 9 }, { reason: "server_managed", field: "contact.number" }],
-    ["a client-supplied createdBy", { ...person, createdBy: "me" }, { reason: "server_managed", field: "contact.createdBy" }],
-    ["a client-supplied provenance", { ...person, provenance: null }, { reason: "server_managed", field: "contact.provenance" }],
-    ["an unknown field", { ...person, favouriteColour: "blue" }, { reason: "unknown_field", field: "contact.favouriteColour" }],
-    ["a person without a last name", { subtype: "person", firstName: "Ada" }, { reason: "required", field: "contact.lastName" }],
-    ["a company without a name", { subtype: "company" }, { reason: "required", field: "contact.companyName" }],
+    [
+      "a client-supplied id",
+      { ...person, id: randomUUID() },
+      { reason: "server_managed", field: "contact.id" },
+    ],
+    [
+      "a client-supplied version",
+      { ...person, version: 3 },
+      { reason: "server_managed", field: "contact.version" },
+    ],
+    [
+      "a client-supplied number",
+      { ...person, number: 9 },
+      { reason: "server_managed", field: "contact.number" },
+    ],
+    [
+      "a client-supplied createdBy",
+      { ...person, createdBy: "me" },
+      { reason: "server_managed", field: "contact.createdBy" },
+    ],
+    [
+      "a client-supplied provenance",
+      { ...person, provenance: null },
+      { reason: "server_managed", field: "contact.provenance" },
+    ],
+    [
+      "an unknown field",
+      { ...person, favouriteColour: "blue" },
+      { reason: "unknown_field", field: "contact.favouriteColour" },
+    ],
+    [
+      "a person without a last name",
+      { subtype: "person", firstName: "Ada" },
+      { reason: "required", field: "contact.lastName" },
+    ],
+    [
+      "a company without a name",
+      { subtype: "company" },
+      { reason: "required", field: "contact.companyName" },
+    ],
     ["an unknown subtype", { ...person, subtype: "robot" }, { reason: "invalid", field: "contact.subtype" }],
-    ["a malformed email", { ...person, emails: [{ address: "not-an-email" }] }, { reason: "invalid", field: "contact.emails.0.address" }],
+    [
+      "a malformed email",
+      { ...person, emails: [{ address: "not-an-email" }] },
+      { reason: "invalid", field: "contact.emails.0.address" },
+    ],
     [
       "two primary emails",
-      { ...person, emails: [{ address: "a@example.com", primary: true }, { address: "b@example.com", primary: true }] },
+      {
+        ...person,
+        emails: [
+          { address: "a@example.com", primary: true },
+          { address: "b@example.com", primary: true },
+        ],
+      },
       { reason: "multiple_primary", field: "contact.emails.1.primary" },
     ],
     [
       "two primary phones",
-      { ...person, phones: [{ number: "+14155550100", primary: true }, { number: "+14155550101", primary: true }] },
+      {
+        ...person,
+        phones: [
+          { number: "+14155550100", primary: true },
+          { number: "+14155550101", primary: true },
+        ],
+      },
       { reason: "multiple_primary", field: "contact.phones.1.primary" },
     ],
-    ["a too long first name", { ...person, firstName: "x".repeat(101) }, { reason: "too_long", field: "contact.firstName" }],
-    ["a wrong label", { ...person, phones: [{ number: "+14155550100", label: "pager" }] }, { reason: "invalid", field: "contact.phones.0.label" }],
-    ["a role outside the catalogue", { ...person, roles: ["JANITOR"] }, { reason: "unknown_reference", field: "contact.roles.0" }],
-    ["an unknown account", { ...person, accountId: randomUUID() }, { reason: "unknown_reference", field: "contact.accountId" }],
-    ["an unknown spouse", { ...person, spouseId: randomUUID() }, { reason: "unknown_reference", field: "contact.spouseId" }],
+    [
+      "a too long first name",
+      { ...person, firstName: "x".repeat(101) },
+      { reason: "too_long", field: "contact.firstName" },
+    ],
+    [
+      "a wrong label",
+      { ...person, phones: [{ number: "+14155550100", label: "pager" }] },
+      { reason: "invalid", field: "contact.phones.0.label" },
+    ],
+    [
+      "a role outside the catalogue",
+      { ...person, roles: ["JANITOR"] },
+      { reason: "unknown_reference", field: "contact.roles.0" },
+    ],
+    [
+      "an unknown account",
+      { ...person, accountId: randomUUID() },
+      { reason: "unknown_reference", field: "contact.accountId" },
+    ],
+    [
+      "an unknown spouse",
+      { ...person, spouseId: randomUUID() },
+      { reason: "unknown_reference", field: "contact.spouseId" },
+    ],
     ["a masked tax ID", { ...person, taxId: "***-**-6789" }, { reason: "invalid", field: "contact.taxId" }],
-    ["a malformed date of birth", { ...person, dateOfBirth: "10/12/1815" }, { reason: "invalid", field: "contact.dateOfBirth" }],
-    ["too many emails", { ...person, emails: Array.from({ length: 21 }, (_, i) => ({ address: `a${i}@example.com` })) }, { reason: "too_big", field: "contact.emails" }],
+    [
+      "a malformed date of birth",
+      { ...person, dateOfBirth: "10/12/1815" },
+      { reason: "invalid", field: "contact.dateOfBirth" },
+    ],
+    [
+      "too many emails",
+      { ...person, emails: Array.from({ length: 21 }, (_, i) => ({ address: `a${i}@example.com` })) },
+      { reason: "too_big", field: "contact.emails" },
+    ],
   ];
 
   it.each(cases)("%s", async (_name, contact, expected) => {
@@ -218,7 +359,9 @@ describe("bad input is a 400 naming the field and changes nothing", () => {
 
   it("rejects a bad replace and leaves the stored contact as it was", async () => {
     const c = await h.alpha.contacts.create.mutate({ contact: person });
-    const error = await rejection(h.alpha.contacts.update.mutate({ id: c.id, contact: { subtype: "person", firstName: "Ada" } as never }));
+    const error = await rejection(
+      h.alpha.contacts.update.mutate({ id: c.id, contact: { subtype: "person", firstName: "Ada" } as never }),
+    );
     expect(error.status).toBe(400);
     expect(error.errors).toContainEqual({ reason: "required", field: "contact.lastName" });
     expect(await h.alpha.contacts.get.query({ id: c.id })).toEqual(c);
@@ -232,14 +375,18 @@ describe("bad input is a 400 naming the field and changes nothing", () => {
 
   it("rejects an unknown projection field", async () => {
     const c = await h.alpha.contacts.create.mutate({ contact: person });
-    const error = await rejection(h.alpha.contacts.get.query({ id: c.id, fields: ["firstName", "password" as never] }));
+    const error = await rejection(
+      h.alpha.contacts.get.query({ id: c.id, fields: ["firstName", "password" as never] }),
+    );
     expect(error.status).toBe(400);
     expect(error.errors).toContainEqual({ reason: "invalid", field: "fields.1" });
   });
 
   it("answers 413 to a body over the limit, and stores nothing", async () => {
     const before = await countContacts("alpha");
-    const error = await rejection(h.alpha.contacts.create.mutate({ contact: { ...person, notes: "x".repeat(70 * 1024) } }));
+    const error = await rejection(
+      h.alpha.contacts.create.mutate({ contact: { ...person, notes: "x".repeat(70 * 1024) } }),
+    );
     expect(error.status).toBe(413);
     expect(error.errors).toEqual([{ reason: "payload_too_large", field: null }]);
     expect(await countContacts("alpha")).toBe(before);
@@ -259,9 +406,12 @@ describe("bad input is a 400 naming the field and changes nothing", () => {
   it("refuses a batch larger than the server's maximum", async () => {
     const calls = Array.from({ length: 51 }, (_, i) => i);
     const input = Object.fromEntries(calls.map((i) => [i, { id: randomUUID() }]));
-    const response = await fetch(`${h.url}/trpc/${calls.map(() => "contacts.get").join(",")}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`, {
-      headers: { authorization: `Bearer ${h.alphaKey}` },
-    });
+    const response = await fetch(
+      `${h.url}/trpc/${calls.map(() => "contacts.get").join(",")}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`,
+      {
+        headers: { authorization: `Bearer ${h.alphaKey}` },
+      },
+    );
     expect(response.status).toBe(400);
   });
 });
@@ -277,11 +427,14 @@ describe("authentication, permissions and tenants", () => {
 
   it("answers 403 when the key lacks the procedure's permission", async () => {
     const readOnly = h.client(await h.keyWith("alpha", ["contacts:read"]));
-    const c = await h.alpha.contacts.create.mutate({ contact: { subtype: "company", companyName: "Perm Co" } });
+    const c = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "company", companyName: "Perm Co" },
+    });
     const before = await countContacts("alpha");
     for (const call of [
       () => readOnly.contacts.create.mutate({ contact: { subtype: "company", companyName: "Nope" } }),
-      () => readOnly.contacts.update.mutate({ id: c.id, contact: { subtype: "company", companyName: "Nope" } }),
+      () =>
+        readOnly.contacts.update.mutate({ id: c.id, contact: { subtype: "company", companyName: "Nope" } }),
       () => readOnly.contacts.delete.mutate({ id: c.id }),
     ]) {
       const error = await rejection(call());
@@ -291,11 +444,16 @@ describe("authentication, permissions and tenants", () => {
     expect(await countContacts("alpha")).toBe(before);
     const writeOnly = h.client(await h.keyWith("alpha", ["contacts:write"]));
     expect((await rejection(writeOnly.contacts.get.query({ id: c.id }))).status).toBe(403);
-    expect(await readOnly.contacts.get.query({ id: c.id, fields: ["companyName"] })).toEqual({ id: c.id, companyName: "Perm Co" });
+    expect(await readOnly.contacts.get.query({ id: c.id, fields: ["companyName"] })).toEqual({
+      id: c.id,
+      companyName: "Perm Co",
+    });
   });
 
   it("shows the full tax ID only to a key holding contacts:unmask-tax-id", async () => {
-    const c = await h.alpha.contacts.create.mutate({ contact: { subtype: "company", companyName: "Tax Co", taxId: "12-3456789" } });
+    const c = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "company", companyName: "Tax Co", taxId: "12-3456789" },
+    });
     const unmasker = h.client(await h.keyWith("alpha", ["contacts:read", "contacts:unmask-tax-id"]));
     expect((await h.alpha.contacts.get.query({ id: c.id, fields: ["taxId"] })).taxId).toBe("**-***6789");
     expect((await unmasker.contacts.get.query({ id: c.id, fields: ["taxId"] })).taxId).toBe("12-3456789");
@@ -304,9 +462,13 @@ describe("authentication, permissions and tenants", () => {
   it("keeps locked contacts unchangeable, and only contacts:unlock may lock or unlock", async () => {
     const writer = h.client(await h.keyWith("alpha", ["contacts:read", "contacts:write", "contacts:delete"]));
     const base = { subtype: "company" as const, companyName: "Locked Co" };
-    expect((await rejection(writer.contacts.create.mutate({ contact: { ...base, locked: true } }))).status).toBe(403);
+    expect(
+      (await rejection(writer.contacts.create.mutate({ contact: { ...base, locked: true } }))).status,
+    ).toBe(403);
     const c = await h.alpha.contacts.create.mutate({ contact: { ...base, locked: true } });
-    const edit = await rejection(writer.contacts.update.mutate({ id: c.id, contact: { ...base, locked: true, notes: "x" } }));
+    const edit = await rejection(
+      writer.contacts.update.mutate({ id: c.id, contact: { ...base, locked: true, notes: "x" } }),
+    );
     expect(edit.status).toBe(409);
     expect(edit.errors).toEqual([{ reason: "locked", field: "id" }]);
     expect((await rejection(writer.contacts.delete.mutate({ id: c.id }))).status).toBe(409);
@@ -315,10 +477,16 @@ describe("authentication, permissions and tenants", () => {
   });
 
   it("answers 404 to another tenant's id and changes nothing", async () => {
-    const theirs = await h.bravo.contacts.create.mutate({ contact: { subtype: "company", companyName: "Bravo Co" } });
+    const theirs = await h.bravo.contacts.create.mutate({
+      contact: { subtype: "company", companyName: "Bravo Co" },
+    });
     for (const call of [
       () => h.alpha.contacts.get.query({ id: theirs.id }),
-      () => h.alpha.contacts.update.mutate({ id: theirs.id, contact: { subtype: "company", companyName: "Hijacked" } }),
+      () =>
+        h.alpha.contacts.update.mutate({
+          id: theirs.id,
+          contact: { subtype: "company", companyName: "Hijacked" },
+        }),
       () => h.alpha.contacts.delete.mutate({ id: theirs.id }),
     ]) {
       const error = await rejection(call());
@@ -329,9 +497,19 @@ describe("authentication, permissions and tenants", () => {
   });
 
   it("does not let one tenant reference another tenant's contacts", async () => {
-    const theirs = await h.bravo.contacts.create.mutate({ contact: { subtype: "person", firstName: "B", lastName: "B" } });
+    const theirs = await h.bravo.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "B", lastName: "B" },
+    });
     const error = await rejection(
-      h.alpha.contacts.create.mutate({ contact: { subtype: "person", firstName: "A", lastName: "A", spouseId: theirs.id, portalDelegates: [theirs.id] } }),
+      h.alpha.contacts.create.mutate({
+        contact: {
+          subtype: "person",
+          firstName: "A",
+          lastName: "A",
+          spouseId: theirs.id,
+          portalDelegates: [theirs.id],
+        },
+      }),
     );
     expect(error.status).toBe(400);
     expect(error.errors).toEqual([
@@ -345,11 +523,25 @@ describe("logs", () => {
   it("carry a request id and no personal data or secrets", async () => {
     const c = await h.alpha.contacts.create.mutate({ contact: fullContact() });
     await h.alpha.contacts.get.query({ id: c.id });
-    await rejection(h.alpha.contacts.create.mutate({ contact: { ...fullContact(), emails: [{ address: "broken@@example.com" }] } }));
+    await rejection(
+      h.alpha.contacts.create.mutate({
+        contact: { ...fullContact(), emails: [{ address: "broken@@example.com" }] },
+      }),
+    );
     const text = h.logs.join("");
     expect(h.logs.length).toBeGreaterThan(3);
     for (const line of h.logs) expect(JSON.parse(line)).toHaveProperty("requestId");
-    for (const secret of ["123-45-6789", "6789", "ada@example.com", "broken@@example.com", "7946", "555-0100", "Lovelace", "St James", h.alphaKey]) {
+    for (const secret of [
+      "123-45-6789",
+      "6789",
+      "ada@example.com",
+      "broken@@example.com",
+      "7946",
+      "555-0100",
+      "Lovelace",
+      "St James",
+      h.alphaKey,
+    ]) {
       expect(text).not.toContain(secret);
     }
   });

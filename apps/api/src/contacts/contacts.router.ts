@@ -33,7 +33,11 @@ export const contactsRouter = router({
   update: procedureWith("contacts:write")
     .input(z.strictObject({ id: Id, expectedVersion: ExpectedVersion, contact: ContactReplaceInput }))
     .mutation(async ({ ctx, input }) => {
-      const row = await new ContactService(ctx.em, ctx.principal).replace(input.id, input.expectedVersion, input.contact);
+      const row = await new ContactService(ctx.em, ctx.principal).replace(
+        input.id,
+        input.expectedVersion,
+        input.contact,
+      );
       return toContactDto(row, ctx.principal);
     }),
 

@@ -18,12 +18,25 @@ export interface AppOptions {
 }
 
 /** A tRPC-shaped error body, so the typed client reads errors raised before tRPC runs the same way. */
-function trpcErrorBody(code: string, jsonRpcCode: number, httpStatus: number, reason: string, message: string) {
-  return { error: { message, code: jsonRpcCode, data: { code, httpStatus, errors: [{ reason, field: null }] } } };
+function trpcErrorBody(
+  code: string,
+  jsonRpcCode: number,
+  httpStatus: number,
+  reason: string,
+  message: string,
+) {
+  return {
+    error: { message, code: jsonRpcCode, data: { code, httpStatus, errors: [{ reason, field: null }] } },
+  };
 }
 
 /** The HTTP surface: `/health`, and the tRPC API at `/trpc`. */
-export function createApp({ orm, log, maxBodyBytes, maxBatchSize }: AppOptions): Hono<{ Variables: { requestId: string } }> {
+export function createApp({
+  orm,
+  log,
+  maxBodyBytes,
+  maxBatchSize,
+}: AppOptions): Hono<{ Variables: { requestId: string } }> {
   const app = new Hono<{ Variables: { requestId: string } }>();
 
   app.use("*", async (c, next) => {
@@ -60,7 +73,13 @@ export function createApp({ orm, log, maxBodyBytes, maxBatchSize }: AppOptions):
       maxSize: maxBodyBytes,
       onError: (c) =>
         c.json(
-          trpcErrorBody("PAYLOAD_TOO_LARGE", -32013, 413, ErrorReason.payloadTooLarge, `request body over ${maxBodyBytes} bytes`),
+          trpcErrorBody(
+            "PAYLOAD_TOO_LARGE",
+            -32013,
+            413,
+            ErrorReason.payloadTooLarge,
+            `request body over ${maxBodyBytes} bytes`,
+          ),
           413,
         ),
     }),
@@ -85,7 +104,11 @@ export function createApp({ orm, log, maxBodyBytes, maxBatchSize }: AppOptions):
           // The stack and class name help; the message of a driver error may quote data, so it is left out.
           const cause = error.cause;
           (ctx as { log?: Logger } | undefined)?.log?.error(
-            { path, errorClass: cause?.constructor.name, stack: cause instanceof Error ? cause.stack?.split("\n").slice(1, 6).join("\n") : undefined },
+            {
+              path,
+              errorClass: cause?.constructor.name,
+              stack: cause instanceof Error ? cause.stack?.split("\n").slice(1, 6).join("\n") : undefined,
+            },
             "procedure failed",
           );
         }
@@ -93,10 +116,15 @@ export function createApp({ orm, log, maxBodyBytes, maxBatchSize }: AppOptions):
     }),
   );
 
-  app.notFound((c) => c.json(trpcErrorBody("NOT_FOUND", -32004, 404, ErrorReason.notFound, "no such route"), 404));
+  app.notFound((c) =>
+    c.json(trpcErrorBody("NOT_FOUND", -32004, 404, ErrorReason.notFound, "no such route"), 404),
+  );
   app.onError((error, c) => {
     log.error({ requestId: c.get("requestId"), errorClass: error.constructor.name }, "unhandled error");
-    return c.json(trpcErrorBody("INTERNAL_SERVER_ERROR", -32603, 500, ErrorReason.internal, "internal error"), 500);
+    return c.json(
+      trpcErrorBody("INTERNAL_SERVER_ERROR", -32603, 500, ErrorReason.internal, "internal error"),
+      500,
+    );
   });
 
   return app;

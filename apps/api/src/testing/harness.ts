@@ -33,7 +33,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { maxBodyBytes?: number; maxBatchSize?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { maxBodyBytes?: number; maxBatchSize?: number } = {},
+): Promise<Harness> {
   const db = await createTestDatabase();
   const logs: string[] = [];
   const sink = new Writable({
@@ -88,7 +90,14 @@ export async function startHarness(options: { maxBodyBytes?: number; maxBatchSiz
 }
 
 /** Runs `call` and returns the ContactsApiError it rejects with (fails the test if it resolves). */
-export async function rejection(call: Promise<unknown>): Promise<{ status: number; code: string; errors: { reason: string; field: string | null }[]; details?: Record<string, unknown> }> {
+export async function rejection(
+  call: Promise<unknown>,
+): Promise<{
+  status: number;
+  code: string;
+  errors: { reason: string; field: string | null }[];
+  details?: Record<string, unknown>;
+}> {
   try {
     await call;
   } catch (error) {

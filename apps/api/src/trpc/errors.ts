@@ -19,7 +19,9 @@ export function toContactsError(error: unknown): ContactsError | null {
   if (error instanceof ContactsError) return error;
   if (error instanceof NotFoundError) return ContactsError.notFound("id");
   if (error instanceof OptimisticLockError) {
-    return new ContactsError("PRECONDITION_FAILED", [{ reason: ErrorReason.versionMismatch, field: "expectedVersion" }]);
+    return new ContactsError("PRECONDITION_FAILED", [
+      { reason: ErrorReason.versionMismatch, field: "expectedVersion" },
+    ]);
   }
   if (error instanceof UniqueConstraintViolationException) {
     return ContactsError.conflict(ErrorReason.duplicate, null);
@@ -61,7 +63,10 @@ export function fieldErrorsOf(error: TRPCError, input: unknown): FieldError[] {
   const cause = error.cause;
   if (cause instanceof ContactsError) return cause.errors.map(({ reason, field }) => ({ reason, field }));
   if (cause instanceof ZodError) {
-    return fieldErrorsFromZod(cause.issues, undefined, { input }).map(({ reason, field }) => ({ reason, field }));
+    return fieldErrorsFromZod(cause.issues, undefined, { input }).map(({ reason, field }) => ({
+      reason,
+      field,
+    }));
   }
   return [{ reason: REASON_BY_CODE[error.code] ?? ErrorReason.internal, field: null }];
 }

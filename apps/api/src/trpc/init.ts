@@ -11,15 +11,19 @@ const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error, input }) {
     const internal = error.code === "INTERNAL_SERVER_ERROR";
     const cause = error.cause instanceof ContactsError ? error.cause : null;
+    const errors = fieldErrorsOf(error, input);
     return {
       ...shape,
-      // A bug's message may hold data; callers get a generic one and the request id to report.
-      message: internal ? "internal error" : shape.message,
+      // A bug's message may hold data; callers get a generic one. Validation messages are rebuilt
+      // from the field errors (never from zod's dump of the issues).
+      message: internal
+        ? "internal error"
+        : errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join("; "),
       data: {
         code: shape.data.code,
         httpStatus: shape.data.httpStatus,
         path: shape.data.path,
-        errors: fieldErrorsOf(error, input),
+        errors,
         ...(cause?.details ? { details: cause.details } : {}),
       },
     };
@@ -41,7 +45,9 @@ export const publicProcedure = t.procedure.use(errorMapping);
 
 /** A valid bearer credential is required; `ctx.principal` is set. */
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const principal: Principal | null = ctx.bearerToken ? await authenticateApiKey(ctx.em, ctx.bearerToken) : null;
+  const principal: Principal | null = ctx.bearerToken
+    ? await authenticateApiKey(ctx.em, ctx.bearerToken)
+    : null;
   if (!principal) throw ContactsError.unauthenticated();
   ctx.log = ctx.log.child({ tenantId: principal.tenantId, subject: principal.subject });
   return next({ ctx: { ...ctx, principal } });

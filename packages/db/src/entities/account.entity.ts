@@ -15,7 +15,8 @@ export const AccountEntity = defineEntity({
     version: p.integer().version(),
     createdAt: p.datetime().onCreate(() => new Date()),
     createdBy: p.string(),
-    updatedAt: p.datetime()
+    updatedAt: p
+      .datetime()
       .onCreate(() => new Date())
       .onUpdate(() => new Date()),
     updatedBy: p.string(),
