@@ -20,7 +20,8 @@ import { startServer } from "@contacts/api/server";
 import { createTenantWithKey } from "@contacts/api/tenants/tenant.service";
 import { createContactsClient } from "@contacts/client/client";
 import { migrate } from "@contacts/db/orm";
-import { startEphemeralPostgres, withDatabase } from "@contacts/db/postgres";
+import { withDatabase } from "@contacts/db/connection";
+import { startEphemeralPostgres } from "@contacts/db/postgres";
 import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 20_000);

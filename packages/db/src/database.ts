@@ -1,6 +1,7 @@
 import { dbEnv } from "./env.js";
 import { migrate } from "./orm.js";
-import { ensureDatabase, startEmbeddedPostgres, withAdvisoryLock, withDatabase } from "./postgres.js";
+import { ensureDatabase, withAdvisoryLock, withDatabase } from "./connection.js";
+import { startEmbeddedPostgres } from "./postgres.js";
 
 /** Advisory lock key taken while migrating, so processes starting together migrate one at a time. */
 const MIGRATION_LOCK = 727_274_001;

@@ -531,13 +531,16 @@ describe("logs", () => {
     const text = h.logs.join("");
     expect(h.logs.length).toBeGreaterThan(3);
     for (const line of h.logs) expect(JSON.parse(line)).toHaveProperty("requestId");
+    // Distinctive values only: short fragments such as "6789" also occur by chance in ids and timestamps.
     for (const secret of [
       "123-45-6789",
-      "6789",
+      "***-**-6789",
       "ada@example.com",
       "broken@@example.com",
-      "7946",
-      "555-0100",
+      "+44 20 7946 0958",
+      "+442079460958",
+      "(415) 555-0100",
+      "+14155550100",
       "Lovelace",
       "St James",
       h.alphaKey,

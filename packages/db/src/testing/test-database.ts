@@ -4,7 +4,7 @@ import pg from "pg";
 import { inject } from "vitest";
 
 import { migrate } from "../orm.js";
-import { withDatabase } from "../postgres.js";
+import { withDatabase } from "../connection.js";
 
 export interface TestDatabase {
   url: string;
