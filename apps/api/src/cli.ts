@@ -2,7 +2,12 @@
 import { parseArgs } from "node:util";
 
 import { openDatabase } from "@contacts/db/database";
+import { dbEnv } from "@contacts/db/env";
+import { addKeyToKeyringFile, loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
+import { rotateTaxIdKeys } from "@contacts/db/crypto/rotate";
+import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import { createOrm } from "@contacts/db/orm";
+import { inTenant } from "@contacts/db/tenant-scope";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { ALL_PERMISSIONS, Permission } from "@contacts/domain/permissions";
 
@@ -13,6 +18,12 @@ const USAGE = `contacts-admin: manage tenants and API keys
 
   contacts-admin tenant create --id <slug> --name <name> [--permissions a,b,...]
   contacts-admin key create --tenant <slug> [--name <name>] [--permissions a,b,...]
+  contacts-admin tax-ids rotate [--batch <rows>] [--new-dev-key]
+
+Tax-ID rotation re-encrypts every tax ID not under the current key (TAX_ID_CURRENT_KEY, or the
+development keyring in the data folder; --new-dev-key first adds a new development key and makes it
+current), in batches, each committed on its own (safe to stop and rerun). Needs an owner that
+bypasses row-level security (the embedded server's superuser does).
 
 Permissions default to all of: ${ALL_PERMISSIONS.join(", ")}.
 Uses DATABASE_URL, or the embedded PostgreSQL of this checkout.`;
@@ -22,7 +33,7 @@ function permissionsFrom(value: string | undefined): Permission[] {
   return value.split(",").map((p) => Permission.parse(p.trim()));
 }
 
-async function run(args: string[], em: EntityManager): Promise<void> {
+async function run(args: string[], em: EntityManager, ownerUrl: string): Promise<void> {
   const [noun, verb, ...rest] = args;
   const { values } = parseArgs({
     args: rest,
@@ -31,6 +42,8 @@ async function run(args: string[], em: EntityManager): Promise<void> {
       name: { type: "string" },
       tenant: { type: "string" },
       permissions: { type: "string" },
+      batch: { type: "string" },
+      "new-dev-key": { type: "boolean" },
     },
   });
   if (noun === "tenant" && verb === "create" && values.id && values.name) {
@@ -44,14 +57,31 @@ async function run(args: string[], em: EntityManager): Promise<void> {
     return;
   }
   if (noun === "key" && verb === "create" && values.tenant) {
-    const key = issueApiKey(em, {
-      tenantId: values.tenant,
-      name: values.name ?? "cli key",
-      permissions: permissionsFrom(values.permissions),
-      createdBy: "cli",
+    const tenantId = values.tenant;
+    const key = await inTenant(em, tenantId, async (tx) => {
+      const issued = issueApiKey(tx, {
+        tenantId,
+        name: values.name ?? "cli key",
+        permissions: permissionsFrom(values.permissions),
+        createdBy: "cli",
+      });
+      await tx.flush();
+      return issued;
     });
-    await em.flush();
-    process.stdout.write(`API key for ${values.tenant} (shown once): ${key.key}\n`);
+    process.stdout.write(`API key for ${tenantId} (shown once): ${key.key}\n`);
+    return;
+  }
+  if (noun === "tax-ids" && verb === "rotate") {
+    if (values["new-dev-key"]) {
+      const keyId = addKeyToKeyringFile(dbEnv.dataDir);
+      process.stdout.write(`development key ${keyId} added and made current\n`);
+    }
+    const { keyring } = loadTaxIdKeyring({ env: process.env, dataDir: dbEnv.dataDir });
+    const result = await rotateTaxIdKeys(ownerUrl, new TaxIdVault(keyring), {
+      batchSize: values.batch ? Number(values.batch) : 500,
+      onProgress: ({ done, total }) => process.stdout.write(`re-encrypted ${done}/${total}\n`),
+    });
+    process.stdout.write(`done: ${result.done} tax IDs now under key ${keyring.currentKeyId}\n`);
     return;
   }
   process.stderr.write(`${USAGE}\n`);
@@ -61,7 +91,7 @@ async function run(args: string[], em: EntityManager): Promise<void> {
 const database = await openDatabase();
 const orm = await createOrm({ url: database.url, poolMax: 1 });
 try {
-  await run(process.argv.slice(2), orm.em.fork());
+  await run(process.argv.slice(2), orm.em.fork(), database.url);
 } catch (error) {
   process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;

@@ -1,7 +1,10 @@
 import { openDatabase } from "@contacts/db/database";
 import { dbEnv } from "@contacts/db/env";
+import { loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
+import { rotateTaxIdKeys } from "@contacts/db/crypto/rotate";
+import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 
-import { env } from "./env.js";
+import { env, jwtConfig } from "./env.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 import { ensureDemoTenant } from "./tenants/demo.js";
@@ -9,18 +12,37 @@ import { ensureDemoTenant } from "./tenants/demo.js";
 const log = createLogger(env.LOG_LEVEL);
 
 const database = await openDatabase();
+const { keyring, source } = loadTaxIdKeyring({ env: process.env, dataDir: dbEnv.dataDir });
+if (source === "file" && dbEnv.databaseUrl) {
+  log.warn("TAX_ID_KEYS is not set: tax IDs are encrypted with development keys from the data folder");
+}
+if (database.server) {
+  // Rows stored before tax IDs were encrypted, on a development database: encrypt them now.
+  const { done } = await rotateTaxIdKeys(database.url, new TaxIdVault(keyring));
+  if (done > 0) log.info({ rows: done }, "tax IDs re-encrypted under the current key");
+}
 const server = await startServer({
-  databaseUrl: database.url,
+  databaseUrl: database.appUrl,
   host: env.HOST,
   port: env.PORT,
   log,
   maxBodyBytes: env.MAX_BODY_BYTES,
   maxBatchSize: env.MAX_BATCH_SIZE,
+  taxIdKeyring: keyring,
+  jwt: jwtConfig,
 });
-const devKey = await ensureDemoTenant(server.orm.em.fork(), dbEnv.dataDir);
+const demo = env.CONTACTS_DEMO ? env.CONTACTS_DEMO === "1" : Boolean(database.server);
+const devKey = demo ? await ensureDemoTenant(server.orm.em.fork(), dbEnv.dataDir) : null;
 const url = env.PUBLIC_URL ?? server.url;
 
-log.info({ url, embeddedDatabase: Boolean(database.server) }, "contacts API listening");
+log.info(
+  {
+    url,
+    embeddedDatabase: Boolean(database.server),
+    jwt: jwtConfig.secret ? "hs256" : jwtConfig.jwksFile ? "jwks" : "off",
+  },
+  "contacts API listening",
+);
 // Printed plainly (not through the logger) so a person sees where to go and what key to use.
 process.stdout.write(`\nContacts API: ${url}/trpc   (health: ${url}/health)\n`);
 if (devKey) process.stdout.write(`Development API key for tenant "demo": ${devKey}\n\n`);

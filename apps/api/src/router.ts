@@ -1,9 +1,13 @@
+import { adminRouter } from "./admin/admin.router.js";
 import { contactsRouter } from "./contacts/contacts.router.js";
+import { meRouter } from "./me/me.router.js";
 import { router } from "./trpc/init.js";
 
 /** The whole API. Clients import only its type. */
 export const appRouter = router({
   contacts: contactsRouter,
+  me: meRouter,
+  admin: adminRouter,
 });
 
 export type AppRouter = typeof appRouter;

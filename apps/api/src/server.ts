@@ -4,9 +4,16 @@ import { serve } from "@hono/node-server";
 import type { ServerType } from "@hono/node-server";
 import { createOrm } from "@contacts/db/orm";
 import type { MikroORM } from "@contacts/db/orm";
+import type { TaxIdKeyring } from "@contacts/db/crypto/keyring";
+import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 
+import { JwtVerifier } from "./auth/jwt.js";
+import type { JwtConfig } from "./auth/jwt.js";
 import { createApp } from "./http/app.js";
+import { TenantRateLimiter } from "./limits/rate-limiter.js";
 import type { Logger } from "./logger.js";
+import { offlineSocialProfiles } from "./social/social-profile.js";
+import type { SocialProfileProvider } from "./social/social-profile.js";
 
 export interface RunningServer {
   url: string;
@@ -15,7 +22,13 @@ export interface RunningServer {
 }
 
 export interface ServerOptions {
+  /** The application role's URL (row-level security applies), not the owner's. */
   databaseUrl: string;
+  /** Connection pool size (default 20). */
+  poolMax?: number;
+  taxIdKeyring: TaxIdKeyring;
+  jwt: JwtConfig;
+  socialProfiles?: SocialProfileProvider;
   host: string;
   port: number;
   log: Logger;
@@ -25,10 +38,17 @@ export interface ServerOptions {
 
 /** Opens the ORM and serves the app over HTTP. Port 0 picks a free port (tests). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const orm = await createOrm({ url: options.databaseUrl, poolMax: 20 });
+  const jwt = JwtVerifier.fromConfig(options.jwt);
+  const orm = await createOrm({ url: options.databaseUrl, poolMax: options.poolMax ?? 20 });
   const app = createApp({
-    orm,
-    log: options.log,
+    services: {
+      orm,
+      log: options.log,
+      vault: new TaxIdVault(options.taxIdKeyring),
+      jwt,
+      rateLimiter: new TenantRateLimiter(),
+      socialProfiles: options.socialProfiles ?? offlineSocialProfiles,
+    },
     maxBodyBytes: options.maxBodyBytes,
     maxBatchSize: options.maxBatchSize,
   });

@@ -6,8 +6,10 @@ import { AccountChannelEntity, AccountEntity } from "./entities/account.entity.j
 import { ApiKeyEntity } from "./entities/api-key.entity.js";
 import { ContactEntity } from "./entities/contact.entity.js";
 import { RoleEntity } from "./entities/role.entity.js";
+import { TaxIdRevealEntity } from "./entities/tax-id-reveal.entity.js";
 import { TenantEntity } from "./entities/tenant.entity.js";
 import { Migration20261123000001Initial } from "./migrations/Migration20261123000001_initial.js";
+import { Migration20261123000002AccessControl } from "./migrations/Migration20261123000002_access_control.js";
 
 /** Every entity, listed explicitly (no folder discovery). */
 export const entities = [
@@ -17,11 +19,13 @@ export const entities = [
   AccountEntity,
   AccountChannelEntity,
   ContactEntity,
+  TaxIdRevealEntity,
 ];
 
 /** Every migration in order. Committed, hand-reviewed SQL; the schema is never generated at runtime. */
 export const migrations = [
   { name: "Migration20261123000001_initial", class: Migration20261123000001Initial },
+  { name: "Migration20261123000002_access_control", class: Migration20261123000002AccessControl },
 ];
 
 export interface OrmOptions {

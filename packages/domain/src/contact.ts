@@ -32,16 +32,19 @@ export const RoleCode = z
   .regex(/^[A-Z][A-Z0-9_]{0,49}$/, "upper-case letters, digits and underscores, starting with a letter");
 export type RoleCode = z.infer<typeof RoleCode>;
 
+/** An email address a mail system would deliver to (see isValidEmail). */
+export const EmailAddress = z
+  .string()
+  .trim()
+  .min(1)
+  .max(254)
+  .refine(isValidEmail, {
+    message: "not a deliverable email address",
+    params: { reason: ErrorReason.invalid },
+  });
+
 export const EmailInput = z.strictObject({
-  address: z
-    .string()
-    .trim()
-    .min(1)
-    .max(254)
-    .refine(isValidEmail, {
-      message: "not a deliverable email address",
-      params: { reason: ErrorReason.invalid },
-    }),
+  address: EmailAddress,
   label: ContactPointLabel.default("work"),
   primary: z.boolean().default(false),
 });

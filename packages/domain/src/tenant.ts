@@ -1,6 +1,7 @@
 import { z } from "zod";
 
 import { TenantId } from "./common.js";
+import { Permission } from "./permissions.js";
 
 export const TenantSettings = z.strictObject({
   /** When true, tax IDs are returned unmasked to every caller of the tenant. */
@@ -25,3 +26,40 @@ export const TenantInput = z.strictObject({
 });
 export type TenantInput = z.input<typeof TenantInput>;
 export type Tenant = z.output<typeof TenantInput> & { createdAt: string };
+
+/** `admin.tenants.update`: the settings to change; what is left out keeps its value. */
+export const TenantSettingsPatch = z.strictObject({
+  taxIdAlwaysUnmasked: z.boolean().optional(),
+  limits: z
+    .strictObject({
+      contacts: z.number().int().min(0).nullable().optional(),
+      requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .optional(),
+});
+export type TenantSettingsPatch = z.infer<typeof TenantSettingsPatch>;
+
+/** Applies a settings patch. */
+export function patchTenantSettings(settings: TenantSettings, patch: TenantSettingsPatch): TenantSettings {
+  return {
+    taxIdAlwaysUnmasked: patch.taxIdAlwaysUnmasked ?? settings.taxIdAlwaysUnmasked,
+    limits: {
+      contacts: patch.limits?.contacts === undefined ? settings.limits.contacts : patch.limits.contacts,
+      requestsPerMinute: patch.limits?.requestsPerMinute ?? settings.limits.requestsPerMinute,
+    },
+  };
+}
+
+/** `admin.apiKeys.create`: a name, the permissions (at least one, no repeats), an optional expiry in the future. */
+export const ApiKeyInput = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  permissions: z
+    .array(Permission)
+    .min(1)
+    .refine((list) => new Set(list).size === list.length, "permissions are listed twice"),
+  expiresAt: z.iso
+    .datetime({ offset: true })
+    .refine((v) => Date.parse(v) > Date.now(), "must be in the future")
+    .optional(),
+});
+export type ApiKeyInput = z.infer<typeof ApiKeyInput>;

@@ -2,10 +2,9 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { ApiKeyEntity } from "@contacts/db/entities/api-key.entity";
-import { TenantEntity } from "@contacts/db/entities/tenant.entity";
 import { Permission } from "@contacts/domain/permissions";
 
-import type { Principal } from "./principal.js";
+import type { Credential } from "./principal.js";
 
 const KEY_PREFIX = "ck_";
 /** last_used_at is written at most this often per key, so reads do not each cause a write. */
@@ -51,22 +50,36 @@ export function issueApiKey(
   return { id, key, prefix, permissions: [...input.permissions] };
 }
 
-/** Resolves a bearer key to its principal, or null when it is unknown, revoked or expired. */
-export async function authenticateApiKey(em: EntityManager, secret: string): Promise<Principal | null> {
+/**
+ * The usable key for a bearer secret, or null when it is unknown, revoked or expired. Runs in the
+ * request's transaction before its tenant is known: the key's hash is presented to the database
+ * (`app.api_key_hash`), which lets this transaction read that one key row; the caller then binds the
+ * transaction to the key's tenant.
+ */
+export async function findUsableApiKey(tx: EntityManager, secret: string): Promise<ApiKeyEntity | null> {
   if (!secret.startsWith(KEY_PREFIX)) return null;
-  const key = await em.findOne(ApiKeyEntity, { keyHash: hashApiKey(secret) });
-  const now = new Date();
-  if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= now)) return null;
-  const tenant = await em.findOne(TenantEntity, { id: key.tenantId });
-  if (!tenant) return null;
-  if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await em.nativeUpdate(ApiKeyEntity, { tenantId: key.tenantId, id: key.id }, { lastUsedAt: now });
-  }
+  const keyHash = hashApiKey(secret);
+  await tx.execute("select set_config('app.api_key_hash', ?, true)", [keyHash]);
+  const key = await tx.findOne(ApiKeyEntity, { keyHash });
+  if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= new Date())) return null;
+  return key;
+}
+
+/** What a key proves: its tenant and permissions. */
+export function apiKeyCredential(key: ApiKeyEntity): Credential {
   return {
     kind: "apiKey",
     tenantId: key.tenantId,
     subject: `apikey:${key.id}`,
+    userId: null,
+    platform: false,
     permissions: new Set(key.permissions.filter((p): p is Permission => Permission.safeParse(p).success)),
-    tenantSettings: tenant.settings,
   };
+}
+
+/** Records that a key was used; at most once a minute per key, so reads do not each cause a write. */
+export async function touchApiKey(tx: EntityManager, key: ApiKeyEntity): Promise<void> {
+  const now = new Date();
+  if (key.lastUsedAt && now.getTime() - key.lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
+  await tx.nativeUpdate(ApiKeyEntity, { tenantId: key.tenantId, id: key.id }, { lastUsedAt: now });
 }

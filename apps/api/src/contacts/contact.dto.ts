@@ -1,14 +1,53 @@
+import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ContactEntity } from "@contacts/db/entities/contact.entity";
-import type { Contact } from "@contacts/domain/contact";
-import { applyMasking } from "@contacts/domain/masking";
+import { projectContact } from "@contacts/domain/contact";
+import type { Contact, ContactField } from "@contacts/domain/contact";
+import { activeMaskingRules, applyMasking } from "@contacts/domain/masking";
 
 import type { Principal } from "../auth/principal.js";
 
 /**
- * The one way a contact leaves the service: every public field chosen explicitly from the row
- * (nothing internal such as tenant_id leaks), then the masking rules applied for the caller.
+ * How contacts are shown to one caller: the one output function every way out uses (get, list,
+ * search, history, change feed, export). It decrypts the tax ID, applies the masking rules for the
+ * caller, projects the requested fields, and notes each contact whose tax ID it showed unmasked so
+ * the request records the reveal (who, when, which contact) when it commits.
  */
-export function toContactDto(row: ContactEntity, viewer: Principal): Contact {
+export class ContactViewer {
+  /** Contacts whose tax ID this request returned unmasked. */
+  readonly revealed = new Set<string>();
+  private readonly taxIdMasked: boolean;
+
+  constructor(
+    readonly principal: Principal,
+    private readonly vault: TaxIdVault,
+  ) {
+    this.taxIdMasked = activeMaskingRules(principal).some((rule) => rule.field === "taxId");
+  }
+
+  /** The plaintext tax ID of a row (for the service's own checks; never returned as is). */
+  taxIdOf(row: ContactEntity): string | null {
+    if (!row.taxIdCiphertext) return null;
+    return this.vault.decrypt(row.taxIdCiphertext, { tenantId: row.tenantId, contactId: row.id });
+  }
+
+  /** The contact as this caller may see it, limited to `fields` when given. */
+  show(row: ContactEntity, fields?: readonly ContactField[]): Partial<Contact> {
+    const doc = projectContact(applyMasking(contactDocument(row, this.taxIdOf(row)), this.principal), fields);
+    if (!this.taxIdMasked && typeof doc.taxId === "string") this.revealed.add(row.id);
+    return doc;
+  }
+
+  /** The whole contact as this caller may see it. */
+  showAll(row: ContactEntity): Contact {
+    return this.show(row) as Contact;
+  }
+}
+
+/**
+ * Every public field chosen explicitly from the row (nothing internal such as tenant_id or the
+ * ciphertext leaks), with the tax ID in clear: only ContactViewer calls it, and masks it.
+ */
+function contactDocument(row: ContactEntity, taxId: string | null): Contact {
   const doc: Contact = {
     id: row.id,
     number: row.number,
@@ -32,7 +71,7 @@ export function toContactDto(row: ContactEntity, viewer: Principal): Contact {
     addresses: row.addresses,
     preferredPhoneLabel: row.preferredPhoneLabel ?? null,
     preferredAddressLabel: row.preferredAddressLabel ?? null,
-    taxId: row.taxId ?? null,
+    taxId,
     gender: row.gender ?? null,
     pronouns: row.pronouns ?? null,
     dateOfBirth: row.dateOfBirth ?? null,
@@ -65,5 +104,5 @@ export function toContactDto(row: ContactEntity, viewer: Principal): Contact {
     updatedAt: row.updatedAt.toISOString(),
     updatedBy: row.updatedBy,
   };
-  return applyMasking(doc, viewer);
+  return doc;
 }

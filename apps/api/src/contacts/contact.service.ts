@@ -8,18 +8,39 @@ import type { ContactData } from "@contacts/domain/contact";
 import { ContactsError, ErrorReason } from "@contacts/domain/errors";
 import type { FieldError } from "@contacts/domain/errors";
 import { isMaskedValue, maskLast4 } from "@contacts/domain/masking";
+import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import { normalizeEmail } from "@contacts/domain/email";
+import type { ContactSearchInput } from "@contacts/domain/search";
 
 import type { Principal } from "../auth/principal.js";
+import type { ContactViewer } from "./contact.dto.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
+
+function isNumberCursor(value: Record<string, unknown>): value is { n: number } {
+  return Number.isSafeInteger(value.n) && (value.n as number) >= 0;
+}
 
 /** Contacts are sent as `{ contact: {...} }`; errors about their fields are reported under this path. */
 const DOC = "contact";
 
-/** Owns the unit of work for contact changes of one caller in one tenant. */
+/** The encrypted columns of a tax ID (all null when there is none). */
+type TaxIdColumns = Pick<ContactEntity, "taxIdCiphertext" | "taxIdKeyId" | "taxIdIndex">;
+
+/**
+ * Owns the unit of work for contacts of one caller in one tenant. `em` is the request's
+ * transaction, already bound to the caller's tenant; queries still name the tenant (row-level
+ * security is the second line, not the only one).
+ */
 export class ContactService {
+  private readonly principal: Principal;
+
   constructor(
     private readonly em: EntityManager,
-    private readonly principal: Principal,
-  ) {}
+    private readonly viewer: ContactViewer,
+    private readonly vault: TaxIdVault,
+  ) {
+    this.principal = viewer.principal;
+  }
 
   private get tenantId(): string {
     return this.principal.tenantId;
@@ -32,7 +53,7 @@ export class ContactService {
     return row;
   }
 
-  async create(data: ContactData): Promise<ContactEntity> {
+  async create(data: ContactData, options: { userId?: string } = {}): Promise<ContactEntity> {
     if (data.taxId && isMaskedValue(data.taxId)) {
       throw ContactsError.invalid([
         { reason: ErrorReason.invalid, field: `${DOC}.taxId`, message: "a masked tax ID cannot be stored" },
@@ -40,13 +61,17 @@ export class ContactService {
     }
     this.checkLockChange(false, data.locked);
     return this.em.transactional(async (tx) => {
+      if (options.userId) data = await this.linkUser(tx, data, options.userId);
       await this.checkReferences(tx, data, null);
       const number = await this.nextNumber(tx);
       const now = new Date();
+      const id = randomUUID();
+      const { taxId, ...fields } = data;
       const row = tx.create(ContactEntity, {
-        ...data,
+        ...fields,
+        ...this.encryptTaxId(id, taxId),
         tenantId: this.tenantId,
-        id: randomUUID(),
+        id,
         number,
         mergedIds: [],
         createdAt: now,
@@ -59,6 +84,86 @@ export class ContactService {
     });
   }
 
+  /** The contact linked to a portal user (`userIds` contains it), or null. */
+  async findByUserId(userId: string, em: EntityManager = this.em): Promise<ContactEntity | null> {
+    const rows = await em.find(
+      ContactEntity,
+      { tenantId: this.tenantId, userIds: { $contains: [userId] } },
+      { orderBy: { number: "asc" }, limit: 1 },
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Contacts with this email address (compared case-insensitively), oldest first. */
+  async findByEmail(address: string, limit = 100): Promise<ContactEntity[]> {
+    return this.em
+      .createQueryBuilder(ContactEntity)
+      .where({ tenantId: this.tenantId })
+      .andWhere("email_keys @> jsonb_build_array(?::text)", [normalizeEmail(address)])
+      .orderBy({ number: "asc" })
+      .limit(limit)
+      .getResult();
+  }
+
+  /**
+   * Whether `managerId` may manage the contact that has this email: true when that contact lists
+   * the manager among its portal delegates. The manager and the address must both exist (404).
+   */
+  async canManage(
+    managerId: string,
+    emailAddress: string,
+  ): Promise<{ canManage: boolean; contactId: string }> {
+    await this.get(managerId).catch((error: unknown) => {
+      throw error instanceof ContactsError && error.kind === "NOT_FOUND"
+        ? ContactsError.notFound("managerId")
+        : error;
+    });
+    const contacts = await this.findByEmail(emailAddress);
+    const first = contacts[0];
+    if (!first) throw ContactsError.notFound("emailAddress");
+    const managed = contacts.find((c) => c.portalDelegates.includes(managerId));
+    return { canManage: Boolean(managed), contactId: (managed ?? first).id };
+  }
+
+  /** One page of contacts matching every given filter, in contact-number order. */
+  async search(input: ContactSearchInput): Promise<{ rows: ContactEntity[]; nextCursor: string | null }> {
+    const after = input.cursor ? decodeCursor(input.cursor, isNumberCursor).n : 0;
+    const qb = this.em
+      .createQueryBuilder(ContactEntity)
+      .where({ tenantId: this.tenantId, number: { $gt: after } })
+      .orderBy({ number: "asc" })
+      .limit(input.limit + 1);
+    if (input.ids) qb.andWhere({ id: { $in: input.ids } });
+    if (input.status) qb.andWhere({ status: input.status });
+    // Compared through the tenant's blind index: equality without decrypting any row.
+    if (input.taxId) qb.andWhere({ taxIdIndex: this.vault.blindIndex(input.taxId, this.tenantId) });
+    if (input.emailAddress) {
+      qb.andWhere("email_keys @> jsonb_build_array(?::text)", [normalizeEmail(input.emailAddress)]);
+    }
+    const rows = await qb.getResult();
+    const page = rows.slice(0, input.limit);
+    const last = page.at(-1);
+    return {
+      rows: page,
+      nextCursor: rows.length > input.limit && last ? encodeCursor({ n: last.number }) : null,
+    };
+  }
+
+  /**
+   * `me.create`: the new contact is linked to the user, and a user has one contact (409 when one
+   * exists). A transaction-scoped advisory lock on the user keeps two concurrent creates apart.
+   */
+  private async linkUser(tx: EntityManager, data: ContactData, userId: string): Promise<ContactData> {
+    await tx.execute("select pg_advisory_xact_lock(hashtextextended(?, 0))", [
+      `contacts/me/${this.tenantId}/${userId}`,
+    ]);
+    const existing = await this.findByUserId(userId, tx);
+    if (existing) {
+      throw ContactsError.conflict(ErrorReason.duplicate, null, { contactId: existing.id });
+    }
+    return data.userIds.includes(userId) ? data : { ...data, userIds: [...data.userIds, userId] };
+  }
+
   /** Full replace: every editable field takes the given value (absent means cleared). */
   async replace(id: string, expectedVersion: number | undefined, data: ContactData): Promise<ContactEntity> {
     return this.em.transactional(async (tx) => {
@@ -67,7 +172,14 @@ export class ContactService {
       this.checkLockChange(row.locked, data.locked);
       const taxId = this.resolveTaxId(row, data.taxId);
       await this.checkReferences(tx, data, row.id);
-      tx.assign(row, { ...data, taxId, updatedAt: new Date(), updatedBy: this.principal.subject });
+      const { taxId: _sent, ...fields } = data;
+      const taxIdColumns = taxId === this.viewer.taxIdOf(row) ? {} : this.encryptTaxId(row.id, taxId);
+      tx.assign(row, {
+        ...fields,
+        ...taxIdColumns,
+        updatedAt: new Date(),
+        updatedBy: this.principal.subject,
+      });
       await tx.flush();
       return row;
     });
@@ -117,7 +229,8 @@ export class ContactService {
    */
   private resolveTaxId(row: ContactEntity, sent: string | null): string | null {
     if (sent === null || !isMaskedValue(sent)) return sent;
-    if (row.taxId && maskLast4(row.taxId) === sent) return row.taxId;
+    const stored = this.viewer.taxIdOf(row);
+    if (stored && maskLast4(stored) === sent) return stored;
     throw ContactsError.invalid([
       {
         reason: ErrorReason.invalid,
@@ -170,14 +283,42 @@ export class ContactService {
     if (errors.length) throw ContactsError.invalid(errors);
   }
 
-  /** Hands out the tenant's next contact number (row lock on the tenant serialises concurrent creates). */
+  /** Ciphertext, key id and blind index for a tax ID; the plaintext goes nowhere else. */
+  private encryptTaxId(contactId: string, taxId: string | null): TaxIdColumns {
+    if (taxId === null) return { taxIdCiphertext: null, taxIdKeyId: null, taxIdIndex: null };
+    const { ciphertext, keyId } = this.vault.encrypt(taxId, { tenantId: this.tenantId, contactId });
+    return {
+      taxIdCiphertext: ciphertext,
+      taxIdKeyId: keyId,
+      taxIdIndex: this.vault.blindIndex(taxId, this.tenantId),
+    };
+  }
+
+  /**
+   * Hands out the tenant's next contact number and enforces its contact limit (the row lock on the
+   * tenant serialises concurrent creates, so the count cannot be overtaken).
+   */
   private async nextNumber(em: EntityManager): Promise<number> {
-    const rows = await em.execute<{ contact_seq: string }[]>(
-      "update tenants set contact_seq = contact_seq + 1 where id = ? returning contact_seq",
+    const rows = await em.execute<{ contact_seq: string; contact_count: string; limit: number | null }[]>(
+      `update tenants set contact_seq = contact_seq + 1 where id = ?
+       returning contact_seq, contact_count, (settings -> 'limits' ->> 'contacts')::bigint as limit`,
       [this.tenantId],
     );
-    const seq = rows[0]?.contact_seq;
-    if (seq === undefined) throw new Error("tenant row missing");
-    return Number(seq);
+    const row = rows[0];
+    if (!row) throw new Error("tenant row missing");
+    if (row.limit !== null && Number(row.contact_count) >= Number(row.limit)) {
+      throw new ContactsError(
+        "TOO_MANY_REQUESTS",
+        [
+          {
+            reason: ErrorReason.tenantLimit,
+            field: null,
+            message: `the tenant's contact limit (${String(row.limit)}) is reached`,
+          },
+        ],
+        { limit: Number(row.limit) },
+      );
+    }
+    return Number(row.contact_seq);
   }
 }

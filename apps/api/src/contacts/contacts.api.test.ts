@@ -152,7 +152,9 @@ describe("contacts CRUD over HTTP", () => {
 
     // The masked tax ID sent back meant "unchanged": the stored value is still the full one.
     const row = await h.em().findOneOrFail(ContactEntity, { tenantId: "alpha", id });
-    expect(row.taxId).toBe("123-45-6789");
+    expect(h.vault.decrypt(row.taxIdCiphertext ?? "", { tenantId: "alpha", contactId: id })).toBe(
+      "123-45-6789",
+    );
   });
 
   it("returns only the asked fields (plus id) with `fields`", async () => {

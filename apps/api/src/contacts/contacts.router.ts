@@ -1,50 +1,90 @@
 import { z } from "zod";
-import { ContactField, ContactInput, ContactReplaceInput, projectContact } from "@contacts/domain/contact";
+import { ContactField, ContactInput, ContactReplaceInput, EmailAddress } from "@contacts/domain/contact";
 import { Id } from "@contacts/domain/common";
 
-import { procedureWith, router } from "../trpc/init.js";
-import { toContactDto } from "./contact.dto.js";
+import { procedureWith, requireWhen, router } from "../trpc/init.js";
+import { ContactSearchInput } from "@contacts/domain/search";
 import { ContactService } from "./contact.service.js";
 
 const ExpectedVersion = z.number().int().min(1).optional();
+const Fields = z.array(ContactField).min(1).max(ContactField.options.length).optional();
 
 export const contactsRouter = router({
   create: procedureWith("contacts:write")
     .input(z.strictObject({ contact: ContactInput }))
     .mutation(async ({ ctx, input }) => {
-      const row = await new ContactService(ctx.em, ctx.principal).create(input.contact);
-      return toContactDto(row, ctx.principal);
+      const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).create(input.contact);
+      return ctx.viewer.showAll(row);
     }),
 
   get: procedureWith("contacts:read")
     .input(
       z.strictObject({
         id: Id,
-        fields: z.array(ContactField).min(1).max(ContactField.options.length).optional(),
+        fields: Fields,
         /** Accepted for compatibility; every read is consistent. */
         consistentRead: z.boolean().optional(),
       }),
     )
     .query(async ({ ctx, input }) => {
-      const row = await new ContactService(ctx.em, ctx.principal).get(input.id);
-      return projectContact(toContactDto(row, ctx.principal), input.fields);
+      const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).get(input.id);
+      return ctx.viewer.show(row, input.fields);
     }),
 
   update: procedureWith("contacts:write")
     .input(z.strictObject({ id: Id, expectedVersion: ExpectedVersion, contact: ContactReplaceInput }))
     .mutation(async ({ ctx, input }) => {
-      const row = await new ContactService(ctx.em, ctx.principal).replace(
+      const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).replace(
         input.id,
         input.expectedVersion,
         input.contact,
       );
-      return toContactDto(row, ctx.principal);
+      return ctx.viewer.showAll(row);
     }),
 
   delete: procedureWith("contacts:delete")
     .input(z.strictObject({ id: Id, expectedVersion: ExpectedVersion }))
     .mutation(async ({ ctx, input }) => {
-      await new ContactService(ctx.em, ctx.principal).delete(input.id, input.expectedVersion);
+      await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).delete(
+        input.id,
+        input.expectedVersion,
+      );
       return { id: input.id, deleted: true as const };
+    }),
+
+  /** Filtering by tax ID needs `contacts:unmask-tax-id` as well: the filter is an oracle for the value. */
+  search: procedureWith("contacts:read")
+    .input(ContactSearchInput)
+    .use(requireWhen((input: ContactSearchInput) => input.taxId !== undefined, "contacts:unmask-tax-id"))
+    .query(async ({ ctx, input }) => {
+      const page = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).search(input);
+      return {
+        items: page.rows.map((row) => ctx.viewer.show(row, input.fields)),
+        nextCursor: page.nextCursor,
+      };
+    }),
+
+  /** Can `managerId` manage the contact with this email (is it among that contact's portal delegates)? */
+  canManage: procedureWith("contacts:read")
+    .input(z.strictObject({ managerId: Id, emailAddress: EmailAddress }))
+    .query(({ ctx, input }) =>
+      new ContactService(ctx.em, ctx.viewer, ctx.services.vault).canManage(
+        input.managerId,
+        input.emailAddress,
+      ),
+    ),
+
+  /** The social profile for an email: the configured provider (offline default: the tenant's own data). */
+  socialProfile: procedureWith("contacts:read")
+    .input(z.strictObject({ emailAddress: EmailAddress }))
+    .query(async ({ ctx, input }) => {
+      const [known] = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).findByEmail(
+        input.emailAddress,
+        1,
+      );
+      return ctx.services.socialProfiles.lookup(
+        input.emailAddress,
+        known ? { id: known.id, social: known.social } : null,
+      );
     }),
 });

@@ -3,16 +3,15 @@ import { randomUUID } from "node:crypto";
 import { trpcServer } from "@hono/trpc-server";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { MikroORM } from "@mikro-orm/postgresql";
-import { ErrorReason } from "@contacts/domain/errors";
+import { ContactsError, ErrorReason } from "@contacts/domain/errors";
 
 import type { Logger } from "../logger.js";
 import { appRouter } from "../router.js";
+import type { ApiServices } from "../services.js";
 import { bearerFrom, createInnerContext } from "../trpc/context.js";
 
 export interface AppOptions {
-  orm: MikroORM;
-  log: Logger;
+  services: ApiServices;
   maxBodyBytes: number;
   maxBatchSize: number;
 }
@@ -32,11 +31,11 @@ function trpcErrorBody(
 
 /** The HTTP surface: `/health`, and the tRPC API at `/trpc`. */
 export function createApp({
-  orm,
-  log,
+  services,
   maxBodyBytes,
   maxBatchSize,
 }: AppOptions): Hono<{ Variables: { requestId: string } }> {
+  const { orm, log } = services;
   const app = new Hono<{ Variables: { requestId: string } }>();
 
   app.use("*", async (c, next) => {
@@ -94,10 +93,19 @@ export function createApp({
       maxBatchSize,
       createContext: (opts, c) => {
         const requestId = (c.get("requestId") as string | undefined) ?? randomUUID();
-        return createInnerContext(
-          { orm, log },
-          { requestId, bearerToken: bearerFrom(opts.req.headers.get("authorization")) },
-        ) as unknown as Record<string, unknown>;
+        return createInnerContext(services, {
+          requestId,
+          bearerToken: bearerFrom(opts.req.headers.get("authorization")),
+          tenantHeader: opts.req.headers.get("x-tenant-id")?.trim() || null,
+        }) as unknown as Record<string, unknown>;
+      },
+      // A rate-limited call tells the client when to come back (the longest wait in a batch).
+      responseMeta: ({ errors }) => {
+        const waits = errors.map((e) =>
+          e.cause instanceof ContactsError ? Number(e.cause.details?.retryAfterSeconds ?? 0) : 0,
+        );
+        const wait = Math.max(0, ...waits);
+        return wait > 0 ? { headers: new Headers({ "retry-after": String(wait) }) } : {};
       },
       onError: ({ error, path, ctx }) => {
         if (error.code === "INTERNAL_SERVER_ERROR") {

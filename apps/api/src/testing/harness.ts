@@ -4,7 +4,14 @@ import { createContactsClient } from "@contacts/client/client";
 import type { ContactsClient } from "@contacts/client/client";
 import { createTestDatabase } from "@contacts/db/testing/test-database";
 import type { TestDatabase } from "@contacts/db/testing/test-database";
+import { randomBytes } from "node:crypto";
+
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { SignJWT } from "jose";
+import { generateKeyringForTests } from "@contacts/db/crypto/keyring";
+import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import { createOrm } from "@contacts/db/orm";
+import type { MikroORM } from "@contacts/db/orm";
 import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 import type { Permission } from "@contacts/domain/permissions";
 
@@ -26,17 +33,31 @@ export interface Harness {
   alphaKey: string;
   /** Tenant `bravo`, same permissions as alpha's. */
   bravo: ContactsClient;
-  client(apiKey: string): ContactsClient;
+  client(apiKey: string, headers?: Record<string, string>): ContactsClient;
   /** A new key for a tenant with exactly these permissions. */
-  keyWith(tenantId: string, permissions: readonly Permission[]): Promise<string>;
+  keyWith(tenantId: string, permissions: readonly Permission[], expiresAt?: Date): Promise<string>;
+  /** A JWT signed with the server's HS256 secret; `expiresIn` in seconds (negative: already expired). */
+  token(
+    claims: Record<string, unknown>,
+    options?: { expiresIn?: number; secret?: string; audience?: string },
+  ): Promise<string>;
+  /** The vault the server encrypts tax IDs with. */
+  vault: TaxIdVault;
+  /**
+   * An EntityManager on the owner's connection (the superuser: row-level security does not apply),
+   * for checking what is stored. The server itself connects as the application role.
+   */
   em(): EntityManager;
   close(): Promise<void>;
 }
 
 export async function startHarness(
-  options: { maxBodyBytes?: number; maxBatchSize?: number } = {},
+  options: { maxBodyBytes?: number; maxBatchSize?: number; poolMax?: number } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
+  const owner: MikroORM = await createOrm({ url: db.url, poolMax: 4 });
+  const keyring = generateKeyringForTests();
+  const jwtSecret = randomBytes(32).toString("base64url");
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -45,14 +66,17 @@ export async function startHarness(
     },
   });
   const server = await startServer({
-    databaseUrl: db.url,
+    databaseUrl: db.appUrl,
+    poolMax: options.poolMax,
+    taxIdKeyring: keyring,
+    jwt: { secret: jwtSecret, audience: "contacts-api" },
     host: "127.0.0.1",
     port: 0,
     log: createLogger("debug", sink),
     maxBodyBytes: options.maxBodyBytes ?? 1_048_576,
     maxBatchSize: options.maxBatchSize ?? 50,
   });
-  const em = () => server.orm.em.fork();
+  const em = () => owner.em.fork();
   const tenant = async (id: string) =>
     (
       await createTenantWithKey(em(), {
@@ -65,7 +89,8 @@ export async function startHarness(
     ).apiKey.key;
   const alphaKey = await tenant("alpha");
   const bravoKey = await tenant("bravo");
-  const client = (apiKey: string) => createContactsClient({ url: server.url, apiKey, retry: { retries: 0 } });
+  const client = (apiKey: string, headers?: Record<string, string>) =>
+    createContactsClient({ url: server.url, apiKey, retry: { retries: 0 }, ...(headers ? { headers } : {}) });
   return {
     db,
     server,
@@ -75,24 +100,31 @@ export async function startHarness(
     alphaKey,
     bravo: client(bravoKey),
     client,
-    keyWith: async (tenantId, permissions) => {
+    keyWith: async (tenantId, permissions, expiresAt) => {
       const e = em();
-      const key = issueApiKey(e, { tenantId, name: "limited", permissions, createdBy: "test" });
+      const key = issueApiKey(e, { tenantId, name: "limited", permissions, createdBy: "test", expiresAt });
       await e.flush();
       return key.key;
     },
+    token: (claims, tokenOptions = {}) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuedAt()
+        .setAudience(tokenOptions.audience ?? "contacts-api")
+        .setExpirationTime(Math.floor(Date.now() / 1000) + (tokenOptions.expiresIn ?? 600))
+        .sign(new TextEncoder().encode(tokenOptions.secret ?? jwtSecret)),
+    vault: new TaxIdVault(keyring),
     em,
     close: async () => {
       await server.close();
+      await owner.close();
       await db.drop();
     },
   };
 }
 
 /** Runs `call` and returns the ContactsApiError it rejects with (fails the test if it resolves). */
-export async function rejection(
-  call: Promise<unknown>,
-): Promise<{
+export async function rejection(call: Promise<unknown>): Promise<{
   status: number;
   code: string;
   errors: { reason: string; field: string | null }[];

@@ -1,40 +1,46 @@
-import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
+import type { EntityManager } from "@mikro-orm/postgresql";
 
 import type { Principal } from "../auth/principal.js";
+import type { ContactViewer } from "../contacts/contact.dto.js";
 import type { Logger } from "../logger.js";
+import type { ApiServices } from "../services.js";
 
 /**
- * The inner context: what procedures use. Tests build it directly; the HTTP adapter wraps it
- * (see createHttpContext) with what it reads from the request.
+ * The inner context: what procedures use. The HTTP adapter builds it from the request (see
+ * createInnerContext); the authed base procedure binds it to the caller's tenant.
  */
 export interface Context {
-  orm: MikroORM;
-  /** A fresh EntityManager fork for this request. */
+  services: ApiServices;
+  /**
+   * A fresh EntityManager fork for this request. Once the caller is authenticated it is replaced by
+   * the request's transaction, bound to the caller's tenant (row-level security reads it).
+   */
   em: EntityManager;
   log: Logger;
   requestId: string;
   /** The raw bearer token, resolved to a principal by the authed base procedure. */
   bearerToken: string | null;
+  /** `X-Tenant-Id`: which tenant a service token covering several tenants acts in. */
+  tenantHeader: string | null;
   /** Set by the authed base procedure. */
   principal: Principal | null;
-}
-
-export interface ContextDeps {
-  orm: MikroORM;
-  log: Logger;
+  /** Set by the authed base procedure: the one way contacts are shown to this caller. */
+  viewer: ContactViewer | null;
 }
 
 export function createInnerContext(
-  deps: ContextDeps,
-  request: { requestId: string; bearerToken: string | null },
+  services: ApiServices,
+  request: { requestId: string; bearerToken: string | null; tenantHeader: string | null },
 ): Context {
   return {
-    orm: deps.orm,
-    em: deps.orm.em.fork(),
-    log: deps.log.child({ requestId: request.requestId }),
+    services,
+    em: services.orm.em.fork(),
+    log: services.log.child({ requestId: request.requestId }),
     requestId: request.requestId,
     bearerToken: request.bearerToken,
+    tenantHeader: request.tenantHeader,
     principal: null,
+    viewer: null,
   };
 }
 

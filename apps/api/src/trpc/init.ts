@@ -1,9 +1,12 @@
 import { initTRPC } from "@trpc/server";
 import type { Permission } from "@contacts/domain/permissions";
-import { ContactsError } from "@contacts/domain/errors";
+import { ContactsError, ErrorReason } from "@contacts/domain/errors";
+import { randomUUID } from "node:crypto";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { TaxIdRevealEntity } from "@contacts/db/entities/tax-id-reveal.entity";
 
-import { authenticateApiKey } from "../auth/api-key.service.js";
-import type { Principal } from "../auth/principal.js";
+import { authenticate, credentialFor } from "../auth/authenticate.js";
+import { ContactViewer } from "../contacts/contact.dto.js";
 import type { Context } from "./context.js";
 import { fieldErrorsOf, toTrpcError } from "./errors.js";
 
@@ -43,20 +46,110 @@ export const createCallerFactory = t.createCallerFactory;
 /** No credential needed (health and the like). */
 export const publicProcedure = t.procedure.use(errorMapping);
 
-/** A valid bearer credential is required; `ctx.principal` is set. */
-export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const principal: Principal | null = ctx.bearerToken
-    ? await authenticateApiKey(ctx.em, ctx.bearerToken)
-    : null;
-  if (!principal) throw ContactsError.unauthenticated();
-  ctx.log = ctx.log.child({ tenantId: principal.tenantId, subject: principal.subject });
-  return next({ ctx: { ...ctx, principal } });
+/**
+ * A valid bearer credential is required. Each call runs in one transaction bound to the caller's
+ * tenant (row-level security reads it): authentication, the tenant's rate limit, the procedure, and
+ * the record of any tax ID shown unmasked all commit together or not at all.
+ */
+export const authedProcedure = publicProcedure.use(async ({ ctx, next, path }) => {
+  const token = ctx.bearerToken;
+  if (!token) throw ContactsError.unauthenticated();
+  return ctx.em.transactional(async (tx) => {
+    const principal = await authenticate(tx, ctx.services, token, ctx.tenantHeader);
+    if (!principal) throw ContactsError.unauthenticated("the bearer token is not valid");
+    const decision = ctx.services.rateLimiter.take(
+      principal.tenantId,
+      principal.tenantSettings.limits.requestsPerMinute,
+    );
+    if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
+    const viewer = new ContactViewer(principal, ctx.services.vault);
+    const log = ctx.log.child({ tenantId: principal.tenantId, subject: principal.subject });
+    const result = await next({ ctx: { ...ctx, em: tx, log, principal, viewer } });
+    if (!result.ok) throw result.error;
+    await recordReveals(tx, viewer, ctx.requestId, path);
+    return result;
+  });
 });
+
+function rateLimited(retryAfterSeconds: number): ContactsError {
+  return new ContactsError(
+    "TOO_MANY_REQUESTS",
+    [
+      {
+        reason: ErrorReason.rateLimited,
+        field: null,
+        message: `rate limit reached; retry in ${retryAfterSeconds}s`,
+      },
+    ],
+    { retryAfterSeconds },
+  );
+}
+
+/** Writes who saw which contact's tax ID unmasked, in the request's transaction. */
+async function recordReveals(tx: EntityManager, viewer: ContactViewer, requestId: string, via: string) {
+  if (viewer.revealed.size === 0) return;
+  const revealedAt = new Date();
+  for (const contactId of viewer.revealed) {
+    tx.create(TaxIdRevealEntity, {
+      tenantId: viewer.principal.tenantId,
+      id: randomUUID(),
+      contactId,
+      revealedBy: viewer.principal.subject,
+      revealedAt,
+      requestId,
+      via,
+    });
+  }
+  await tx.flush();
+}
 
 /** Requires `permission`; the only way procedures check permissions. */
 export function procedureWith(permission: Permission) {
   return authedProcedure.use(({ ctx, next }) => {
     if (!ctx.principal.permissions.has(permission)) throw ContactsError.forbidden(permission);
+    return next();
+  });
+}
+
+/** Procedures of the calling portal user (`me.*`): only a user ID token has a user. */
+export const userProcedure = authedProcedure.use(({ ctx, next }) => {
+  const userId = ctx.principal.userId;
+  if (!userId) {
+    throw new ContactsError("FORBIDDEN", [
+      { reason: ErrorReason.forbidden, field: null, message: "a user ID token is required" },
+    ]);
+  }
+  return next({ ctx: { ...ctx, userId } });
+});
+
+/**
+ * Platform operations (creating tenants): a service token valid for every tenant (`tenants: "*"`)
+ * holding `admin`. Runs outside any tenant; the procedure binds its transaction itself.
+ */
+export const platformProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const token = ctx.bearerToken;
+  if (!token) throw ContactsError.unauthenticated();
+  const found = await ctx.em.transactional((tx) => credentialFor(tx, ctx.services, token, ctx.tenantHeader));
+  if (!found) throw ContactsError.unauthenticated("the bearer token is not valid");
+  const { credential } = found;
+  if (!credential.platform) {
+    throw new ContactsError("FORBIDDEN", [
+      { reason: ErrorReason.forbidden, field: null, message: "a platform service token is required" },
+    ]);
+  }
+  if (!credential.permissions.has("admin")) throw ContactsError.forbidden("admin");
+  return next({ ctx: { ...ctx, credential } });
+});
+
+/**
+ * Requires `permission` when the validated input asks for something it guards (a filter on a
+ * protected field, say). Used after `.input()`, so it sees the parsed input.
+ */
+export function requireWhen<I>(applies: (input: I) => boolean, permission: Permission) {
+  return t.middleware(({ ctx, input, next }) => {
+    if (applies(input as I) && !ctx.principal?.permissions.has(permission)) {
+      throw ContactsError.forbidden(permission);
+    }
     return next();
   });
 }

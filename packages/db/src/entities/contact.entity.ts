@@ -44,7 +44,12 @@ export const ContactEntity = defineEntity({
     addresses: p.json<Address[]>(),
     preferredPhoneLabel: p.string().$type<ContactPointLabel>().nullable(),
     preferredAddressLabel: p.string().$type<ContactPointLabel>().nullable(),
-    taxId: p.string().nullable(),
+    /** The tax ID, AES-256-GCM encrypted (see crypto/tax-id-vault.ts); never stored in clear. */
+    taxIdCiphertext: p.text().nullable(),
+    /** Which key encrypted it, so rotation finds rows still on an old key. */
+    taxIdKeyId: p.string().nullable(),
+    /** Per-tenant HMAC of the normalised tax ID: equality search without decrypting. */
+    taxIdIndex: p.string().nullable(),
     gender: p.string().nullable(),
     pronouns: p.string().nullable(),
     dateOfBirth: p.string().columnType("date").nullable(),
@@ -79,9 +84,11 @@ export type ContactEntity = InferEntity<typeof ContactEntity>;
 /**
  * Compile-time check: every field of the domain's normalized contact has a property of the same
  * type on the entity, so a validated input can be assigned to a row without a hand-written twin.
+ * The tax ID is the exception: it is stored encrypted, by the contact service.
  */
 type EntityAccepts<Data, Entity> = {
   [K in keyof Data]-?: K extends keyof Entity ? (Data[K] extends Entity[K] ? true : K) : K;
 }[keyof Data];
-export type ContactEntityFitsDomain = EntityAccepts<ContactData, ContactEntity> extends true ? true : never;
+export type ContactEntityFitsDomain =
+  EntityAccepts<Omit<ContactData, "taxId">, ContactEntity> extends true ? true : never;
 export const contactEntityFitsDomain: ContactEntityFitsDomain = true;

@@ -11,6 +11,8 @@ export const TenantEntity = defineEntity({
     settings: p.json<TenantSettings>(),
     /** Last contact number handed out; contact numbers are per tenant and sequential. */
     contactSeq: p.bigint("number").default(0),
+    /** Kept by a trigger on contacts; compared with the tenant's contact limit. */
+    contactCount: p.bigint("number").default(0),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

@@ -3,6 +3,7 @@ import path from "node:path";
 
 import type { TestProject } from "vitest/node";
 
+import { ensureAppLogin, ensureAppRoleExists } from "../app-role.js";
 import { dbEnv } from "../env.js";
 
 declare module "vitest" {
@@ -18,6 +19,7 @@ declare module "vitest" {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (dbEnv.databaseUrl) {
+    await prepareServer(dbEnv.databaseUrl);
     project.provide("pgAdminUrl", dbEnv.databaseUrl);
     return () => Promise.resolve();
   }
@@ -34,6 +36,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (!onExit.has(listener)) process.off("exit", listener);
   }
   const server = await startEphemeralPostgres(path.join(os.tmpdir(), "contacts-test-pg"));
+  await prepareServer(server.adminUrl);
   project.provide("pgAdminUrl", server.adminUrl);
   return () => server.stop();
+}
+
+/**
+ * Roles are shared by every database of a server: the application role and its login are set up
+ * once here, so test files creating databases in parallel do not race on them.
+ */
+async function prepareServer(adminUrl: string): Promise<void> {
+  await ensureAppRoleExists(adminUrl);
+  await ensureAppLogin(adminUrl, null);
 }

@@ -5,9 +5,13 @@ import { inject } from "vitest";
 
 import { migrate } from "../orm.js";
 import { withDatabase } from "../connection.js";
+import { ensureAppLogin } from "../app-role.js";
 
 export interface TestDatabase {
+  /** Owner (superuser) URL. */
   url: string;
+  /** The application role's URL: row-level security applies, as in the API. */
+  appUrl: string;
   drop(): Promise<void>;
 }
 
@@ -27,8 +31,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = withDatabase(adminUrl, name);
   await migrate(url);
+  const appUrl = await ensureAppLogin(url, null);
   return {
     url,
+    appUrl,
     drop: async () => {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();

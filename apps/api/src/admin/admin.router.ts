@@ -1,0 +1,116 @@
+import { z } from "zod";
+import { TaxIdRevealEntity } from "@contacts/db/entities/tax-id-reveal.entity";
+import { Id, TenantId } from "@contacts/domain/common";
+import { ContactsError, ErrorReason } from "@contacts/domain/errors";
+import { ALL_PERMISSIONS, Permission } from "@contacts/domain/permissions";
+import { ApiKeyInput, TenantInput, TenantSettingsPatch } from "@contacts/domain/tenant";
+
+import { issueApiKey } from "../auth/api-key.service.js";
+import { platformProcedure, procedureWith, router } from "../trpc/init.js";
+import { TenantService, createTenantWithKey, toApiKeyView, toTenantView } from "../tenants/tenant.service.js";
+
+const admin = procedureWith("admin");
+
+const tenantsRouter = router({
+  /** A new tenant with the default roles and a first API key (shown once). Platform tokens only. */
+  create: platformProcedure
+    .input(
+      z.strictObject({
+        tenant: TenantInput,
+        apiKey: z
+          .strictObject({ name: z.string().trim().min(1).max(100), permissions: z.array(Permission).min(1) })
+          .optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const created = await createTenantWithKey(ctx.em, {
+        tenant: input.tenant,
+        keyName: input.apiKey?.name ?? "initial key",
+        permissions: input.apiKey?.permissions ?? ALL_PERMISSIONS,
+        createdBy: ctx.credential.subject,
+      });
+      return { tenantId: created.tenantId, apiKey: created.apiKey };
+    }),
+
+  get: admin
+    .input(z.strictObject({ tenantId: TenantId.optional() }).optional())
+    .query(async ({ ctx, input }) =>
+      toTenantView(await new TenantService(ctx.em, ctx.principal.tenantId).get(input?.tenantId)),
+    ),
+
+  /** Renames the tenant or changes settings (tax IDs always unmasked; contact and request limits). */
+  update: admin
+    .input(
+      z.strictObject({
+        tenantId: TenantId.optional(),
+        name: z.string().trim().min(1).max(200).optional(),
+        settings: TenantSettingsPatch.optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) =>
+      toTenantView(await new TenantService(ctx.em, ctx.principal.tenantId).update(input.tenantId, input)),
+    ),
+});
+
+const apiKeysRouter = router({
+  /** A new key for the caller's tenant; the secret is in the answer only. A key cannot hold more than its creator. */
+  create: admin.input(ApiKeyInput).mutation(async ({ ctx, input }) => {
+    const missing = input.permissions.findIndex((p) => !ctx.principal.permissions.has(p));
+    if (missing >= 0) {
+      throw new ContactsError("FORBIDDEN", [
+        {
+          reason: ErrorReason.forbidden,
+          field: `permissions.${missing}`,
+          message: "a key cannot get a permission its creator does not hold",
+        },
+      ]);
+    }
+    const created = issueApiKey(ctx.em, {
+      tenantId: ctx.principal.tenantId,
+      name: input.name,
+      permissions: input.permissions,
+      createdBy: ctx.principal.subject,
+      expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
+    });
+    await ctx.em.flush();
+    return created;
+  }),
+
+  list: admin.query(async ({ ctx }) =>
+    (await new TenantService(ctx.em, ctx.principal.tenantId).listKeys()).map(toApiKeyView),
+  ),
+
+  revoke: admin
+    .input(z.strictObject({ id: Id }))
+    .mutation(async ({ ctx, input }) =>
+      toApiKeyView(await new TenantService(ctx.em, ctx.principal.tenantId).revokeKey(input.id)),
+    ),
+});
+
+export const adminRouter = router({
+  tenants: tenantsRouter,
+  apiKeys: apiKeysRouter,
+
+  /** Who saw which contact's tax ID unmasked, and when (newest first). */
+  taxIdReveals: admin
+    .input(
+      z
+        .strictObject({ contactId: Id.optional(), limit: z.number().int().min(1).max(1000).default(100) })
+        .optional(),
+    )
+    .query(async ({ ctx, input }) => {
+      const rows = await ctx.em.find(
+        TaxIdRevealEntity,
+        { tenantId: ctx.principal.tenantId, ...(input?.contactId ? { contactId: input.contactId } : {}) },
+        { orderBy: { revealedAt: "desc", id: "asc" }, limit: input?.limit ?? 100 },
+      );
+      return rows.map((r) => ({
+        id: r.id,
+        contactId: r.contactId,
+        revealedBy: r.revealedBy,
+        revealedAt: r.revealedAt.toISOString(),
+        requestId: r.requestId ?? null,
+        via: r.via,
+      }));
+    }),
+});

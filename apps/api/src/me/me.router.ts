@@ -1,0 +1,25 @@
+import { z } from "zod";
+import { ContactField, ContactInput } from "@contacts/domain/contact";
+import { ContactsError } from "@contacts/domain/errors";
+
+import { ContactService } from "../contacts/contact.service.js";
+import { router, userProcedure } from "../trpc/init.js";
+
+/** The calling portal user's own contact (a user ID token; the contact lists the user in `userIds`). */
+export const meRouter = router({
+  get: userProcedure
+    .input(z.strictObject({ fields: z.array(ContactField).min(1).optional() }).optional())
+    .query(async ({ ctx, input }) => {
+      const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).findByUserId(ctx.userId);
+      if (!row) throw ContactsError.notFound(null);
+      return ctx.viewer.show(row, input?.fields);
+    }),
+
+  /** Creates the user's contact, linked to the user; 409 when the user already has one. */
+  create: userProcedure.input(z.strictObject({ contact: ContactInput })).mutation(async ({ ctx, input }) => {
+    const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).create(input.contact, {
+      userId: ctx.userId,
+    });
+    return ctx.viewer.showAll(row);
+  }),
+});

@@ -1,0 +1,19 @@
+import type { MikroORM } from "@contacts/db/orm";
+import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+
+import type { JwtVerifier } from "./auth/jwt.js";
+import type { TenantRateLimiter } from "./limits/rate-limiter.js";
+import type { Logger } from "./logger.js";
+import type { SocialProfileProvider } from "./social/social-profile.js";
+
+/** The long-lived parts every request uses, built once by the server. */
+export interface ApiServices {
+  /** Connected as the application role: row-level security applies to every query. */
+  orm: MikroORM;
+  log: Logger;
+  vault: TaxIdVault;
+  /** Null when no JWT secret or JWKS is configured (API keys only). */
+  jwt: JwtVerifier | null;
+  rateLimiter: TenantRateLimiter;
+  socialProfiles: SocialProfileProvider;
+}

@@ -1,0 +1,165 @@
+import { randomUUID } from "node:crypto";
+
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { APP_ROLE } from "./app-role.js";
+import { TENANT_TABLES } from "./migrations/Migration20261123000002_access_control.js";
+import { createTestDatabase } from "./testing/test-database.js";
+import type { TestDatabase } from "./testing/test-database.js";
+
+let db: TestDatabase;
+let owner: pg.Client;
+let app: pg.Client;
+
+/** Inserts a tenant with a role, an API key, an account with a channel, a contact and a reveal record. */
+async function seedTenant(id: string): Promise<void> {
+  const account = randomUUID();
+  const contact = randomUUID();
+  await owner.query(
+    `insert into tenants (id, name, settings) values ($1, $1, '{}');
+     insert into roles (tenant_id, code) values ($1, 'PRIMARY');
+     insert into api_keys (tenant_id, id, name, prefix, key_hash, permissions, created_by)
+       values ($1, gen_random_uuid(), 'k', 'ck_x', 'hash-' || $1, '{}', 'test');
+     insert into accounts (tenant_id, id, type, key, name, created_at, created_by, updated_at, updated_by)
+       values ($1, $2::uuid, 'CLOUD', 'k1', 'A', now(), 't', now(), 't');
+     insert into account_channels (tenant_id, id, account_id, label, email)
+       values ($1, gen_random_uuid(), $2::uuid, 'general', 'a@example.com');
+     insert into contacts (tenant_id, id, number, subtype, status, created_at, created_by, updated_at, updated_by)
+       values ($1, $3::uuid, 1, 'person', 'active', now(), 't', now(), 't');
+     insert into tax_id_reveals (tenant_id, id, contact_id, revealed_by, via)
+       values ($1, gen_random_uuid(), $3::uuid, 't', 'test');`.replaceAll(/\$(\d)/g, (_m, n: string) =>
+      n === "1" ? pg.escapeLiteral(id) : n === "2" ? pg.escapeLiteral(account) : pg.escapeLiteral(contact),
+    ),
+  );
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  owner = new pg.Client({ connectionString: db.url });
+  app = new pg.Client({ connectionString: db.appUrl });
+  await owner.connect();
+  await app.connect();
+  await seedTenant("alpha");
+  await seedTenant("bravo");
+});
+
+afterAll(async () => {
+  await app.end();
+  await owner.end();
+  await db.drop();
+});
+
+async function countAs(client: pg.Client, table: string, tenant: string | null): Promise<number> {
+  await client.query("begin");
+  try {
+    if (tenant) await client.query("select set_config('app.tenant_id', $1, true)", [tenant]);
+    const result = await client.query<{ n: string }>(`select count(*) n from ${table}`);
+    return Number(result.rows[0]?.n);
+  } finally {
+    await client.query("rollback");
+  }
+}
+
+describe("row-level security", () => {
+  it("is enabled and forced on every table that holds tenant data", async () => {
+    const tables = await owner.query<{ table: string; enabled: boolean; forced: boolean }>(`
+      select c.relname as table, c.relrowsecurity as enabled, c.relforcerowsecurity as forced
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'public' and c.relkind = 'r'
+        and (c.relname = 'tenants' or exists (
+          select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped))`);
+    expect(tables.rows.map((t) => t.table).sort()).toEqual([...TENANT_TABLES].sort());
+    for (const t of tables.rows) expect(t).toEqual({ table: t.table, enabled: true, forced: true });
+  });
+
+  it("binds a role that is not owner, superuser or BYPASSRLS, and the app connects as it", async () => {
+    const role = await owner.query<{ rolsuper: boolean; rolbypassrls: boolean }>(
+      "select rolsuper, rolbypassrls from pg_roles where rolname = $1",
+      [APP_ROLE],
+    );
+    expect(role.rows).toEqual([{ rolsuper: false, rolbypassrls: false }]);
+    const owned = await owner.query(
+      "select tablename from pg_tables where schemaname = 'public' and pg_has_role($1, tableowner, 'MEMBER')",
+      [APP_ROLE],
+    );
+    expect(owned.rows).toEqual([]);
+    const me = await app.query<{ user: string }>("select current_user as user");
+    expect(me.rows[0]?.user).toBe(APP_ROLE);
+  });
+
+  it("shows an unscoped application connection no tenant rows at all", async () => {
+    for (const table of TENANT_TABLES) {
+      expect({ table, rows: await countAs(app, table, null) }).toEqual({ table, rows: 0 });
+      expect(await countAs(owner, table, null)).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it("shows a scoped connection its own tenant's rows only, even without a tenant filter", async () => {
+    for (const table of TENANT_TABLES) {
+      expect({ table, rows: await countAs(app, table, "alpha") }).toEqual({ table, rows: 1 });
+    }
+    await app.query("begin");
+    try {
+      await app.query("select set_config('app.tenant_id', 'alpha', true)");
+      const ids = await app.query<{ tenant_id: string }>("select distinct tenant_id from contacts");
+      expect(ids.rows).toEqual([{ tenant_id: "alpha" }]);
+    } finally {
+      await app.query("rollback");
+    }
+  });
+
+  it("refuses to write another tenant's rows", async () => {
+    await app.query("begin");
+    try {
+      await app.query("select set_config('app.tenant_id', 'alpha', true)");
+      const updated = await app.query("update contacts set notes = 'x' where tenant_id = 'bravo'");
+      expect(updated.rowCount).toBe(0);
+      await expect(
+        app.query("insert into roles (tenant_id, code) values ('bravo', 'INTRUDER')"),
+      ).rejects.toThrow(/row-level security/);
+    } finally {
+      await app.query("rollback");
+    }
+  });
+
+  it("lets a transaction that presents a key's hash read that key and no other", async () => {
+    await app.query("begin");
+    try {
+      await app.query("select set_config('app.api_key_hash', 'hash-bravo', true)");
+      const keys = await app.query<{ tenant_id: string }>("select tenant_id from api_keys");
+      expect(keys.rows).toEqual([{ tenant_id: "bravo" }]);
+    } finally {
+      await app.query("rollback");
+    }
+  });
+
+  it("keeps reveal records append-only for the application", async () => {
+    await app.query("begin");
+    try {
+      await app.query("select set_config('app.tenant_id', 'alpha', true)");
+      await expect(app.query("delete from tax_id_reveals")).rejects.toThrow(/permission denied/);
+    } finally {
+      await app.query("rollback");
+    }
+  });
+
+  it("counts each tenant's contacts for its contact limit", async () => {
+    const counts = await owner.query<{ id: string; contact_count: string }>(
+      "select id, contact_count from tenants order by id",
+    );
+    expect(counts.rows).toEqual([
+      { id: "alpha", contact_count: "1" },
+      { id: "bravo", contact_count: "1" },
+    ]);
+    await owner.query(
+      `insert into contacts (tenant_id, id, number, subtype, status, created_at, created_by, updated_at, updated_by)
+       select 'alpha', gen_random_uuid(), 100 + g, 'person', 'active', now(), 't', now(), 't' from generate_series(1, 3) g`,
+    );
+    await owner.query("delete from contacts where tenant_id = 'alpha' and number = 101");
+    const after = await owner.query<{ contact_count: string }>(
+      "select contact_count from tenants where id = 'alpha'",
+    );
+    expect(after.rows[0]?.contact_count).toBe("3");
+  });
+});
