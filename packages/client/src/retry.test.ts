@@ -55,6 +55,14 @@ describe("fetchWithRetry", () => {
     expect(arrivals).toHaveLength(3);
   });
 
+  it("returns a 429 without Retry-After at once: a limit waiting does not lift", async () => {
+    script = [{ status: 429 }, { status: 200 }];
+    arrivals.length = 0;
+    expect((await fetchWithRetry({ retries: 3, baseDelayMs: 1 })(url)).status).toBe(429);
+    expect(arrivals).toHaveLength(1);
+    script = [];
+  });
+
   it("does not retry other errors", async () => {
     script = [{ status: 500 }, { status: 200 }];
     arrivals.length = 0;

@@ -21,8 +21,10 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 }
 
 /**
- * A fetch that retries 429 and 503 answers with exponential backoff and jitter, waiting what
- * `Retry-After` says when the server sends it. Other answers, and the last try, pass through.
+ * A fetch that retries 429 and 503 answers, waiting what `Retry-After` says when the server sends
+ * it, else with exponential backoff and jitter. A 429 without `Retry-After` is a limit that waiting
+ * does not lift (the tenant's contact limit): it is returned at once. Other answers, and the last
+ * try, pass through.
  */
 export function fetchWithRetry(options: RetryOptions = {}, baseFetch: typeof fetch = fetch): typeof fetch {
   const retries = options.retries ?? 3;
@@ -33,6 +35,7 @@ export function fetchWithRetry(options: RetryOptions = {}, baseFetch: typeof fet
       const response = await baseFetch(input, init);
       if (!RETRYABLE.has(response.status) || attempt >= retries) return response;
       const asked = retryAfterMs(response.headers.get("retry-after"));
+      if (response.status === 429 && asked === null) return response;
       const backoff = base * 2 ** attempt * (0.5 + Math.random() / 2);
       await response.body?.cancel();
       await sleep(Math.min(max, asked ?? backoff), undefined, { signal: init?.signal ?? undefined });
