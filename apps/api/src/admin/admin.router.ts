@@ -27,7 +27,7 @@ const tenantsRouter = router({
         tenant: input.tenant,
         keyName: input.apiKey?.name ?? "initial key",
         permissions: input.apiKey?.permissions ?? ALL_PERMISSIONS,
-        createdBy: ctx.credential.subject,
+        createdBy: ctx.platform.subject,
       });
       return { tenantId: created.tenantId, apiKey: created.apiKey };
     }),

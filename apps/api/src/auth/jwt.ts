@@ -92,6 +92,13 @@ export class JwtVerifier {
     }
   }
 
+  /** The platform credential a token proves (`kind: "service"`, `tenants: "*"`), or null. */
+  async platformCredential(token: string): Promise<PlatformCredential | null> {
+    const claims = await this.verify(token);
+    if (claims?.kind !== "service" || claims.tenants !== "*") return null;
+    return { subject: `service:${claims.sub}`, permissions: new Set(claims.permissions) };
+  }
+
   /**
    * The credential a token proves for the tenant asked for (`X-Tenant-Id`, needed only when a
    * service token covers several tenants), or null.
@@ -127,6 +134,12 @@ export class JwtVerifier {
       permissions,
     };
   }
+}
+
+/** What a platform token (a service token for every tenant) proves: no tenant is bound. */
+export interface PlatformCredential {
+  subject: string;
+  permissions: ReadonlySet<Permission>;
 }
 
 /** True for something shaped like a compact JWS (three base64url parts). */

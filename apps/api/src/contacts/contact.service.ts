@@ -299,7 +299,7 @@ export class ContactService {
    * tenant serialises concurrent creates, so the count cannot be overtaken).
    */
   private async nextNumber(em: EntityManager): Promise<number> {
-    const rows = await em.execute<{ contact_seq: string; contact_count: string; limit: number | null }[]>(
+    const rows = await em.execute<{ contact_seq: string; contact_count: string; limit: string | null }[]>(
       `update tenants set contact_seq = contact_seq + 1 where id = ?
        returning contact_seq, contact_count, (settings -> 'limits' ->> 'contacts')::bigint as limit`,
       [this.tenantId],
@@ -313,7 +313,7 @@ export class ContactService {
           {
             reason: ErrorReason.tenantLimit,
             field: null,
-            message: `the tenant's contact limit (${String(row.limit)}) is reached`,
+            message: `the tenant's contact limit (${row.limit}) is reached`,
           },
         ],
         { limit: Number(row.limit) },

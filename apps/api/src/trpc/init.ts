@@ -6,6 +6,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { TaxIdRevealEntity } from "@contacts/db/entities/tax-id-reveal.entity";
 
 import { authenticate, credentialFor } from "../auth/authenticate.js";
+import { looksLikeJwt } from "../auth/jwt.js";
 import { ContactViewer } from "../contacts/contact.dto.js";
 import type { Context } from "./context.js";
 import { fieldErrorsOf, toTrpcError } from "./errors.js";
@@ -124,32 +125,35 @@ export const userProcedure = authedProcedure.use(({ ctx, next }) => {
 
 /**
  * Platform operations (creating tenants): a service token valid for every tenant (`tenants: "*"`)
- * holding `admin`. Runs outside any tenant; the procedure binds its transaction itself.
+ * holding `admin`. Runs outside any tenant; the procedure binds its transaction itself. Any other
+ * valid credential is a 403, an invalid one a 401.
  */
 export const platformProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const token = ctx.bearerToken;
   if (!token) throw ContactsError.unauthenticated();
-  const found = await ctx.em.transactional((tx) => credentialFor(tx, ctx.services, token, ctx.tenantHeader));
-  if (!found) throw ContactsError.unauthenticated("the bearer token is not valid");
-  const { credential } = found;
-  if (!credential.platform) {
+  const platform = looksLikeJwt(token) ? await ctx.services.jwt?.platformCredential(token) : null;
+  if (!platform) {
+    const other = await ctx.em.transactional((tx) =>
+      credentialFor(tx, ctx.services, token, ctx.tenantHeader),
+    );
+    if (!other) throw ContactsError.unauthenticated("the bearer token is not valid");
     throw new ContactsError("FORBIDDEN", [
       { reason: ErrorReason.forbidden, field: null, message: "a platform service token is required" },
     ]);
   }
-  if (!credential.permissions.has("admin")) throw ContactsError.forbidden("admin");
-  return next({ ctx: { ...ctx, credential } });
+  if (!platform.permissions.has("admin")) throw ContactsError.forbidden("admin");
+  return next({ ctx: { ...ctx, platform } });
 });
 
 /**
- * Requires `permission` when the validated input asks for something it guards (a filter on a
- * protected field, say). Used after `.input()`, so it sees the parsed input.
+ * Requires `permission` when the validated input sets `field` (a filter on a protected value, say).
+ * Used after `.input()`, so it sees the parsed input.
  */
-export function requireWhen<I>(applies: (input: I) => boolean, permission: Permission) {
+export function requireForField(field: string, permission: Permission) {
   return t.middleware(({ ctx, input, next }) => {
-    if (applies(input as I) && !ctx.principal?.permissions.has(permission)) {
-      throw ContactsError.forbidden(permission);
-    }
+    const given =
+      typeof input === "object" && input !== null && (input as Record<string, unknown>)[field] !== undefined;
+    if (given && !ctx.principal?.permissions.has(permission)) throw ContactsError.forbidden(permission);
     return next();
   });
 }

@@ -1,0 +1,443 @@
+import { randomUUID } from "node:crypto";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ContactsClient } from "@contacts/client/client";
+import { ApiKeyEntity } from "@contacts/db/entities/api-key.entity";
+import { ContactEntity } from "@contacts/db/entities/contact.entity";
+import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
+import type { Permission } from "@contacts/domain/permissions";
+
+import { appRouter } from "../router.js";
+import { rejection, startHarness } from "../testing/harness.js";
+import type { Harness } from "../testing/harness.js";
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+
+afterAll(async () => {
+  await h.close();
+});
+
+const person = { subtype: "person" as const, firstName: "Grace", lastName: "Hopper" };
+const allBut = (permission: Permission) => ALL_PERMISSIONS.filter((p) => p !== permission);
+
+async function statusOf(call: Promise<unknown>): Promise<number> {
+  return (await rejection(call)).status;
+}
+
+describe("API keys", () => {
+  it("answers 401 to a revoked key and to an expired key", async () => {
+    const key = await h.keyWith("alpha", ["contacts:read", "contacts:write"]);
+    const client = h.client(key);
+    const c = await client.contacts.create.mutate({ contact: person });
+    const listed = await h.alpha.admin.apiKeys.list.query();
+    const mine = listed.find((k) => key.startsWith(k.prefix) && k.revokedAt === null && k.name === "limited");
+    if (!mine) throw new Error("new key not listed");
+    const revoked = await h.alpha.admin.apiKeys.revoke.mutate({ id: mine.id });
+    expect(revoked.revokedAt).not.toBeNull();
+    const error = await rejection(client.contacts.get.query({ id: c.id }));
+    expect(error.status).toBe(401);
+    expect(error.errors).toEqual([{ reason: "unauthenticated", field: null }]);
+
+    const expired = h.client(await h.keyWith("alpha", ["contacts:read"], new Date(Date.now() - 1000)));
+    expect(await statusOf(expired.contacts.get.query({ id: c.id }))).toBe(401);
+  });
+
+  it("are created with the permissions asked for, shown once, listed without secret, and record their use", async () => {
+    const created = await h.alpha.admin.apiKeys.create.mutate({
+      name: "reporting",
+      permissions: ["contacts:read"],
+    });
+    expect(created.key).toMatch(/^ck_/);
+    expect(created.permissions).toEqual(["contacts:read"]);
+    const reader = h.client(created.key);
+    const c = await h.alpha.contacts.create.mutate({ contact: person });
+    expect((await reader.contacts.get.query({ id: c.id })).id).toBe(c.id);
+    expect(await statusOf(reader.contacts.create.mutate({ contact: person }))).toBe(403);
+
+    const listed = await h.alpha.admin.apiKeys.list.query();
+    const entry = listed.find((k) => k.id === created.id);
+    expect(entry).toMatchObject({ name: "reporting", permissions: ["contacts:read"], revokedAt: null });
+    expect(entry?.lastUsedAt).not.toBeNull();
+    expect(JSON.stringify(listed)).not.toContain(created.key);
+    const stored = await h.em().findOneOrFail(ApiKeyEntity, { tenantId: "alpha", id: created.id });
+    expect(stored.keyHash).not.toContain(created.key.slice(3));
+  });
+
+  it("cannot be given a permission the creator does not hold", async () => {
+    const admin = h.client(await h.keyWith("alpha", ["admin", "contacts:read"]));
+    const error = await rejection(
+      admin.admin.apiKeys.create.mutate({
+        name: "escalate",
+        permissions: ["contacts:read", "contacts:unmask-tax-id"],
+      }),
+    );
+    expect(error.status).toBe(403);
+    expect(error.errors).toEqual([{ reason: "forbidden", field: "permissions.1" }]);
+  });
+
+  it("rejects bad key requests with the field and reason", async () => {
+    for (const [input, field, reason] of [
+      [{ name: "", permissions: ["contacts:read"] }, "name", "required"],
+      [{ name: "x", permissions: [] }, "permissions", "too_small"],
+      [{ name: "x", permissions: ["contacts:fly"] }, "permissions.0", "invalid"],
+      [{ name: "x", permissions: ["contacts:read", "contacts:read"] }, "permissions", "invalid"],
+      [
+        { name: "x", permissions: ["contacts:read"], expiresAt: "2001-01-01T00:00:00Z" },
+        "expiresAt",
+        "invalid",
+      ],
+    ] as const) {
+      const error = await rejection(h.alpha.admin.apiKeys.create.mutate(input as never));
+      expect(error.status).toBe(400);
+      expect(error.errors).toContainEqual({ reason, field });
+    }
+  });
+});
+
+describe("service and user tokens", () => {
+  it("act in the one tenant of a service token, with its permissions, as the service", async () => {
+    const svc = h.client(
+      await h.token({
+        kind: "service",
+        sub: "billing",
+        tenants: ["alpha"],
+        permissions: ["contacts:read", "contacts:write"],
+      }),
+    );
+    const c = await svc.contacts.create.mutate({ contact: person });
+    expect(c.createdBy).toBe("service:billing");
+    expect((await h.alpha.contacts.get.query({ id: c.id })).id).toBe(c.id);
+    expect(await statusOf(svc.contacts.delete.mutate({ id: c.id }))).toBe(403);
+  });
+
+  it("pick the tenant of a multi-tenant service token from X-Tenant-Id, and only among its tenants", async () => {
+    const token = await h.token({
+      kind: "service",
+      sub: "sync",
+      tenants: ["alpha", "bravo"],
+      permissions: ["contacts:read", "contacts:write"],
+    });
+    const inBravo = await h
+      .client(token, { "x-tenant-id": "bravo" })
+      .contacts.create.mutate({ contact: person });
+    expect((await h.bravo.contacts.get.query({ id: inBravo.id })).id).toBe(inBravo.id);
+    expect(await statusOf(h.alpha.contacts.get.query({ id: inBravo.id }))).toBe(404);
+    expect(await statusOf(h.client(token).contacts.get.query({ id: inBravo.id }))).toBe(401);
+    expect(
+      await statusOf(h.client(token, { "x-tenant-id": "charlie" }).contacts.get.query({ id: inBravo.id })),
+    ).toBe(401);
+  });
+
+  it("answer 401 when expired, signed with another secret, for another audience, or for an unknown tenant", async () => {
+    const claims = { kind: "service", sub: "s", tenants: ["alpha"], permissions: ["contacts:read"] };
+    const id = randomUUID();
+    for (const token of [
+      await h.token(claims, { expiresIn: -60 }),
+      await h.token(claims, { secret: "another-secret-that-is-long-enough-1234" }),
+      await h.token(claims, { audience: "someone-else" }),
+      await h.token({ ...claims, tenants: ["nosuchtenant"] }),
+      await h.token({ kind: "user", sub: "u1", tenant: "nosuchtenant" }),
+      await h.token({ kind: "robot", sub: "r", tenants: ["alpha"] }),
+      "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+    ]) {
+      const error = await rejection(h.client(token).contacts.get.query({ id }));
+      expect(error.status).toBe(401);
+      expect(error.errors).toEqual([{ reason: "unauthenticated", field: null }]);
+    }
+  });
+
+  it("give a user token the user's identity and only the permissions it carries", async () => {
+    const user = h.client(
+      await h.token({ kind: "user", sub: "portal-42", tenant: "alpha", permissions: ["contacts:read"] }),
+    );
+    const mine = await user.me.create.mutate({ contact: person });
+    expect(mine.userIds).toEqual(["portal-42"]);
+    expect(mine.createdBy).toBe("user:portal-42");
+    expect((await user.contacts.get.query({ id: mine.id })).id).toBe(mine.id);
+    expect(await statusOf(user.contacts.create.mutate({ contact: person }))).toBe(403);
+  });
+});
+
+describe("tenant administration", () => {
+  it("creates tenants only with a platform token holding admin", async () => {
+    const platform = h.client(
+      await h.token({ kind: "service", sub: "ops", tenants: "*", permissions: ["admin"] }),
+    );
+    const created = await platform.admin.tenants.create.mutate({
+      tenant: { id: "charlie", name: "Charlie Ltd" },
+      apiKey: { name: "first", permissions: ["contacts:read", "contacts:write", "admin"] },
+    });
+    expect(created.tenantId).toBe("charlie");
+    const charlie = h.client(created.apiKey.key);
+    expect(await charlie.admin.tenants.get.query()).toMatchObject({
+      id: "charlie",
+      name: "Charlie Ltd",
+      contactCount: 0,
+    });
+    await charlie.contacts.create.mutate({ contact: { ...person, roles: ["BILLING"] } });
+
+    const duplicate = await rejection(
+      platform.admin.tenants.create.mutate({ tenant: { id: "charlie", name: "Again" } }),
+    );
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.errors).toEqual([{ reason: "duplicate", field: "tenant.id" }]);
+
+    const invalid = await rejection(
+      platform.admin.tenants.create.mutate({ tenant: { id: "Not A Slug", name: "x" } }),
+    );
+    expect(invalid.status).toBe(400);
+    expect(invalid.errors.map((e) => e.field)).toEqual(["tenant.id"]);
+
+    const notAdmin = h.client(
+      await h.token({ kind: "service", sub: "ops", tenants: "*", permissions: ["contacts:read"] }),
+    );
+    expect(await statusOf(notAdmin.admin.tenants.create.mutate({ tenant: { id: "delta", name: "D" } }))).toBe(
+      403,
+    );
+    // A tenant's own admin key is not a platform credential.
+    expect(await statusOf(h.alpha.admin.tenants.create.mutate({ tenant: { id: "delta", name: "D" } }))).toBe(
+      403,
+    );
+    expect(
+      await statusOf(h.client("ck_nope").admin.tenants.create.mutate({ tenant: { id: "delta", name: "D" } })),
+    ).toBe(401);
+  });
+
+  it("lets a platform token act in any tenant it names with X-Tenant-Id", async () => {
+    const token = await h.token({
+      kind: "service",
+      sub: "ops",
+      tenants: "*",
+      permissions: ["admin", "contacts:read"],
+    });
+    expect((await h.client(token, { "x-tenant-id": "bravo" }).admin.tenants.get.query()).id).toBe("bravo");
+    expect(await statusOf(h.client(token).admin.tenants.get.query())).toBe(401);
+  });
+
+  it("reads and updates the tenant's settings, validating them", async () => {
+    const before = await h.bravo.admin.tenants.get.query();
+    expect(before.settings).toEqual({
+      taxIdAlwaysUnmasked: false,
+      limits: { contacts: null, requestsPerMinute: 6000 },
+    });
+    const after = await h.bravo.admin.tenants.update.mutate({ settings: { limits: { contacts: 500 } } });
+    expect(after.settings).toEqual({
+      taxIdAlwaysUnmasked: false,
+      limits: { contacts: 500, requestsPerMinute: 6000 },
+    });
+    const error = await rejection(
+      h.bravo.admin.tenants.update.mutate({ settings: { limits: { requestsPerMinute: 0 } } }),
+    );
+    expect(error.status).toBe(400);
+    expect(error.errors).toEqual([{ reason: "too_small", field: "settings.limits.requestsPerMinute" }]);
+    expect((await h.bravo.admin.tenants.get.query()).settings.limits.requestsPerMinute).toBe(6000);
+    await h.bravo.admin.tenants.update.mutate({ settings: { limits: { contacts: null } } });
+  });
+});
+
+/**
+ * The permission matrix: every procedure, the permission (or kind of caller) it needs, and a call.
+ * Each is made with a credential holding everything except that, and must answer 403. The
+ * completeness check below fails when a procedure is added without a row here.
+ */
+type Call = (client: ContactsClient, ids: { contact: string }) => Promise<unknown>;
+const someContact = { contact: person };
+const PERMISSION_MATRIX: {
+  procedure: string;
+  needs: Permission | "user token" | "platform token";
+  call: Call;
+}[] = [
+  {
+    procedure: "contacts.create",
+    needs: "contacts:write",
+    call: (c) => c.contacts.create.mutate(someContact),
+  },
+  {
+    procedure: "contacts.get",
+    needs: "contacts:read",
+    call: (c, ids) => c.contacts.get.query({ id: ids.contact }),
+  },
+  {
+    procedure: "contacts.update",
+    needs: "contacts:write",
+    call: (c, ids) => c.contacts.update.mutate({ id: ids.contact, contact: person }),
+  },
+  {
+    procedure: "contacts.delete",
+    needs: "contacts:delete",
+    call: (c, ids) => c.contacts.delete.mutate({ id: ids.contact }),
+  },
+  { procedure: "contacts.search", needs: "contacts:read", call: (c) => c.contacts.search.query({}) },
+  {
+    procedure: "contacts.search",
+    needs: "contacts:unmask-tax-id",
+    call: (c) => c.contacts.search.query({ taxId: "123-45-6789" }),
+  },
+  {
+    procedure: "contacts.canManage",
+    needs: "contacts:read",
+    call: (c, ids) => c.contacts.canManage.query({ managerId: ids.contact, emailAddress: "a@example.com" }),
+  },
+  {
+    procedure: "contacts.socialProfile",
+    needs: "contacts:read",
+    call: (c) => c.contacts.socialProfile.query({ emailAddress: "a@example.com" }),
+  },
+  { procedure: "me.get", needs: "user token", call: (c) => c.me.get.query() },
+  { procedure: "me.create", needs: "user token", call: (c) => c.me.create.mutate(someContact) },
+  {
+    procedure: "admin.tenants.create",
+    needs: "platform token",
+    call: (c) => c.admin.tenants.create.mutate({ tenant: { id: "echo", name: "E" } }),
+  },
+  { procedure: "admin.tenants.get", needs: "admin", call: (c) => c.admin.tenants.get.query() },
+  {
+    procedure: "admin.tenants.update",
+    needs: "admin",
+    call: (c) => c.admin.tenants.update.mutate({ name: "X" }),
+  },
+  {
+    procedure: "admin.apiKeys.create",
+    needs: "admin",
+    call: (c) => c.admin.apiKeys.create.mutate({ name: "x", permissions: ["contacts:read"] }),
+  },
+  { procedure: "admin.apiKeys.list", needs: "admin", call: (c) => c.admin.apiKeys.list.query() },
+  {
+    procedure: "admin.apiKeys.revoke",
+    needs: "admin",
+    call: (c) => c.admin.apiKeys.revoke.mutate({ id: randomUUID() }),
+  },
+  { procedure: "admin.taxIdReveals", needs: "admin", call: (c) => c.admin.taxIdReveals.query() },
+];
+
+describe("the permission matrix", () => {
+  it("covers every procedure of the API", () => {
+    const procedures = Object.keys(appRouter._def.procedures).sort();
+    expect([...new Set(PERMISSION_MATRIX.map((row) => row.procedure))].sort()).toEqual(procedures);
+  });
+
+  it.each(PERMISSION_MATRIX.map((row) => [`${row.procedure} without ${row.needs}`, row] as const))(
+    "answers 403 to %s and changes nothing",
+    async (_name, row) => {
+      const target = await h.alpha.contacts.create.mutate({ contact: person });
+      const before = await h.em().count(ContactEntity, { tenantId: "alpha" });
+      const credential =
+        row.needs === "user token" || row.needs === "platform token"
+          ? await h.keyWith("alpha", ALL_PERMISSIONS)
+          : await h.keyWith("alpha", allBut(row.needs));
+      const error = await rejection(row.call(h.client(credential), { contact: target.id }));
+      expect(error.status).toBe(403);
+      expect(error.code).toBe("FORBIDDEN");
+      expect(error.errors).toEqual([{ reason: "forbidden", field: null }]);
+      expect(await h.em().count(ContactEntity, { tenantId: "alpha" })).toBe(before);
+      expect((await h.alpha.contacts.get.query({ id: target.id })).version).toBe(1);
+    },
+  );
+});
+
+/**
+ * The BOLA matrix: every procedure that takes an id, called by tenant alpha with one of tenant
+ * bravo's ids, answers 404 (or, for an id inside a document, the same `unknown_reference` a
+ * non-existent id gets) and changes nothing. Later procedures (accounts, roles, imports, merge
+ * sources) add rows here.
+ */
+interface BravoIds {
+  contact: string;
+  delegate: string;
+  apiKey: string;
+}
+const BOLA_MATRIX: {
+  name: string;
+  call: (alpha: ContactsClient, theirs: BravoIds) => Promise<unknown>;
+  field: string;
+  status?: number;
+}[] = [
+  { name: "contacts.get", call: (c, t) => c.contacts.get.query({ id: t.contact }), field: "id" },
+  {
+    name: "contacts.update",
+    call: (c, t) => c.contacts.update.mutate({ id: t.contact, contact: { ...person, notes: "hijacked" } }),
+    field: "id",
+  },
+  { name: "contacts.delete", call: (c, t) => c.contacts.delete.mutate({ id: t.contact }), field: "id" },
+  {
+    name: "contacts.canManage (delegate as manager)",
+    call: (c, t) => c.contacts.canManage.query({ managerId: t.delegate, emailAddress: "bola@example.com" }),
+    field: "managerId",
+  },
+  {
+    name: "contacts.create with their delegate",
+    call: (c, t) => c.contacts.create.mutate({ contact: { ...person, portalDelegates: [t.delegate] } }),
+    field: "contact.portalDelegates.0",
+    status: 400,
+  },
+  {
+    name: "contacts.create with their spouse",
+    call: (c, t) => c.contacts.create.mutate({ contact: { ...person, spouseId: t.contact } }),
+    field: "contact.spouseId",
+    status: 400,
+  },
+  {
+    name: "admin.apiKeys.revoke",
+    call: (c, t) => c.admin.apiKeys.revoke.mutate({ id: t.apiKey }),
+    field: "id",
+  },
+  {
+    name: "admin.tenants.get",
+    call: (c) => c.admin.tenants.get.query({ tenantId: "bravo" }),
+    field: "tenantId",
+  },
+  {
+    name: "admin.tenants.update",
+    call: (c) =>
+      c.admin.tenants.update.mutate({ tenantId: "bravo", settings: { taxIdAlwaysUnmasked: true } }),
+    field: "tenantId",
+  },
+];
+
+describe("the BOLA matrix", () => {
+  let theirs: BravoIds;
+  let snapshot: () => Promise<unknown>;
+
+  beforeAll(async () => {
+    const delegate = await h.bravo.contacts.create.mutate({ contact: { ...person, firstName: "Delegate" } });
+    const contact = await h.bravo.contacts.create.mutate({
+      contact: {
+        ...person,
+        emails: [{ address: "bola@example.com" }],
+        portalDelegates: [delegate.id],
+        taxId: "555-44-3333",
+      },
+    });
+    const key = await h.bravo.admin.apiKeys.create.mutate({ name: "bola", permissions: ["contacts:read"] });
+    theirs = { contact: contact.id, delegate: delegate.id, apiKey: key.id };
+    snapshot = async () => ({
+      contacts: await h.bravo.contacts.search.query({ limit: 1000 }),
+      keys: await h.bravo.admin.apiKeys.list.query(),
+      tenant: await h.bravo.admin.tenants.get.query(),
+    });
+  });
+
+  it.each(BOLA_MATRIX.map((row) => [row.name, row] as const))(
+    "%s with another tenant's id is not found and changes nothing",
+    async (_name, row) => {
+      const before = await snapshot();
+      const error = await rejection(row.call(h.alpha, theirs));
+      expect(error.status).toBe(row.status ?? 404);
+      expect(error.errors).toEqual([
+        { reason: row.status === 400 ? "unknown_reference" : "not_found", field: row.field },
+      ]);
+      expect(await snapshot()).toEqual(before);
+    },
+  );
+
+  it("filters by another tenant's ids find nothing", async () => {
+    expect(await h.alpha.contacts.search.query({ ids: [theirs.contact, theirs.delegate] })).toEqual({
+      items: [],
+      nextCursor: null,
+    });
+  });
+});
