@@ -19,6 +19,8 @@ import { pino } from "pino";
 import { startServer } from "@contacts/api/server";
 import { createTenantWithKey } from "@contacts/api/tenants/tenant.service";
 import { createContactsClient } from "@contacts/client/client";
+import { ensureAppLogin } from "@contacts/db/app-role";
+import { generateKeyringForTests } from "@contacts/db/crypto/keyring";
 import { migrate } from "@contacts/db/orm";
 import { withDatabase } from "@contacts/db/connection";
 import { startEphemeralPostgres } from "@contacts/db/postgres";
@@ -67,9 +69,13 @@ await admin.query("create database bench");
 await admin.end();
 const url = withDatabase(server.adminUrl, "bench");
 await migrate(url);
+const appUrl = await ensureAppLogin(url, null);
 
 const api = await startServer({
-  databaseUrl: url,
+  // The API connects as the application role (row-level security applies), as in production.
+  databaseUrl: appUrl,
+  taxIdKeyring: generateKeyringForTests(),
+  jwt: { audience: "contacts-api" },
   host: "127.0.0.1",
   port: 0,
   log: pino({ level: "silent" }),

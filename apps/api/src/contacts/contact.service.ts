@@ -150,10 +150,21 @@ export class ContactService {
   }
 
   /**
-   * `me.create`: the new contact is linked to the user, and a user has one contact (409 when one
-   * exists). A transaction-scoped advisory lock on the user keeps two concurrent creates apart.
+   * `me.create`: the new contact is linked to the user and to no one else (a user cannot claim
+   * another portal account), and a user has one contact (409 when one exists). A
+   * transaction-scoped advisory lock on the user keeps two concurrent creates apart.
    */
   private async linkUser(tx: EntityManager, data: ContactData, userId: string): Promise<ContactData> {
+    const others = data.userIds.flatMap((id, i) => (id === userId ? [] : [i]));
+    if (others.length) {
+      throw ContactsError.invalid(
+        others.map((i) => ({
+          reason: ErrorReason.invalid,
+          field: `${DOC}.userIds.${i}`,
+          message: "your own contact can only be linked to you",
+        })),
+      );
+    }
     await tx.execute("select pg_advisory_xact_lock(hashtextextended(?, 0))", [
       `contacts/me/${this.tenantId}/${userId}`,
     ]);
@@ -161,7 +172,7 @@ export class ContactService {
     if (existing) {
       throw ContactsError.conflict(ErrorReason.duplicate, null, { contactId: existing.id });
     }
-    return data.userIds.includes(userId) ? data : { ...data, userIds: [...data.userIds, userId] };
+    return { ...data, userIds: [userId] };
   }
 
   /** Full replace: every editable field takes the given value (absent means cleared). */

@@ -1,0 +1,268 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createContactsClient } from "@contacts/client/client";
+import type { ContactsClient } from "@contacts/client/client";
+import { ContactEntity } from "@contacts/db/entities/contact.entity";
+
+import { rejection, startHarness } from "../testing/harness.js";
+import type { Harness } from "../testing/harness.js";
+
+const person = { subtype: "person" as const, firstName: "Lim", lastName: "Ited" };
+
+/** The `{ error: ... }` body tRPC answers a failed call with (alone, or per item of a batch). */
+interface ErrorBody {
+  error: {
+    data: {
+      code: string;
+      httpStatus: number;
+      errors: { reason: string; field: string | null }[];
+      details?: Record<string, unknown>;
+    };
+  };
+}
+
+/** One item of a batch answer: a result or an error. */
+type BatchItem = { result: { data: unknown } } | ErrorBody;
+
+/** The request log lines the server wrote from line `from` on. */
+function requestLogs(h: Harness, from = 0): { route: string; status: number }[] {
+  return h.logs
+    .slice(from)
+    .map((line) => JSON.parse(line) as { msg?: string; route: string; status: number })
+    .filter((line) => line.msg === "request");
+}
+
+/** `contacts.search` with no filter, as a plain GET with the tenant's key (no client, no retry). */
+function rawSearch(h: Harness, apiKey: string): Promise<Response> {
+  return fetch(`${h.url}/trpc/contacts.search?input=${encodeURIComponent(JSON.stringify({}))}`, {
+    headers: { authorization: `Bearer ${apiKey}` },
+  });
+}
+
+/** The outcome of a call: "ok", or the HTTP status it was refused with. */
+async function outcome(call: Promise<unknown>): Promise<"ok" | number> {
+  try {
+    await call;
+    return "ok";
+  } catch (error) {
+    return (error as { status: number }).status;
+  }
+}
+
+/** A typed client that retries (unlike the harness's), recording every HTTP answer it receives. */
+function retryingClient(
+  h: Harness,
+  apiKey: string,
+): { client: ContactsClient; answers: { status: number; retryAfter: string | null }[] } {
+  const answers: { status: number; retryAfter: string | null }[] = [];
+  const recordingFetch: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    answers.push({ status: response.status, retryAfter: response.headers.get("retry-after") });
+    return response;
+  };
+  const client = createContactsClient({ url: h.url, apiKey, retry: { retries: 3 }, fetch: recordingFetch });
+  return { client, answers };
+}
+
+describe("the tenant's request rate limit", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("answers 429 rate_limited with a Retry-After once the bucket is empty, and serves the other tenant meanwhile", async () => {
+    const updated = await h.alpha.admin.tenants.update.mutate({
+      settings: { limits: { requestsPerMinute: 5 } },
+    });
+    expect(updated.settings.limits.requestsPerMinute).toBe(5);
+
+    const outcomes: ("ok" | number)[] = [];
+    for (let i = 0; i < 8; i++) outcomes.push(await outcome(h.alpha.contacts.search.query({})));
+    expect(outcomes).toEqual(["ok", "ok", "ok", "ok", "ok", 429, 429, 429]);
+
+    const error = await rejection(h.alpha.contacts.search.query({}));
+    expect(error.status).toBe(429);
+    expect(error.code).toBe("TOO_MANY_REQUESTS");
+    expect(error.errors).toEqual([{ reason: "rate_limited", field: null }]);
+
+    const response = await rawSearch(h, h.alphaKey);
+    expect(response.status).toBe(429);
+    const retryAfter = response.headers.get("retry-after");
+    expect(retryAfter).toMatch(/^[1-9][0-9]*$/);
+    const body = (await response.json()) as ErrorBody;
+    expect(body.error.data.code).toBe("TOO_MANY_REQUESTS");
+    expect(body.error.data.httpStatus).toBe(429);
+    expect(body.error.data.errors).toEqual([{ reason: "rate_limited", field: null }]);
+    expect(body.error.data.details).toEqual({ retryAfterSeconds: Number(retryAfter) });
+
+    // Bravo has its own bucket: served normally while alpha is limited.
+    for (let i = 0; i < 8; i++) {
+      expect(await h.bravo.contacts.search.query({})).toEqual({ items: [], nextCursor: null });
+    }
+    const bravoResponse = await rawSearch(h, await h.keyWith("bravo", ["contacts:read"]));
+    expect(bravoResponse.status).toBe(200);
+    expect(bravoResponse.headers.get("retry-after")).toBeNull();
+
+    expect((await rejection(h.alpha.contacts.search.query({}))).status).toBe(429);
+  });
+});
+
+describe("the rate limit in a batch", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("takes one token per call: the calls of a batch beyond the budget are refused with 429", async () => {
+    await h.alpha.admin.tenants.update.mutate({ settings: { limits: { requestsPerMinute: 10 } } });
+
+    const calls = Array.from({ length: 12 }, (_, i) => i);
+    const input = Object.fromEntries(calls.map((i) => [i, {}]));
+    const response = await fetch(
+      `${h.url}/trpc/${calls.map(() => "contacts.search").join(",")}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`,
+      { headers: { authorization: `Bearer ${h.alphaKey}` } },
+    );
+    const items = (await response.json()) as BatchItem[];
+    expect(items).toHaveLength(12);
+    const ok = items.filter((item) => "result" in item);
+    const refused = items.filter((item): item is ErrorBody => "error" in item);
+    expect(ok).toHaveLength(10);
+    expect(refused).toHaveLength(2);
+    for (const item of refused) {
+      expect(item.error.data.httpStatus).toBe(429);
+      expect(item.error.data.code).toBe("TOO_MANY_REQUESTS");
+      expect(item.error.data.errors).toEqual([{ reason: "rate_limited", field: null }]);
+    }
+    expect(response.headers.get("retry-after")).toMatch(/^[1-9][0-9]*$/);
+  });
+});
+
+describe("the typed client's retry", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("waits what Retry-After says and then succeeds", async () => {
+    await h.alpha.admin.tenants.update.mutate({ settings: { limits: { requestsPerMinute: 60 } } });
+    // Empty the bucket with the retry-less client.
+    let drained = false;
+    for (let i = 0; i < 200 && !drained; i++) {
+      drained = (await outcome(h.alpha.contacts.search.query({}))) === 429;
+    }
+    expect(drained).toBe(true);
+
+    const { client, answers } = retryingClient(h, h.alphaKey);
+    const logStart = h.logs.length;
+    // The bucket refills one token a second: keep calling until a call met a 429 (the first almost always does).
+    for (let i = 0; i < 100 && !answers.some((a) => a.status === 429); i++) {
+      expect(await client.contacts.search.query({})).toEqual({ items: [], nextCursor: null });
+    }
+    const limited = answers.filter((a) => a.status === 429);
+    expect(limited.length).toBeGreaterThanOrEqual(1);
+    for (const answer of limited) expect(answer.retryAfter).toMatch(/^[1-9][0-9]*$/);
+    expect(answers.at(-1)?.status).toBe(200);
+
+    const served = requestLogs(h, logStart).filter((line) => line.route.startsWith("/trpc/contacts.search"));
+    expect(served.filter((line) => line.status === 429).length).toBeGreaterThanOrEqual(1);
+    expect(served.map((line) => line.status)).toEqual(answers.map((a) => a.status));
+  });
+});
+
+describe("the tenant's contact limit", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const count = (tenantId: string) => h.em().count(ContactEntity, { tenantId });
+
+  it("refuses creates beyond the limit with 429 tenant_limit and no Retry-After, until a delete or a higher limit", async () => {
+    const updated = await h.alpha.admin.tenants.update.mutate({ settings: { limits: { contacts: 2 } } });
+    expect(updated.settings.limits.contacts).toBe(2);
+
+    const first = await h.alpha.contacts.create.mutate({ contact: person });
+    await h.alpha.contacts.create.mutate({ contact: person });
+    expect(await count("alpha")).toBe(2);
+
+    const error = await rejection(h.alpha.contacts.create.mutate({ contact: person }));
+    expect(error.status).toBe(429);
+    expect(error.code).toBe("TOO_MANY_REQUESTS");
+    expect(error.errors).toEqual([{ reason: "tenant_limit", field: null }]);
+    expect(error.details?.limit).toBe(2);
+
+    const response = await fetch(`${h.url}/trpc/contacts.create`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${h.alphaKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ contact: person }),
+    });
+    expect(response.status).toBe(429);
+    expect(response.headers.get("retry-after")).toBeNull();
+    const body = (await response.json()) as ErrorBody;
+    expect(body.error.data.errors).toEqual([{ reason: "tenant_limit", field: null }]);
+    expect(await count("alpha")).toBe(2);
+
+    // Waiting does not lift this limit: the typed client does not retry it.
+    const { client, answers } = retryingClient(h, h.alphaKey);
+    const logStart = h.logs.length;
+    const notRetried = await rejection(client.contacts.create.mutate({ contact: person }));
+    expect(notRetried.status).toBe(429);
+    expect(notRetried.errors).toEqual([{ reason: "tenant_limit", field: null }]);
+    expect(answers.map((a) => a.status)).toEqual([429]);
+    expect(
+      requestLogs(h, logStart)
+        .filter((line) => line.route === "/trpc/contacts.create")
+        .map((line) => line.status),
+    ).toEqual([429]);
+    expect(await count("alpha")).toBe(2);
+
+    // A delete makes room for one more.
+    await h.alpha.contacts.delete.mutate({ id: first.id });
+    expect(await count("alpha")).toBe(1);
+    await h.alpha.contacts.create.mutate({ contact: person });
+    expect(await count("alpha")).toBe(2);
+    expect((await rejection(h.alpha.contacts.create.mutate({ contact: person }))).status).toBe(429);
+
+    // A higher limit lets creates through, up to the new limit.
+    await h.alpha.admin.tenants.update.mutate({ settings: { limits: { contacts: 4 } } });
+    await h.alpha.contacts.create.mutate({ contact: person });
+    await h.alpha.contacts.create.mutate({ contact: person });
+    expect(await count("alpha")).toBe(4);
+    expect((await rejection(h.alpha.contacts.create.mutate({ contact: person }))).errors).toEqual([
+      { reason: "tenant_limit", field: null },
+    ]);
+    expect(await count("alpha")).toBe(4);
+  });
+
+  it("does not hold back another tenant's creates", async () => {
+    const limit = await count("alpha");
+    await h.alpha.admin.tenants.update.mutate({ settings: { limits: { contacts: limit } } });
+    expect((await rejection(h.alpha.contacts.create.mutate({ contact: person }))).status).toBe(429);
+
+    const bravoBefore = await count("bravo");
+    for (let i = 0; i < 3; i++) await h.bravo.contacts.create.mutate({ contact: person });
+    expect(await count("bravo")).toBe(bravoBefore + 3);
+
+    expect((await rejection(h.alpha.contacts.create.mutate({ contact: person }))).status).toBe(429);
+    expect(await count("alpha")).toBe(limit);
+  });
+});
