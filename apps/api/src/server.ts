@@ -8,6 +8,7 @@ import type { TaxIdKeyring } from "@contacts/db/crypto/keyring";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 
 import { JwtVerifier } from "./auth/jwt.js";
+import { PrincipalCache } from "./auth/principal-cache.js";
 import type { JwtConfig } from "./auth/jwt.js";
 import { createApp } from "./http/app.js";
 import { TenantRateLimiter } from "./limits/rate-limiter.js";
@@ -47,6 +48,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       vault: new TaxIdVault(options.taxIdKeyring),
       jwt,
       rateLimiter: new TenantRateLimiter(),
+      principals: new PrincipalCache(),
       socialProfiles: options.socialProfiles ?? offlineSocialProfiles,
     },
     maxBodyBytes: options.maxBodyBytes,

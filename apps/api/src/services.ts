@@ -2,6 +2,7 @@ import type { MikroORM } from "@contacts/db/orm";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 
 import type { JwtVerifier } from "./auth/jwt.js";
+import type { PrincipalCache } from "./auth/principal-cache.js";
 import type { TenantRateLimiter } from "./limits/rate-limiter.js";
 import type { Logger } from "./logger.js";
 import type { SocialProfileProvider } from "./social/social-profile.js";
@@ -15,5 +16,7 @@ export interface ApiServices {
   /** Null when no JWT secret or JWKS is configured (API keys only). */
   jwt: JwtVerifier | null;
   rateLimiter: TenantRateLimiter;
+  /** Recently authenticated callers (a few seconds; dropped when a tenant's keys or settings change). */
+  principals: PrincipalCache;
   socialProfiles: SocialProfileProvider;
 }

@@ -47,9 +47,11 @@ const tenantsRouter = router({
         settings: TenantSettingsPatch.optional(),
       }),
     )
-    .mutation(async ({ ctx, input }) =>
-      toTenantView(await new TenantService(ctx.em, ctx.principal.tenantId).update(input.tenantId, input)),
-    ),
+    .mutation(async ({ ctx, input }) => {
+      const row = await new TenantService(ctx.em, ctx.principal.tenantId).update(input.tenantId, input);
+      ctx.services.principals.forgetTenant(ctx.principal.tenantId);
+      return toTenantView(row);
+    }),
 });
 
 const apiKeysRouter = router({
@@ -80,11 +82,11 @@ const apiKeysRouter = router({
     (await new TenantService(ctx.em, ctx.principal.tenantId).listKeys()).map(toApiKeyView),
   ),
 
-  revoke: admin
-    .input(z.strictObject({ id: Id }))
-    .mutation(async ({ ctx, input }) =>
-      toApiKeyView(await new TenantService(ctx.em, ctx.principal.tenantId).revokeKey(input.id)),
-    ),
+  revoke: admin.input(z.strictObject({ id: Id })).mutation(async ({ ctx, input }) => {
+    const row = await new TenantService(ctx.em, ctx.principal.tenantId).revokeKey(input.id);
+    ctx.services.principals.forgetTenant(ctx.principal.tenantId);
+    return toApiKeyView(row);
+  }),
 });
 
 export const adminRouter = router({

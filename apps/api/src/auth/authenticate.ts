@@ -17,14 +17,14 @@ export async function credentialFor(
   services: ApiServices,
   token: string,
   tenantHeader: string | null,
-): Promise<{ credential: Credential; apiKey: ApiKeyEntity | null } | null> {
+): Promise<{ credential: Credential; apiKey: ApiKeyEntity | null; expiresAt: Date | null } | null> {
   if (looksLikeJwt(token)) {
-    const credential = await services.jwt?.credential(token, tenantHeader);
-    return credential ? { credential, apiKey: null } : null;
+    const verified = await services.jwt?.credential(token, tenantHeader);
+    return verified ? { credential: verified.credential, apiKey: null, expiresAt: verified.expiresAt } : null;
   }
   const apiKey = await findUsableApiKey(tx, token);
   if (!apiKey || (tenantHeader && tenantHeader !== apiKey.tenantId)) return null;
-  return { credential: apiKeyCredential(apiKey), apiKey };
+  return { credential: apiKeyCredential(apiKey), apiKey, expiresAt: apiKey.expiresAt ?? null };
 }
 
 /**
@@ -38,12 +38,19 @@ export async function authenticate(
   token: string,
   tenantHeader: string | null,
 ): Promise<Principal | null> {
+  const cached = services.principals.get(token, tenantHeader);
+  if (cached) {
+    await inTenantTransaction(tx, cached.tenantId);
+    return cached;
+  }
   const found = await credentialFor(tx, services, token, tenantHeader);
   if (!found) return null;
-  const { credential, apiKey } = found;
+  const { credential, apiKey, expiresAt } = found;
   await inTenantTransaction(tx, credential.tenantId);
   const tenant = await tx.findOne(TenantEntity, { id: credential.tenantId });
   if (!tenant) return null;
   if (apiKey) await touchApiKey(tx, apiKey);
-  return { ...credential, tenantSettings: tenant.settings };
+  const principal = { ...credential, tenantSettings: tenant.settings };
+  services.principals.set(token, tenantHeader, principal, expiresAt);
+  return principal;
 }

@@ -28,6 +28,7 @@ const Permissions = z
 /** Claims of a service-to-service token: its tenants (`*` for all), permissions, subject. */
 const ServiceClaims = z.object({
   kind: z.literal("service"),
+  exp: z.number(),
   sub: z.string().min(1).max(200),
   tenants: z.union([z.literal("*"), z.array(TenantId).min(1).max(1000)]),
   permissions: Permissions,
@@ -36,6 +37,7 @@ const ServiceClaims = z.object({
 /** Claims of a portal user's ID token: the user (subject) and the one tenant it belongs to. */
 const UserClaims = z.object({
   kind: z.literal("user"),
+  exp: z.number(),
   sub: z.string().min(1).max(200),
   tenant: TenantId,
   permissions: Permissions,
@@ -103,9 +105,17 @@ export class JwtVerifier {
    * The credential a token proves for the tenant asked for (`X-Tenant-Id`, needed only when a
    * service token covers several tenants), or null.
    */
-  async credential(token: string, requestedTenant: string | null): Promise<Credential | null> {
+  async credential(
+    token: string,
+    requestedTenant: string | null,
+  ): Promise<{ credential: Credential; expiresAt: Date } | null> {
     const claims = await this.verify(token);
     if (!claims) return null;
+    const credential = this.credentialOf(claims, requestedTenant);
+    return credential ? { credential, expiresAt: new Date(claims.exp * 1000) } : null;
+  }
+
+  private credentialOf(claims: Claims, requestedTenant: string | null): Credential | null {
     const permissions = new Set(claims.permissions);
     if (claims.kind === "user") {
       if (requestedTenant && requestedTenant !== claims.tenant) return null;

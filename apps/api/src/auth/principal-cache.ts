@@ -1,0 +1,56 @@
+import { createHash } from "node:crypto";
+
+import type { Principal } from "./principal.js";
+
+interface Entry {
+  principal: Principal;
+  /** When this entry stops being used (the cache TTL, or the credential's own expiry if sooner). */
+  until: number;
+}
+
+/**
+ * Remembers, for a few seconds, who a bearer token is (its principal with the tenant's settings),
+ * so a busy caller is not looked up on every call. Entries are keyed by the token's SHA-256 (the
+ * token itself is not kept), end at the credential's own expiry, and are dropped at once in this
+ * process when the tenant's keys or settings change (see `forgetTenant`). Another API process
+ * notices a revocation within `ttlMs`.
+ */
+export class PrincipalCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly ttlMs = 5_000,
+    private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private static keyOf(token: string, tenantHeader: string | null): string {
+    return createHash("sha256")
+      .update(`${tenantHeader ?? ""}\n${token}`)
+      .digest("base64url");
+  }
+
+  get(token: string, tenantHeader: string | null): Principal | null {
+    const key = PrincipalCache.keyOf(token, tenantHeader);
+    const entry = this.entries.get(key);
+    if (!entry) return null;
+    if (entry.until <= this.now()) {
+      this.entries.delete(key);
+      return null;
+    }
+    return entry.principal;
+  }
+
+  set(token: string, tenantHeader: string | null, principal: Principal, expiresAt: Date | null): void {
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    const until = Math.min(this.now() + this.ttlMs, expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
+    this.entries.set(PrincipalCache.keyOf(token, tenantHeader), { principal, until });
+  }
+
+  /** Drops every cached principal of a tenant (a key was revoked, settings changed). */
+  forgetTenant(tenantId: string): void {
+    for (const [key, entry] of this.entries) {
+      if (entry.principal.tenantId === tenantId) this.entries.delete(key);
+    }
+  }
+}
