@@ -55,7 +55,9 @@ export const publicProcedure = t.procedure.use(errorMapping);
 export const authedProcedure = publicProcedure.use(async ({ ctx, next, path }) => {
   const token = ctx.bearerToken;
   if (!token) throw ContactsError.unauthenticated();
-  return ctx.em.transactional(async (tx) => {
+  // A fresh EntityManager per call: the calls of one HTTP batch share a context, and must not share
+  // an identity map (one call's loaded rows would be another's stale copies).
+  return ctx.services.orm.em.fork().transactional(async (tx) => {
     const principal = await authenticate(tx, ctx.services, token, ctx.tenantHeader);
     if (!principal) throw ContactsError.unauthenticated("the bearer token is not valid");
     const decision = ctx.services.rateLimiter.take(
