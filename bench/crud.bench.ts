@@ -75,7 +75,7 @@ const api = await startServer({
   // The API connects as the application role (row-level security applies), as in production.
   databaseUrl: appUrl,
   taxIdKeyring: generateKeyringForTests(),
-  jwt: { audience: "contacts-api" },
+  tokens: { service: { audience: "contacts-api" }, user: { audience: "contacts-api" } },
   host: "127.0.0.1",
   port: 0,
   log: pino({ level: "silent" }),

@@ -81,7 +81,13 @@ async function run(args: string[], em: EntityManager, ownerUrl: string): Promise
       batchSize: values.batch ? Number(values.batch) : 500,
       onProgress: ({ done, total }) => process.stdout.write(`re-encrypted ${done}/${total}\n`),
     });
-    process.stdout.write(`done: ${result.done} tax IDs now under key ${keyring.currentKeyId}\n`);
+    process.stdout.write(`done: ${result.done} tax IDs re-encrypted under key ${keyring.currentKeyId}\n`);
+    if (result.remaining > 0) {
+      process.stdout.write(
+        `${result.remaining} rows are still on another key (written by a process not yet restarted with the new key): run again\n`,
+      );
+      process.exitCode = 3;
+    }
     return;
   }
   process.stderr.write(`${USAGE}\n`);

@@ -10,13 +10,15 @@ const Env = z.object({
   MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
   /** Public URL printed at start (defaults to http://HOST:PORT). */
   PUBLIC_URL: z.url().optional(),
-  /** HS256 secret for service and user tokens (at least 32 bytes). */
-  AUTH_JWT_SECRET: z.string().min(32).optional(),
-  /** Path of a JWKS file with the token issuers' public keys (instead of a shared secret). */
-  AUTH_JWKS_FILE: z.string().min(1).optional(),
-  /** Required `iss` of tokens, when set. */
-  AUTH_JWT_ISSUER: z.string().min(1).optional(),
-  /** Required `aud` of tokens. */
+  /** Service tokens: HS256 secret (at least 32 bytes), or a JWKS file of the issuer's public keys. */
+  AUTH_SERVICE_JWT_SECRET: z.string().min(32).optional(),
+  AUTH_SERVICE_JWKS_FILE: z.string().min(1).optional(),
+  AUTH_SERVICE_JWT_ISSUER: z.string().min(1).optional(),
+  /** User ID tokens (portal users): their own issuer's secret or JWKS, never the service one. */
+  AUTH_USER_JWT_SECRET: z.string().min(32).optional(),
+  AUTH_USER_JWKS_FILE: z.string().min(1).optional(),
+  AUTH_USER_JWT_ISSUER: z.string().min(1).optional(),
+  /** Required `aud` of every token. */
   AUTH_JWT_AUDIENCE: z.string().min(1).default("contacts-api"),
   /** Create the `demo` tenant and print a development key at start (default: only on the embedded database). */
   CONTACTS_DEMO: z.enum(["0", "1"]).optional(),
@@ -26,10 +28,18 @@ const Env = z.object({
 export const env = Env.parse(process.env);
 
 /** Token verification settings from the environment. */
-export const jwtConfig = {
-  secret: env.AUTH_JWT_SECRET,
-  jwksFile: env.AUTH_JWKS_FILE,
-  issuer: env.AUTH_JWT_ISSUER,
-  audience: env.AUTH_JWT_AUDIENCE,
+export const tokenConfig = {
+  service: {
+    secret: env.AUTH_SERVICE_JWT_SECRET,
+    jwksFile: env.AUTH_SERVICE_JWKS_FILE,
+    issuer: env.AUTH_SERVICE_JWT_ISSUER,
+    audience: env.AUTH_JWT_AUDIENCE,
+  },
+  user: {
+    secret: env.AUTH_USER_JWT_SECRET,
+    jwksFile: env.AUTH_USER_JWKS_FILE,
+    issuer: env.AUTH_USER_JWT_ISSUER,
+    audience: env.AUTH_JWT_AUDIENCE,
+  },
 };
 export type ApiEnv = z.infer<typeof Env>;

@@ -4,7 +4,7 @@ import { loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
 import { rotateTaxIdKeys } from "@contacts/db/crypto/rotate";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 
-import { env, jwtConfig } from "./env.js";
+import { env, tokenConfig } from "./env.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 import { ensureDemoTenant } from "./tenants/demo.js";
@@ -29,7 +29,7 @@ const server = await startServer({
   maxBodyBytes: env.MAX_BODY_BYTES,
   maxBatchSize: env.MAX_BATCH_SIZE,
   taxIdKeyring: keyring,
-  jwt: jwtConfig,
+  tokens: tokenConfig,
 });
 const demo = env.CONTACTS_DEMO ? env.CONTACTS_DEMO === "1" : Boolean(database.server);
 const devKey = demo ? await ensureDemoTenant(server.orm.em.fork(), dbEnv.dataDir) : null;
@@ -39,7 +39,8 @@ log.info(
   {
     url,
     embeddedDatabase: Boolean(database.server),
-    jwt: jwtConfig.secret ? "hs256" : jwtConfig.jwksFile ? "jwks" : "off",
+    serviceTokens: Boolean(tokenConfig.service.secret ?? tokenConfig.service.jwksFile),
+    userTokens: Boolean(tokenConfig.user.secret ?? tokenConfig.user.jwksFile),
   },
   "contacts API listening",
 );

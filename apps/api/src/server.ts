@@ -9,7 +9,7 @@ import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 
 import { JwtVerifier } from "./auth/jwt.js";
 import { PrincipalCache } from "./auth/principal-cache.js";
-import type { JwtConfig } from "./auth/jwt.js";
+import type { TokenConfig } from "./auth/jwt.js";
 import { createApp } from "./http/app.js";
 import { TenantRateLimiter } from "./limits/rate-limiter.js";
 import type { Logger } from "./logger.js";
@@ -28,7 +28,7 @@ export interface ServerOptions {
   /** Connection pool size (default 20). */
   poolMax?: number;
   taxIdKeyring: TaxIdKeyring;
-  jwt: JwtConfig;
+  tokens: TokenConfig;
   socialProfiles?: SocialProfileProvider;
   host: string;
   port: number;
@@ -39,7 +39,7 @@ export interface ServerOptions {
 
 /** Opens the ORM and serves the app over HTTP. Port 0 picks a free port (tests). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const jwt = JwtVerifier.fromConfig(options.jwt);
+  const jwt = JwtVerifier.fromConfig(options.tokens);
   const orm = await createOrm({ url: options.databaseUrl, poolMax: options.poolMax ?? 20 });
   const app = createApp({
     services: {

@@ -124,7 +124,7 @@ export type CustomFields = z.output<typeof CustomFields>;
 const TAX_ID_MESSAGE = "digits, letters and - . / separators";
 
 /** Tax identifier as stored: digits, letters and the separators `- . / space`; never a masked value. */
-const TaxId = z
+export const TaxId = z
   .string()
   .trim()
   .min(4)

@@ -21,17 +21,22 @@ describe("maskLast4", () => {
     ["12.345.678/0001-90", "**.***.***/**01-90"],
     ["AB 12 34 56 C", "** ** *4 56 C"],
     ["GB123456789", "*******6789"],
-    ["12345", "*2345"],
+    ["12345678", "****5678"],
   ])("masks %j as %j", (value, masked) => {
     expect(maskLast4(value)).toBe(masked);
   });
 
-  it.each(["1234", "12-34", "", "123"])(
-    "leaves %j, which has at most four characters to show, as it is",
-    (value) => {
-      expect(maskLast4(value)).toBe(value);
-    },
-  );
+  it.each([
+    ["12345", "****5"],
+    ["1234567", "****567"],
+    ["1234", "****"],
+    ["12-34", "**-**"],
+    ["AB12", "****"],
+    ["123", "***"],
+    ["", ""],
+  ])("keeps at least four characters of the short value %j hidden: %j", (value, masked) => {
+    expect(maskLast4(value)).toBe(masked);
+  });
 
   it("keeps the length and every separator in place", () => {
     const value = "98 76.54/32-10 x";

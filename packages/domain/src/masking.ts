@@ -24,10 +24,15 @@ export const MASKING_RULES: readonly MaskingRule[] = [
 
 const SEPARATOR = /[\s\-./]/;
 
-/** Masks all but the last four alphanumerics, keeping separators: `123-45-6789` → `***-**-6789`. */
+/**
+ * Masks all but the last four alphanumerics, keeping separators: `123-45-6789` → `***-**-6789`.
+ * A short value always keeps at least four characters hidden (`12345` → `****5`, `1234` → `****`),
+ * so masking never shows a whole value.
+ */
 export function maskLast4(value: string): string {
-  let keep = 4;
   const chars = Array.from(value); // code points: a surrogate pair is masked as one character
+  const significant = chars.filter((ch) => !SEPARATOR.test(ch)).length;
+  let keep = Math.min(4, Math.max(0, significant - 4));
   for (let i = chars.length - 1; i >= 0; i--) {
     const ch = chars[i] ?? "";
     if (SEPARATOR.test(ch)) continue;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 import { Id, PageInput } from "./common.js";
-import { ContactField, ContactStatus, EmailAddress } from "./contact.js";
+import { ContactField, ContactStatus, EmailAddress, TaxId } from "./contact.js";
 
 /**
  * `contacts.search`: filters (all given filters must match), cursor paging in contact-number order,
@@ -13,13 +13,7 @@ export const ContactSearchInput = z.strictObject({
   ids: z.array(Id).min(1).max(1000).optional(),
   status: ContactStatus.optional(),
   emailAddress: EmailAddress.optional(),
-  taxId: z
-    .string()
-    .trim()
-    .min(1)
-    .max(50)
-    .refine((v) => /[\p{L}\p{N}]/u.test(v), "must contain a letter or digit")
-    .optional(),
+  taxId: TaxId.optional(),
   fields: z.array(ContactField).min(1).max(ContactField.options.length).optional(),
 });
 export type ContactSearchInput = z.infer<typeof ContactSearchInput>;

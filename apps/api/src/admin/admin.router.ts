@@ -6,10 +6,17 @@ import { ALL_PERMISSIONS, Permission } from "@contacts/domain/permissions";
 import { ApiKeyInput, TenantInput, TenantSettingsPatch } from "@contacts/domain/tenant";
 
 import { issueApiKey } from "../auth/api-key.service.js";
-import { platformProcedure, procedureWith, router } from "../trpc/init.js";
+import { platformForInput, platformProcedure, procedureWith, requireForInput, router } from "../trpc/init.js";
 import { TenantService, createTenantWithKey, toApiKeyView, toTenantView } from "../tenants/tenant.service.js";
 
 const admin = procedureWith("admin");
+
+const TenantUpdateInput = z.strictObject({
+  tenantId: TenantId.optional(),
+  name: z.string().trim().min(1).max(200).optional(),
+  settings: TenantSettingsPatch.optional(),
+});
+type TenantUpdateInput = z.infer<typeof TenantUpdateInput>;
 
 const tenantsRouter = router({
   /** A new tenant with the default roles and a first API key (shown once). Platform tokens only. */
@@ -23,7 +30,7 @@ const tenantsRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const created = await createTenantWithKey(ctx.em, {
+      const created = await createTenantWithKey(ctx.services.orm.em.fork(), {
         tenant: input.tenant,
         keyName: input.apiKey?.name ?? "initial key",
         permissions: input.apiKey?.permissions ?? ALL_PERMISSIONS,
@@ -38,18 +45,27 @@ const tenantsRouter = router({
       toTenantView(await new TenantService(ctx.em, ctx.principal.tenantId).get(input?.tenantId)),
     ),
 
-  /** Renames the tenant or changes settings (tax IDs always unmasked; contact and request limits). */
+  /**
+   * Renames the tenant or changes settings. Turning tax IDs always-unmasked on needs
+   * `contacts:unmask-tax-id` too (no one grants more than they hold); the limits are the
+   * platform's to set (a tenant cannot lift its own quota).
+   */
   update: admin
-    .input(
-      z.strictObject({
-        tenantId: TenantId.optional(),
-        name: z.string().trim().min(1).max(200).optional(),
-        settings: TenantSettingsPatch.optional(),
-      }),
+    .input(TenantUpdateInput)
+    .use(
+      requireForInput("contacts:unmask-tax-id", (input) =>
+        (input as TenantUpdateInput).settings?.taxIdAlwaysUnmasked === true
+          ? "settings.taxIdAlwaysUnmasked"
+          : null,
+      ),
+    )
+    .use(
+      platformForInput((input) => ((input as TenantUpdateInput).settings?.limits ? "settings.limits" : null)),
     )
     .mutation(async ({ ctx, input }) => {
       const row = await new TenantService(ctx.em, ctx.principal.tenantId).update(input.tenantId, input);
-      ctx.services.principals.forgetTenant(ctx.principal.tenantId);
+      const tenantId = ctx.principal.tenantId;
+      ctx.afterCommit.push(() => ctx.services.principals.forgetTenant(tenantId));
       return toTenantView(row);
     }),
 });

@@ -150,15 +150,40 @@ describe("service and user tokens", () => {
     }
   });
 
-  it("give a user token the user's identity and only the permissions it carries", async () => {
+  it("give a user token the user's identity and nothing beyond their own contact", async () => {
+    // A permissions claim in a user token is ignored: portal users act on their own contact only.
     const user = h.client(
-      await h.token({ kind: "user", sub: "portal-42", tenant: "alpha", permissions: ["contacts:read"] }),
+      await h.token({
+        kind: "user",
+        sub: "portal-42",
+        tenant: "alpha",
+        permissions: ["contacts:read", "admin"],
+      }),
     );
     const mine = await user.me.create.mutate({ contact: person });
     expect(mine.userIds).toEqual(["portal-42"]);
     expect(mine.createdBy).toBe("user:portal-42");
-    expect((await user.contacts.get.query({ id: mine.id })).id).toBe(mine.id);
+    expect((await user.me.get.query()).id).toBe(mine.id);
+    expect(await statusOf(user.contacts.get.query({ id: mine.id }))).toBe(403);
     expect(await statusOf(user.contacts.create.mutate({ contact: person }))).toBe(403);
+    expect(await statusOf(user.admin.apiKeys.list.query())).toBe(403);
+  });
+
+  it("refuse a service token signed with the user-token key, and a token older than a day", async () => {
+    const forged = await h.token(
+      { kind: "service", sub: "forged", tenants: "*", permissions: ["admin", "contacts:read"] },
+      { secret: h.userTokenSecret },
+    );
+    expect(await statusOf(h.client(forged, { "x-tenant-id": "alpha" }).contacts.search.query({}))).toBe(401);
+    expect(
+      await statusOf(h.client(forged).admin.tenants.create.mutate({ tenant: { id: "forged", name: "F" } })),
+    ).toBe(401);
+    const claims = { kind: "service", sub: "old", tenants: ["alpha"], permissions: ["contacts:read"] };
+    const now = Math.floor(Date.now() / 1000);
+    const old = await h.token(claims, { issuedAt: now - 2 * 86_400, expiresIn: 3600 });
+    expect(await statusOf(h.client(old).contacts.search.query({}))).toBe(401);
+    const fresh = await h.token(claims, { issuedAt: now - 3600, expiresIn: 3600 });
+    expect(await h.client(fresh).contacts.search.query({})).toHaveProperty("items");
   });
 });
 
@@ -224,18 +249,42 @@ describe("tenant administration", () => {
       taxIdAlwaysUnmasked: false,
       limits: { contacts: null, requestsPerMinute: 6000 },
     });
-    const after = await h.bravo.admin.tenants.update.mutate({ settings: { limits: { contacts: 500 } } });
+    const platform = await h.platform("bravo");
+    const after = await platform.admin.tenants.update.mutate({ settings: { limits: { contacts: 500 } } });
     expect(after.settings).toEqual({
       taxIdAlwaysUnmasked: false,
       limits: { contacts: 500, requestsPerMinute: 6000 },
     });
     const error = await rejection(
-      h.bravo.admin.tenants.update.mutate({ settings: { limits: { requestsPerMinute: 0 } } }),
+      platform.admin.tenants.update.mutate({ settings: { limits: { requestsPerMinute: 0 } } }),
     );
     expect(error.status).toBe(400);
     expect(error.errors).toEqual([{ reason: "too_small", field: "settings.limits.requestsPerMinute" }]);
     expect((await h.bravo.admin.tenants.get.query()).settings.limits.requestsPerMinute).toBe(6000);
-    await h.bravo.admin.tenants.update.mutate({ settings: { limits: { contacts: null } } });
+    await platform.admin.tenants.update.mutate({ settings: { limits: { contacts: null } } });
+  });
+
+  it("lets a tenant admin neither lift its own limits nor unmask tax IDs it may not see", async () => {
+    const before = await h.bravo.admin.tenants.get.query();
+    const limits = await rejection(
+      h.bravo.admin.tenants.update.mutate({ settings: { limits: { contacts: null } } }),
+    );
+    expect(limits.status).toBe(403);
+    expect(limits.errors).toEqual([{ reason: "forbidden", field: "settings.limits" }]);
+    const unmask = await rejection(
+      h.bravo.admin.tenants.update.mutate({ settings: { taxIdAlwaysUnmasked: true } }),
+    );
+    expect(unmask.status).toBe(403);
+    expect(unmask.errors).toEqual([{ reason: "forbidden", field: "settings.taxIdAlwaysUnmasked" }]);
+    expect(await h.bravo.admin.tenants.get.query()).toEqual(before);
+    // An admin who may see tax IDs may show them to the whole tenant, and anyone admin may rename.
+    const unmasker = h.client(await h.keyWith("bravo", ["admin", "contacts:unmask-tax-id"]));
+    const on = await unmasker.admin.tenants.update.mutate({
+      name: "Bravo",
+      settings: { taxIdAlwaysUnmasked: true },
+    });
+    expect(on.settings.taxIdAlwaysUnmasked).toBe(true);
+    await h.bravo.admin.tenants.update.mutate({ settings: { taxIdAlwaysUnmasked: false } });
   });
 });
 
@@ -250,6 +299,8 @@ const PERMISSION_MATRIX: {
   procedure: string;
   needs: Permission | "user token" | "platform token";
   call: Call;
+  /** The input field the permission guards, when it guards one (else the error names no field). */
+  field?: string;
 }[] = [
   {
     procedure: "contacts.create",
@@ -276,6 +327,7 @@ const PERMISSION_MATRIX: {
     procedure: "contacts.search",
     needs: "contacts:unmask-tax-id",
     call: (c) => c.contacts.search.query({ taxId: "123-45-6789" }),
+    field: "taxId",
   },
   {
     procedure: "contacts.canManage",
@@ -332,7 +384,7 @@ describe("the permission matrix", () => {
       const error = await rejection(row.call(h.client(credential), { contact: target.id }));
       expect(error.status).toBe(403);
       expect(error.code).toBe("FORBIDDEN");
-      expect(error.errors).toEqual([{ reason: "forbidden", field: null }]);
+      expect(error.errors).toEqual([{ reason: "forbidden", field: row.field ?? null }]);
       expect(await h.em().count(ContactEntity, { tenantId: "alpha" })).toBe(before);
       expect((await h.alpha.contacts.get.query({ id: target.id })).version).toBe(1);
     },
@@ -392,8 +444,7 @@ const BOLA_MATRIX: {
   },
   {
     name: "admin.tenants.update",
-    call: (c) =>
-      c.admin.tenants.update.mutate({ tenantId: "bravo", settings: { taxIdAlwaysUnmasked: true } }),
+    call: (c) => c.admin.tenants.update.mutate({ tenantId: "bravo", name: "Hijacked" }),
     field: "tenantId",
   },
 ];

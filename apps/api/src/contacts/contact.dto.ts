@@ -26,8 +26,16 @@ export class ContactViewer {
 
   /** The plaintext tax ID of a row (for the service's own checks; never returned as is). */
   taxIdOf(row: ContactEntity): string | null {
-    if (!row.taxIdCiphertext) return null;
+    if (!row.taxIdCiphertext) return row.taxIdLegacy ?? null;
     return this.vault.decrypt(row.taxIdCiphertext, { tenantId: row.tenantId, contactId: row.id });
+  }
+
+  /**
+   * Notes that this request told the caller something about a contact's tax ID without showing it
+   * (a match on a tax-ID filter): recorded like a reveal.
+   */
+  noteTaxIdDisclosed(contactId: string): void {
+    this.revealed.add(contactId);
   }
 
   /** The contact as this caller may see it, limited to `fields` when given. */

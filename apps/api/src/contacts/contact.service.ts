@@ -9,7 +9,6 @@ import { ContactsError, ErrorReason } from "@contacts/domain/errors";
 import type { FieldError } from "@contacts/domain/errors";
 import { isMaskedValue, maskLast4 } from "@contacts/domain/masking";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
-import { normalizeEmail } from "@contacts/domain/email";
 import type { ContactSearchInput } from "@contacts/domain/search";
 
 import type { Principal } from "../auth/principal.js";
@@ -23,8 +22,28 @@ function isNumberCursor(value: Record<string, unknown>): value is { n: number } 
 /** Contacts are sent as `{ contact: {...} }`; errors about their fields are reported under this path. */
 const DOC = "contact";
 
+/**
+ * What a portal user may not set on their own contact (`me.create`): who may manage it, where it
+ * belongs, its links to other records and systems, and its protection flags.
+ */
+const TENANT_MANAGED_FIELDS = [
+  "portalDelegates",
+  "accountId",
+  "roles",
+  "spouseId",
+  "group",
+  "externalId",
+  "originService",
+  "integration",
+  "locked",
+] as const satisfies readonly (keyof ContactData)[];
+
+function isSet(value: unknown): boolean {
+  return Array.isArray(value) ? value.length > 0 : value !== null && value !== undefined && value !== false;
+}
+
 /** The encrypted columns of a tax ID (all null when there is none). */
-type TaxIdColumns = Pick<ContactEntity, "taxIdCiphertext" | "taxIdKeyId" | "taxIdIndex">;
+type TaxIdColumns = Pick<ContactEntity, "taxIdCiphertext" | "taxIdKeyId" | "taxIdIndex" | "taxIdLegacy">;
 
 /**
  * Owns the unit of work for contacts of one caller in one tenant. `em` is the request's
@@ -99,7 +118,7 @@ export class ContactService {
     return this.em
       .createQueryBuilder(ContactEntity)
       .where({ tenantId: this.tenantId })
-      .andWhere("email_keys @> jsonb_build_array(?::text)", [normalizeEmail(address)])
+      .andWhere("email_keys @> jsonb_build_array(lower(?::text))", [address.trim()])
       .orderBy({ number: "asc" })
       .limit(limit)
       .getResult();
@@ -138,10 +157,12 @@ export class ContactService {
     // Compared through the tenant's blind index: equality without decrypting any row.
     if (input.taxId) qb.andWhere({ taxIdIndex: this.vault.blindIndex(input.taxId, this.tenantId) });
     if (input.emailAddress) {
-      qb.andWhere("email_keys @> jsonb_build_array(?::text)", [normalizeEmail(input.emailAddress)]);
+      qb.andWhere("email_keys @> jsonb_build_array(lower(?::text))", [input.emailAddress.trim()]);
     }
     const rows = await qb.getResult();
     const page = rows.slice(0, input.limit);
+    // A match on the tax-ID filter tells the caller each contact's tax ID: recorded as a reveal.
+    if (input.taxId) for (const row of page) this.viewer.noteTaxIdDisclosed(row.id);
     const last = page.at(-1);
     return {
       rows: page,
@@ -155,6 +176,17 @@ export class ContactService {
    * transaction-scoped advisory lock on the user keeps two concurrent creates apart.
    */
   private async linkUser(tx: EntityManager, data: ContactData, userId: string): Promise<ContactData> {
+    const tenantManaged = TENANT_MANAGED_FIELDS.filter((field) => isSet(data[field]));
+    if (tenantManaged.length) {
+      throw new ContactsError(
+        "FORBIDDEN",
+        tenantManaged.map((field) => ({
+          reason: ErrorReason.forbidden,
+          field: `${DOC}.${field}`,
+          message: "set by the tenant, not on your own contact",
+        })),
+      );
+    }
     const others = data.userIds.flatMap((id, i) => (id === userId ? [] : [i]));
     if (others.length) {
       throw ContactsError.invalid(
@@ -296,12 +328,14 @@ export class ContactService {
 
   /** Ciphertext, key id and blind index for a tax ID; the plaintext goes nowhere else. */
   private encryptTaxId(contactId: string, taxId: string | null): TaxIdColumns {
-    if (taxId === null) return { taxIdCiphertext: null, taxIdKeyId: null, taxIdIndex: null };
+    if (taxId === null)
+      return { taxIdCiphertext: null, taxIdKeyId: null, taxIdIndex: null, taxIdLegacy: null };
     const { ciphertext, keyId } = this.vault.encrypt(taxId, { tenantId: this.tenantId, contactId });
     return {
       taxIdCiphertext: ciphertext,
       taxIdKeyId: keyId,
       taxIdIndex: this.vault.blindIndex(taxId, this.tenantId),
+      taxIdLegacy: null,
     };
   }
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ContactField, ContactInput, ContactReplaceInput, EmailAddress } from "@contacts/domain/contact";
 import { Id } from "@contacts/domain/common";
 
-import { procedureWith, requireForField, router } from "../trpc/init.js";
+import { procedureWith, requireForInput, router } from "../trpc/init.js";
 import { ContactSearchInput } from "@contacts/domain/search";
 import { ContactService } from "./contact.service.js";
 
@@ -55,7 +55,11 @@ export const contactsRouter = router({
   /** Filtering by tax ID needs `contacts:unmask-tax-id` as well: the filter is an oracle for the value. */
   search: procedureWith("contacts:read")
     .input(ContactSearchInput)
-    .use(requireForField("taxId", "contacts:unmask-tax-id"))
+    .use(
+      requireForInput("contacts:unmask-tax-id", (input) =>
+        (input as ContactSearchInput).taxId === undefined ? null : "taxId",
+      ),
+    )
     .query(async ({ ctx, input }) => {
       const page = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).search(input);
       return {

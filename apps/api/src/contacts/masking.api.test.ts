@@ -238,7 +238,9 @@ describe("the tenant setting taxIdAlwaysUnmasked", () => {
     expect(mine.taxId).toBe(MASKED);
 
     try {
-      const updated = await h.alpha.admin.tenants.update.mutate({ settings: { taxIdAlwaysUnmasked: true } });
+      const updated = await (
+        await h.platform("alpha")
+      ).admin.tenants.update.mutate({ settings: { taxIdAlwaysUnmasked: true } });
       expect(updated.settings.taxIdAlwaysUnmasked).toBe(true);
 
       expect((await h.alpha.contacts.get.query({ id: c.id })).taxId).toBe(TAX_ID);
@@ -264,7 +266,9 @@ describe("the tenant setting taxIdAlwaysUnmasked", () => {
       expect(bravoView.taxId).toBe("***-**-9753");
       expect(await revealsOf(b.id, h.bravo)).toEqual([]);
     } finally {
-      const restored = await h.alpha.admin.tenants.update.mutate({
+      const restored = await (
+        await h.platform("alpha")
+      ).admin.tenants.update.mutate({
         settings: { taxIdAlwaysUnmasked: false },
       });
       expect(restored.settings.taxIdAlwaysUnmasked).toBe(false);
@@ -289,7 +293,7 @@ describe("search by tax ID", () => {
 
     const forbidden = await failure(h.alpha.contacts.search.query({ taxId: TAX_ID_DIGITS }));
     expect(forbidden.status).toBe(403);
-    expect(forbidden.errors).toEqual([{ reason: "forbidden", field: null }]);
+    expect(forbidden.errors).toEqual([{ reason: "forbidden", field: "taxId" }]);
 
     const alphaUnmasker = h.client(await h.keyWith("alpha", ["contacts:read", "contacts:unmask-tax-id"]));
     const alphaFound = await alphaUnmasker.contacts.search.query({ taxId: TAX_ID_DIGITS, limit: 1000 });
@@ -324,6 +328,26 @@ describe("search by tax ID", () => {
     expect(alphaRow.taxIdIndex).toEqual(expect.any(String));
     expect(bravoRow.taxIdIndex).toEqual(expect.any(String));
     expect(alphaRow.taxIdIndex).not.toBe(bravoRow.taxIdIndex);
+  });
+
+  it("records each match of a tax-ID filter as a reveal, even when the tax ID is not in the output", async () => {
+    const c = await h.alpha.contacts.create.mutate({
+      contact: person({ lastName: "Oracle", taxId: "321-54-9876" }),
+    });
+    const unmasker = h.client(await h.keyWith("alpha", ["contacts:read", "contacts:unmask-tax-id"]));
+    const found = await unmasker.contacts.search.query({ taxId: "321549876", fields: ["id"] });
+    expect(found.items).toEqual([{ id: c.id }]);
+    const reveals = await revealsOf(c.id);
+    expect(reveals.map((r) => [r.contactId, r.via])).toEqual([[c.id, "contacts.search"]]);
+  });
+
+  it("rejects a tax-ID filter that cannot be a tax ID with 400, not 500", async () => {
+    const unmasker = h.client(await h.keyWith("alpha", ["contacts:read", "contacts:unmask-tax-id"]));
+    for (const taxId of ["\u037a\u037a\u037a\u037a", "----", "12"]) {
+      const error = await failure(unmasker.contacts.search.query({ taxId }));
+      expect(error.status).toBe(400);
+      expect(error.errors.map((e) => e.field)).toContain("taxId");
+    }
   });
 });
 

@@ -39,7 +39,10 @@ export function createApp({
   const app = new Hono<{ Variables: { requestId: string } }>();
 
   app.use("*", async (c, next) => {
-    const requestId = c.req.header("x-request-id")?.slice(0, 100) ?? randomUUID();
+    // The request id is the server's own (it is recorded in audit rows); a caller's X-Request-Id
+    // is logged beside it for correlation.
+    const requestId = randomUUID();
+    const clientRequestId = c.req.header("x-request-id")?.slice(0, 100);
     c.set("requestId", requestId);
     c.header("x-request-id", requestId);
     const started = performance.now();
@@ -48,6 +51,7 @@ export function createApp({
     log.info(
       {
         requestId,
+        ...(clientRequestId ? { clientRequestId } : {}),
         method: c.req.method,
         route: new URL(c.req.url).pathname,
         status: c.res.status,
@@ -100,12 +104,23 @@ export function createApp({
         }) as unknown as Record<string, unknown>;
       },
       // A rate-limited call tells the client when to come back (the longest wait in a batch).
+      // A batch's wait covers every refused call in it, not just the first.
       responseMeta: ({ errors }) => {
-        const waits = errors.map((e) =>
-          e.cause instanceof ContactsError ? Number(e.cause.details?.retryAfterSeconds ?? 0) : 0,
+        const limited = errors.flatMap((e) =>
+          e.cause instanceof ContactsError && e.cause.details?.retryAfterSeconds !== undefined
+            ? [
+                {
+                  wait: Number(e.cause.details.retryAfterSeconds),
+                  perCall: Number(e.cause.details.secondsPerCall ?? 0),
+                },
+              ]
+            : [],
         );
-        const wait = Math.max(0, ...waits);
-        return wait > 0 ? { headers: new Headers({ "retry-after": String(wait) }) } : {};
+        if (limited.length === 0) return {};
+        const first = Math.max(...limited.map((l) => l.wait));
+        const perCall = Math.max(...limited.map((l) => l.perCall));
+        const wait = Math.ceil(first + (limited.length - 1) * perCall);
+        return { headers: new Headers({ "retry-after": String(wait) }) };
       },
       onError: ({ error, path, ctx }) => {
         if (error.code === "INTERNAL_SERVER_ERROR") {

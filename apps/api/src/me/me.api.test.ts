@@ -91,6 +91,25 @@ describe("me", () => {
     expect(created.userIds).toEqual([userId]);
   });
 
+  it("keeps who manages a contact, and its links, the tenant's to set: 403 naming each field", async () => {
+    const userId = newUserId();
+    const me = await userClient(userId);
+    const manager = await h.alpha.contacts.create.mutate({ contact: person });
+    const before = await countContacts("alpha");
+    const error = await rejection(
+      me.me.create.mutate({
+        contact: { ...person, portalDelegates: [manager.id], roles: ["PRIMARY"], externalId: "x-1" },
+      }),
+    );
+    expect(error.status).toBe(403);
+    expect(error.errors).toEqual([
+      { reason: "forbidden", field: "contact.portalDelegates" },
+      { reason: "forbidden", field: "contact.roles" },
+      { reason: "forbidden", field: "contact.externalId" },
+    ]);
+    expect(await countContacts("alpha")).toBe(before);
+  });
+
   it("refuses to link the user's own contact to another portal user, and stores nothing", async () => {
     const userId = newUserId();
     const me = await userClient(userId);

@@ -34,15 +34,22 @@ export interface Harness {
   /** Tenant `bravo`, same permissions as alpha's. */
   bravo: ContactsClient;
   client(apiKey: string, headers?: Record<string, string>): ContactsClient;
+  /** A client with a platform token (every tenant, every permission) acting in `tenantId`. */
+  platform(tenantId: string): Promise<ContactsClient>;
   /** A new key for a tenant with exactly these permissions. */
   keyWith(tenantId: string, permissions: readonly Permission[], expiresAt?: Date): Promise<string>;
-  /** A JWT signed with the server's HS256 secret; `expiresIn` in seconds (negative: already expired). */
+  /**
+   * A JWT the server accepts: signed with the user-token secret when `claims.kind` is "user", else
+   * with the service-token secret. `expiresIn` in seconds (negative: already expired).
+   */
   token(
     claims: Record<string, unknown>,
-    options?: { expiresIn?: number; secret?: string; audience?: string },
+    options?: { expiresIn?: number; secret?: string; audience?: string; issuedAt?: number },
   ): Promise<string>;
   /** The vault the server encrypts tax IDs with. */
   vault: TaxIdVault;
+  /** The user-token secret (to show a service token signed with it is refused). */
+  userTokenSecret: string;
   /**
    * An EntityManager on the owner's connection (the superuser: row-level security does not apply),
    * for checking what is stored. The server itself connects as the application role.
@@ -57,7 +64,8 @@ export async function startHarness(
   const db = await createTestDatabase();
   const owner: MikroORM = await createOrm({ url: db.url, poolMax: 4 });
   const keyring = generateKeyringForTests();
-  const jwtSecret = randomBytes(32).toString("base64url");
+  const serviceSecret = randomBytes(32).toString("base64url");
+  const userSecret = randomBytes(32).toString("base64url");
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -69,7 +77,10 @@ export async function startHarness(
     databaseUrl: db.appUrl,
     poolMax: options.poolMax,
     taxIdKeyring: keyring,
-    jwt: { secret: jwtSecret, audience: "contacts-api" },
+    tokens: {
+      service: { secret: serviceSecret, audience: "contacts-api" },
+      user: { secret: userSecret, audience: "contacts-api" },
+    },
     host: "127.0.0.1",
     port: 0,
     log: createLogger("debug", sink),
@@ -100,6 +111,21 @@ export async function startHarness(
     alphaKey,
     bravo: client(bravoKey),
     client,
+    platform: async (tenantId) =>
+      client(
+        await new SignJWT({
+          kind: "service",
+          sub: "platform-test",
+          tenants: "*",
+          permissions: ALL_PERMISSIONS,
+        })
+          .setProtectedHeader({ alg: "HS256" })
+          .setIssuedAt()
+          .setAudience("contacts-api")
+          .setExpirationTime("10m")
+          .sign(new TextEncoder().encode(serviceSecret)),
+        { "x-tenant-id": tenantId },
+      ),
     keyWith: async (tenantId, permissions, expiresAt) => {
       const e = em();
       const key = issueApiKey(e, { tenantId, name: "limited", permissions, createdBy: "test", expiresAt });
@@ -109,11 +135,16 @@ export async function startHarness(
     token: (claims, tokenOptions = {}) =>
       new SignJWT(claims)
         .setProtectedHeader({ alg: "HS256" })
-        .setIssuedAt()
+        .setIssuedAt(tokenOptions.issuedAt)
         .setAudience(tokenOptions.audience ?? "contacts-api")
         .setExpirationTime(Math.floor(Date.now() / 1000) + (tokenOptions.expiresIn ?? 600))
-        .sign(new TextEncoder().encode(tokenOptions.secret ?? jwtSecret)),
+        .sign(
+          new TextEncoder().encode(
+            tokenOptions.secret ?? (claims.kind === "user" ? userSecret : serviceSecret),
+          ),
+        ),
     vault: new TaxIdVault(keyring),
+    userTokenSecret: userSecret,
     em,
     close: async () => {
       await server.close();

@@ -26,6 +26,8 @@ export interface Context {
   principal: Principal | null;
   /** Set by the authed base procedure: the one way contacts are shown to this caller. */
   viewer: ContactViewer | null;
+  /** Run once the call's transaction has committed (the authed base procedure gives each call its own list). */
+  afterCommit: (() => void)[];
 }
 
 export function createInnerContext(
@@ -41,6 +43,7 @@ export function createInnerContext(
     tenantHeader: request.tenantHeader,
     principal: null,
     viewer: null,
+    afterCommit: [],
   };
 }
 

@@ -1,12 +1,13 @@
 import { initTRPC } from "@trpc/server";
 import type { Permission } from "@contacts/domain/permissions";
 import { ContactsError, ErrorReason } from "@contacts/domain/errors";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { TaxIdRevealEntity } from "@contacts/db/entities/tax-id-reveal.entity";
 
 import { authenticate, credentialFor } from "../auth/authenticate.js";
 import { looksLikeJwt } from "../auth/jwt.js";
+import type { Principal } from "../auth/principal.js";
 import { ContactViewer } from "../contacts/contact.dto.js";
 import type { Context } from "./context.js";
 import { fieldErrorsOf, toTrpcError } from "./errors.js";
@@ -57,24 +58,31 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next, path }) =
   if (!token) throw ContactsError.unauthenticated();
   // A fresh EntityManager per call: the calls of one HTTP batch share a context, and must not share
   // an identity map (one call's loaded rows would be another's stale copies).
-  return ctx.services.orm.em.fork().transactional(async (tx) => {
+  const afterCommit: (() => void)[] = [];
+  const result = await ctx.services.orm.em.fork().transactional(async (tx) => {
     const principal = await authenticate(tx, ctx.services, token, ctx.tenantHeader);
     if (!principal) throw ContactsError.unauthenticated("the bearer token is not valid");
-    const decision = ctx.services.rateLimiter.take(
-      principal.tenantId,
-      principal.tenantSettings.limits.requestsPerMinute,
-    );
-    if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
+    const perMinute = principal.tenantSettings.limits.requestsPerMinute;
+    const decision = ctx.services.rateLimiter.take(principal.tenantId, perMinute);
+    if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds, perMinute);
     const viewer = new ContactViewer(principal, ctx.services.vault);
-    const log = ctx.log.child({ tenantId: principal.tenantId, subject: principal.subject });
-    const result = await next({ ctx: { ...ctx, em: tx, log, principal, viewer } });
-    if (!result.ok) throw result.error;
+    const log = ctx.log.child({ tenantId: principal.tenantId, subject: loggedSubject(principal) });
+    const called = await next({ ctx: { ...ctx, em: tx, log, principal, viewer, afterCommit } });
+    if (!called.ok) throw called.error;
     await recordReveals(tx, viewer, ctx.requestId, path);
-    return result;
+    return called;
   });
+  for (const run of afterCommit) run();
+  return result;
 });
 
-function rateLimited(retryAfterSeconds: number): ContactsError {
+/** Who is calling, for logs: a portal user's id may be an email address, so it is logged hashed. */
+function loggedSubject(principal: Principal): string {
+  if (principal.kind !== "user") return principal.subject;
+  return `user:#${createHash("sha256").update(principal.subject).digest("hex").slice(0, 16)}`;
+}
+
+function rateLimited(retryAfterSeconds: number, perMinute: number): ContactsError {
   return new ContactsError(
     "TOO_MANY_REQUESTS",
     [
@@ -84,7 +92,8 @@ function rateLimited(retryAfterSeconds: number): ContactsError {
         message: `rate limit reached; retry in ${retryAfterSeconds}s`,
       },
     ],
-    { retryAfterSeconds },
+    // secondsPerCall lets a batch's Retry-After cover all of its refused calls, not just one.
+    { retryAfterSeconds, secondsPerCall: 60 / perMinute },
   );
 }
 
@@ -135,9 +144,9 @@ export const platformProcedure = publicProcedure.use(async ({ ctx, next }) => {
   if (!token) throw ContactsError.unauthenticated();
   const platform = looksLikeJwt(token) ? await ctx.services.jwt?.platformCredential(token) : null;
   if (!platform) {
-    const other = await ctx.em.transactional((tx) =>
-      credentialFor(tx, ctx.services, token, ctx.tenantHeader),
-    );
+    const other = await ctx.services.orm.em
+      .fork()
+      .transactional((tx) => credentialFor(tx, ctx.services, token, ctx.tenantHeader));
     if (!other) throw ContactsError.unauthenticated("the bearer token is not valid");
     throw new ContactsError("FORBIDDEN", [
       { reason: ErrorReason.forbidden, field: null, message: "a platform service token is required" },
@@ -148,14 +157,31 @@ export const platformProcedure = publicProcedure.use(async ({ ctx, next }) => {
 });
 
 /**
- * Requires `permission` when the validated input sets `field` (a filter on a protected value, say).
- * Used after `.input()`, so it sees the parsed input.
+ * Requires `permission` when the validated input asks for something it guards (a filter on a
+ * protected value, a setting that widens access): `guardedField` names the field that needs it, or
+ * returns null when the input asks for nothing guarded. Used after `.input()`.
  */
-export function requireForField(field: string, permission: Permission) {
+export function requireForInput(permission: Permission, guardedField: (input: unknown) => string | null) {
   return t.middleware(({ ctx, input, next }) => {
-    const given =
-      typeof input === "object" && input !== null && (input as Record<string, unknown>)[field] !== undefined;
-    if (given && !ctx.principal?.permissions.has(permission)) throw ContactsError.forbidden(permission);
+    const field = guardedField(input);
+    if (field !== null && !ctx.principal?.permissions.has(permission)) {
+      throw new ContactsError("FORBIDDEN", [
+        { reason: ErrorReason.forbidden, field, message: `missing permission ${permission}` },
+      ]);
+    }
+    return next();
+  });
+}
+
+/** Like requireForInput, for what only the platform may change (a tenant's own limits). */
+export function platformForInput(guardedField: (input: unknown) => string | null) {
+  return t.middleware(({ ctx, input, next }) => {
+    const field = guardedField(input);
+    if (field !== null && !ctx.principal?.platform) {
+      throw new ContactsError("FORBIDDEN", [
+        { reason: ErrorReason.forbidden, field, message: "only a platform token may change this" },
+      ]);
+    }
     return next();
   });
 }

@@ -71,7 +71,7 @@ describe("rotateTaxIdKeys", () => {
       batchSize: 4,
       onProgress: (p) => progress.push(p.done),
     });
-    expect(result).toEqual({ done: 6, total: 6 });
+    expect(result).toEqual({ done: 6, total: 6, remaining: 0 });
     expect(progress).toEqual([4, 6]);
 
     const rows = await owner.query<{
@@ -94,7 +94,38 @@ describe("rotateTaxIdKeys", () => {
       expect(row.tax_id_index).toBe(newVault.blindIndex(want?.taxId ?? "", row.tenant_id));
     }
     // Nothing left to do: a second run touches no row.
-    expect(await rotateTaxIdKeys(db.url, newVault)).toEqual({ done: 0, total: 0 });
+    expect(await rotateTaxIdKeys(db.url, newVault)).toEqual({ done: 0, total: 0, remaining: 0 });
+  });
+
+  it("takes the ciphertext over a stale legacy plaintext, and clears the legacy column", async () => {
+    await owner.query("delete from contacts");
+    const oldRing = generateKeyringForTests();
+    const id = randomUUID();
+    // Written before encryption existed ("111-11-1111"), then changed through the API ("222-22-2222").
+    const current = new TaxIdVault(oldRing).encrypt("222-22-2222", { tenantId: "bravo", contactId: id });
+    await insertContact(
+      "bravo",
+      { tax_id: "111-11-1111", tax_id_ciphertext: current.ciphertext, tax_id_key_id: current.keyId },
+      id,
+    );
+    const oldKey = oldRing.key(oldRing.currentKeyId);
+    if (!oldKey) throw new Error("test keyring without its key");
+    const rotated = new TaxIdVault(
+      TaxIdKeyring.fromParts({
+        currentKeyId: "k3",
+        keys: { [oldRing.currentKeyId]: oldKey, k3: randomBytes(32) },
+        indexKey: oldRing.indexKey,
+      }),
+    );
+    expect(await rotateTaxIdKeys(db.url, rotated)).toEqual({ done: 1, total: 1, remaining: 0 });
+    const row = await owner.query<{ tax_id: string | null; tax_id_ciphertext: string }>(
+      "select tax_id, tax_id_ciphertext from contacts where tenant_id = 'bravo' and id = $1",
+      [id],
+    );
+    expect(row.rows[0]?.tax_id).toBeNull();
+    expect(rotated.decrypt(row.rows[0]?.tax_id_ciphertext ?? "", { tenantId: "bravo", contactId: id })).toBe(
+      "222-22-2222",
+    );
   });
 
   it("refuses to run as a role that row-level security binds", async () => {

@@ -9,19 +9,26 @@ export interface RotationProgress {
   total: number;
 }
 
+export interface RotationResult extends RotationProgress {
+  /** Rows still not under the current key at the end (written meanwhile by a process on an old key). */
+  remaining: number;
+}
+
 /**
  * Re-encrypts, in batches of `batchSize` rows (one transaction each), every tax ID not under the
  * vault's current key, including plaintext left from before encryption existed (the legacy
  * `tax_id` column, cleared as it is encrypted). Blind indexes are recomputed on the way. Runs on
  * the owner's connection: it works across tenants, so it needs an owner that bypasses row-level
  * security (the embedded server's superuser does); checked first. Safe to stop and rerun: each
- * batch commits on its own, and rows are locked with SKIP LOCKED so two runs share the work.
+ * batch commits on its own. Rows an API transaction holds are waited for, not skipped. Restart the
+ * API processes with the new current key first: a process still on the old key writes rows the run
+ * then reports as `remaining`.
  */
 export async function rotateTaxIdKeys(
   ownerUrl: string,
   vault: TaxIdVault,
   options: { batchSize?: number; onProgress?: (progress: RotationProgress) => void } = {},
-): Promise<RotationProgress> {
+): Promise<RotationResult> {
   const batchSize = options.batchSize ?? 500;
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
@@ -47,7 +54,7 @@ export async function rotateTaxIdKeys(
           tax_id_ciphertext: string | null;
         }>(
           `select tenant_id, id, tax_id, tax_id_ciphertext from contacts where ${pending}
-           limit $2 for update skip locked`,
+           limit $2 for update`,
           [vault.currentKeyId, batchSize],
         );
         if (batch.rows.length === 0) {
@@ -56,7 +63,10 @@ export async function rotateTaxIdKeys(
         }
         const updates = batch.rows.map((row) => {
           const context = { tenantId: row.tenant_id, contactId: row.id };
-          const plaintext = row.tax_id ?? vault.decrypt(row.tax_id_ciphertext ?? "", context);
+          // The ciphertext is authoritative; the legacy column only counts where there is none.
+          const plaintext = row.tax_id_ciphertext
+            ? vault.decrypt(row.tax_id_ciphertext, context)
+            : (row.tax_id ?? "");
           const { ciphertext, keyId } = vault.encrypt(plaintext, context);
           return { ...context, ciphertext, keyId, index: vault.blindIndex(plaintext, row.tenant_id) };
         });
@@ -82,7 +92,10 @@ export async function rotateTaxIdKeys(
         throw error;
       }
     }
-    return progress;
+    const left = await client.query<{ n: string }>(`select count(*) n from contacts where ${pending}`, [
+      vault.currentKeyId,
+    ]);
+    return { ...progress, remaining: Number(left.rows[0]?.n ?? 0) };
   } finally {
     await client.end();
   }

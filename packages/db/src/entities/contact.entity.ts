@@ -50,6 +50,11 @@ export const ContactEntity = defineEntity({
     taxIdKeyId: p.string().nullable(),
     /** Per-tenant HMAC of the normalised tax ID: equality search without decrypting. */
     taxIdIndex: p.string().nullable(),
+    /**
+     * Plaintext from before tax IDs were encrypted: read only when there is no ciphertext, cleared on
+     * every tax-ID write and by `tax-ids rotate`.
+     */
+    taxIdLegacy: p.string().nullable().fieldName("tax_id"),
     gender: p.string().nullable(),
     pronouns: p.string().nullable(),
     dateOfBirth: p.string().columnType("date").nullable(),
