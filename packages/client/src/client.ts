@@ -62,3 +62,4 @@ export function createContactsClient(options: ContactsClientOptions): ContactsCl
 export type ContactsClient = TRPCClient<AppRouter>;
 export type { AppRouter };
 export { ContactsApiError } from "./errors.js";
+export { iterate, pages } from "./paginate.js";

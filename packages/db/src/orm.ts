@@ -10,6 +10,7 @@ import { TaxIdRevealEntity } from "./entities/tax-id-reveal.entity.js";
 import { TenantEntity } from "./entities/tenant.entity.js";
 import { Migration20261123000001Initial } from "./migrations/Migration20261123000001_initial.js";
 import { Migration20261123000002AccessControl } from "./migrations/Migration20261123000002_access_control.js";
+import { Migration20261123000003Search } from "./migrations/Migration20261123000003_search.js";
 
 /** Every entity, listed explicitly (no folder discovery). */
 export const entities = [
@@ -26,6 +27,7 @@ export const entities = [
 export const migrations = [
   { name: "Migration20261123000001_initial", class: Migration20261123000001Initial },
   { name: "Migration20261123000002_access_control", class: Migration20261123000002AccessControl },
+  { name: "Migration20261123000003_search", class: Migration20261123000003Search },
 ];
 
 export interface OrmOptions {

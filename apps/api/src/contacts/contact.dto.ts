@@ -39,7 +39,7 @@ export class ContactViewer {
   }
 
   /** The contact as this caller may see it, limited to `fields` when given. */
-  show(row: ContactEntity, fields?: readonly ContactField[]): Partial<Contact> {
+  show(row: ContactEntity, fields?: readonly ContactField[]): Partial<Contact> & Pick<Contact, "id"> {
     const doc = projectContact(applyMasking(contactDocument(row, this.taxIdOf(row)), this.principal), fields);
     if (!this.taxIdMasked && typeof doc.taxId === "string") this.revealed.add(row.id);
     return doc;

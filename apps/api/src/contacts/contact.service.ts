@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 
-import type { EntityManager } from "@mikro-orm/postgresql";
+import type { EntityDictionary, EntityManager } from "@mikro-orm/postgresql";
 import { AccountEntity } from "@contacts/db/entities/account.entity";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { RoleEntity } from "@contacts/db/entities/role.entity";
@@ -9,14 +9,19 @@ import { ContactsError, ErrorReason } from "@contacts/domain/errors";
 import type { FieldError } from "@contacts/domain/errors";
 import { isMaskedValue, maskLast4 } from "@contacts/domain/masking";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
-import type { ContactSearchInput } from "@contacts/domain/search";
+import type { ContactDescendantsInput, ContactListInput, ContactSearchInput } from "@contacts/domain/search";
 
 import type { Principal } from "../auth/principal.js";
 import type { ContactViewer } from "./contact.dto.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
+import { descendantsQuery, listQuery, numberCursor, searchCursor, searchQuery } from "./contact-queries.js";
+import type { SqlQuery } from "./contact-queries.js";
 
-function isNumberCursor(value: Record<string, unknown>): value is { n: number } {
-  return Number.isSafeInteger(value.n) && (value.n as number) >= 0;
+/** A raw contacts row as the paged queries return it (`sort_key` only from search). */
+type ContactRow = Record<string, unknown> & { id: string; number: string; sort_key: string };
+
+export interface ContactPage {
+  rows: ContactEntity[];
+  nextCursor: string | null;
 }
 
 /** Contacts are sent as `{ contact: {...} }`; errors about their fields are reported under this path. */
@@ -144,29 +149,50 @@ export class ContactService {
     return { canManage: Boolean(managed), contactId: (managed ?? first).id };
   }
 
-  /** One page of contacts matching every given filter, in contact-number order. */
-  async search(input: ContactSearchInput): Promise<{ rows: ContactEntity[]; nextCursor: string | null }> {
-    const after = input.cursor ? decodeCursor(input.cursor, isNumberCursor).n : 0;
-    const qb = this.em
-      .createQueryBuilder(ContactEntity)
-      .where({ tenantId: this.tenantId, number: { $gt: after } })
-      .orderBy({ number: "asc" })
-      .limit(input.limit + 1);
-    if (input.ids) qb.andWhere({ id: { $in: input.ids } });
-    if (input.status) qb.andWhere({ status: input.status });
-    // Compared through the tenant's blind index: equality without decrypting any row.
-    if (input.taxId) qb.andWhere({ taxIdIndex: this.vault.blindIndex(input.taxId, this.tenantId) });
-    if (input.emailAddress) {
-      qb.andWhere("email_keys @> jsonb_build_array(lower(?::text))", [input.emailAddress.trim()]);
-    }
-    const rows = await qb.getResult();
-    const page = rows.slice(0, input.limit);
+  /** One page of contacts matching every given filter (see contact-queries.ts). */
+  async search(input: ContactSearchInput): Promise<ContactPage> {
+    const taxIdIndex = input.taxId ? this.vault.blindIndex(input.taxId, this.tenantId) : null;
+    const page = await this.page(searchQuery(this.tenantId, input, taxIdIndex), input.limit, (last) =>
+      searchCursor(input, last),
+    );
     // A match on the tax-ID filter tells the caller each contact's tax ID: recorded as a reveal.
-    if (input.taxId) for (const row of page) this.viewer.noteTaxIdDisclosed(row.id);
+    if (input.taxId) for (const row of page.rows) this.viewer.noteTaxIdDisclosed(row.id);
+    return page;
+  }
+
+  /** One page of an account's contacts (404 when the account is not the tenant's). */
+  async list(input: ContactListInput): Promise<ContactPage> {
+    const query = listQuery(this.tenantId, input); // a bad cursor is a 400 before anything is looked up
+    await this.requireAccount(input.accountId);
+    return this.page(query, input.limit, numberCursor);
+  }
+
+  /** One page of the contacts of an account and all its descendant accounts. */
+  async descendants(input: ContactDescendantsInput): Promise<ContactPage> {
+    const query = descendantsQuery(this.tenantId, input);
+    await this.requireAccount(input.accountId);
+    return this.page(query, input.limit, numberCursor);
+  }
+
+  private async requireAccount(accountId: string): Promise<void> {
+    if (!(await this.em.count(AccountEntity, { tenantId: this.tenantId, id: accountId }))) {
+      throw ContactsError.notFound("accountId");
+    }
+  }
+
+  /** Runs a paged query (it asks for one row more than the page) and maps the rows to entities. */
+  private async page(
+    query: SqlQuery,
+    limit: number,
+    cursorAfter: (last: ContactRow) => string,
+  ): Promise<ContactPage> {
+    const found = await this.em.execute<ContactRow[]>(query.sql, query.params);
+    const page = found.slice(0, limit);
     const last = page.at(-1);
     return {
-      rows: page,
-      nextCursor: rows.length > input.limit && last ? encodeCursor({ n: last.number }) : null,
+      // em.map converts column names and types (bigint number, dates) as a find would.
+      rows: page.map((row) => this.em.map(ContactEntity, row as unknown as EntityDictionary<ContactEntity>)),
+      nextCursor: found.length > limit && last ? cursorAfter(last) : null,
     };
   }
 

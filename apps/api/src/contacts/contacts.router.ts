@@ -3,7 +3,7 @@ import { ContactField, ContactInput, ContactReplaceInput, EmailAddress } from "@
 import { Id } from "@contacts/domain/common";
 
 import { procedureWith, requireForInput, router } from "../trpc/init.js";
-import { ContactSearchInput } from "@contacts/domain/search";
+import { ContactDescendantsInput, ContactListInput, ContactSearchInput } from "@contacts/domain/search";
 import { ContactService } from "./contact.service.js";
 
 const ExpectedVersion = z.number().int().min(1).optional();
@@ -62,6 +62,28 @@ export const contactsRouter = router({
     )
     .query(async ({ ctx, input }) => {
       const page = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).search(input);
+      return {
+        items: page.rows.map((row) => ctx.viewer.show(row, input.fields)),
+        nextCursor: page.nextCursor,
+      };
+    }),
+
+  /** The contacts of one account, with the Rackspace filters, in number order. */
+  list: procedureWith("contacts:read")
+    .input(ContactListInput)
+    .query(async ({ ctx, input }) => {
+      const page = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).list(input);
+      return {
+        items: page.rows.map((row) => ctx.viewer.show(row, input.fields)),
+        nextCursor: page.nextCursor,
+      };
+    }),
+
+  /** The contacts of an account and of all its descendant accounts, to any depth. */
+  descendants: procedureWith("contacts:read")
+    .input(ContactDescendantsInput)
+    .query(async ({ ctx, input }) => {
+      const page = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).descendants(input);
       return {
         items: page.rows.map((row) => ctx.viewer.show(row, input.fields)),
         nextCursor: page.nextCursor,

@@ -19,7 +19,12 @@ export function decodeCursor<T extends Record<string, string | number>>(
   } catch {
     // reported below
   }
-  throw ContactsError.invalid([
+  throw invalidCursor();
+}
+
+/** The 400 for a cursor that does not belong to this list (or this sort). */
+export function invalidCursor(): ContactsError {
+  return ContactsError.invalid([
     { reason: ErrorReason.invalid, field: "cursor", message: "not a cursor of this list" },
   ]);
 }

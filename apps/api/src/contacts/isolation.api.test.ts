@@ -95,7 +95,7 @@ describe("tenant isolation under concurrent load on a small pool", () => {
           tasks.push(async () => {
             try {
               const row = await own.client.contacts.get.query({ id: ownId });
-              if (row.id !== ownId) problems.push(`${own.tenant} get ${ownId}: got ${String(row.id)}`);
+              if (row.id !== ownId) problems.push(`${own.tenant} get ${ownId}: got ${row.id}`);
               checkRow(own, row, "get");
               counts.ownGets++;
             } catch (error) {
@@ -107,7 +107,7 @@ describe("tenant isolation under concurrent load on a small pool", () => {
           tasks.push(async () => {
             try {
               const page = await own.client.contacts.search.query({ limit: 50 });
-              const ids = page.items.map((row) => row.id ?? "").sort();
+              const ids = page.items.map((row) => row.id).sort();
               if (JSON.stringify(ids) !== JSON.stringify([...own.ids].sort())) {
                 problems.push(`${own.tenant} search: ids ${JSON.stringify(ids)}`);
               }

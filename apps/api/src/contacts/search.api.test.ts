@@ -1,0 +1,372 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { iterate, pages } from "@contacts/client/client";
+import type { ContactInput } from "@contacts/domain/contact";
+import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
+
+import { createTenantWithKey } from "../tenants/tenant.service.js";
+import { rejection, startHarness } from "../testing/harness.js";
+import type { Harness } from "../testing/harness.js";
+
+let h: Harness;
+
+/** Ids of the accounts and contacts alpha creates; bravo gets look-alikes that must never show up. */
+const ids = { root: "", child: "", grandchild: "", greatGrandchild: "", other: "" };
+const contacts: Record<string, string> = {};
+
+function person(firstName: string, lastName: string, extra: Partial<ContactInput> = {}): ContactInput {
+  return { subtype: "person", firstName, lastName, ...extra };
+}
+
+const address = (city: string, state: string, country: string) => ({
+  line1: "1 Main St",
+  city,
+  state,
+  postalCode: "12345",
+  country,
+  label: "work" as const,
+});
+
+beforeAll(async () => {
+  h = await startHarness();
+  for (const client of [h.alpha, h.bravo]) {
+    const root = await client.accounts.create.mutate({
+      account: { type: "CLOUD", key: "root", name: "Acme Holdings" },
+    });
+    const child = await client.accounts.create.mutate({
+      account: { type: "CLOUD", key: "child", name: "Acme Europe", parentId: root.id },
+    });
+    const grandchild = await client.accounts.create.mutate({
+      account: { type: "CLOUD", key: "grandchild", name: "Acme France", parentId: child.id },
+    });
+    const greatGrandchild = await client.accounts.create.mutate({
+      account: { type: "CLOUD", key: "ggc", name: "Acme Paris", parentId: grandchild.id },
+    });
+    const other = await client.accounts.create.mutate({
+      account: { type: "CLOUD", key: "other", name: "Globex" },
+    });
+    const mine = client === h.alpha;
+    if (mine)
+      Object.assign(ids, {
+        root: root.id,
+        child: child.id,
+        grandchild: grandchild.id,
+        greatGrandchild: greatGrandchild.id,
+        other: other.id,
+      });
+    const seed: [string, ContactInput][] = [
+      [
+        "ada",
+        person("Ada", "Lovelace", {
+          accountId: root.id,
+          roles: ["PRIMARY"],
+          nickname: "Countess",
+          jobTitle: "Analyst",
+          username: "ada",
+          emails: [{ address: "Ada@Example.com" }, { address: "countess@engines.org" }],
+          addresses: [address("London", "Greater London", "GB")],
+        }),
+      ],
+      [
+        "grace",
+        person("Grace", "Hopper", {
+          accountId: child.id,
+          roles: ["TECHNICAL", "BILLING"],
+          jobTitle: "Admiral",
+          username: "grace",
+          emails: [{ address: "grace@navy.mil" }],
+          addresses: [address("Arlington", "VA", "US"), address("New York", "NY", "US")],
+        }),
+      ],
+      [
+        "alan",
+        person("Alan", "Turing", {
+          accountId: grandchild.id,
+          roles: ["TECHNICAL"],
+          jobTitle: "Analyst",
+          nickname: "Prof",
+          emails: [{ address: "alan@bletchley.uk" }],
+          addresses: [address("Manchester", "Greater Manchester", "GB")],
+        }),
+      ],
+      [
+        "alana",
+        person("Alana", "Turner", {
+          accountId: greatGrandchild.id,
+          roles: ["BILLING"],
+          status: "inactive",
+          emails: [{ address: "alana@paris.fr" }],
+          addresses: [address("Paris", "IDF", "FR")],
+        }),
+      ],
+      [
+        "ken",
+        person("Ken", "Thompson", {
+          accountId: other.id,
+          roles: ["ADMINISTRATIVE"],
+          status: "deceased",
+          emails: [{ address: "ken@bell-labs.com" }],
+          addresses: [address("New York", "NY", "US")],
+        }),
+      ],
+      [
+        "co",
+        {
+          subtype: "company",
+          companyName: "Lovelace Engines Ltd",
+          accountId: root.id,
+          emails: [{ address: "info@engines.org" }],
+        },
+      ],
+    ];
+    for (const [name, contact] of seed) {
+      const created = await client.contacts.create.mutate({ contact });
+      if (mine) contacts[name] = created.id;
+    }
+  }
+});
+
+afterAll(async () => {
+  await h.close();
+});
+
+/** The names (alpha's seed keys) a search finds, in order. */
+async function found(input: Parameters<typeof h.alpha.contacts.search.query>[0]): Promise<string[]> {
+  const page = await h.alpha.contacts.search.query(input);
+  const byId = new Map(Object.entries(contacts).map(([name, id]) => [id, name]));
+  return page.items.map((item) => byId.get(item.id) ?? `foreign:${item.id}`);
+}
+
+describe("contacts.search filters", () => {
+  it.each([
+    ["ids", { ids: [] as string[] }, ["ada", "alan"]],
+    ["status list", { status: ["inactive", "deceased"] }, ["ken", "alana"]],
+    ["first name prefix, any case", { firstName: "ala" }, ["alan", "alana"]],
+    ["last name prefix", { lastName: "TUR" }, ["alana", "alan"]],
+    ["nickname prefix", { nickname: "count" }, ["ada"]],
+    ["job title prefix", { jobTitle: "analyst" }, ["ada", "alan"]],
+    ["role", { role: "TECHNICAL" }, ["grace", "alan"]],
+    ["email, any of a contact's, any case", { emailAddress: "COUNTESS@engines.org" }, ["ada"]],
+    ["account name prefix", { accountName: "acme e" }, ["grace"]],
+    ["account ids", { accountIds: [] as string[] }, ["ada", "co", "ken"]],
+    ["numbers", { numbers: [1, 3] }, ["ada", "alan"]],
+    ["city of any address", { city: "new york" }, ["grace", "ken"]],
+    ["state", { state: "greater manchester" }, ["alan"]],
+    ["country", { country: "gb" }, ["ada", "alan"]],
+  ] as const)("%s", async (_name, filter, expected) => {
+    const input: Record<string, unknown> = { ...filter };
+    if ("ids" in filter) input.ids = [contacts.ada, contacts.alan];
+    if ("accountIds" in filter) input.accountIds = [ids.root, ids.other];
+    expect((await found(input as never)).sort()).toEqual([...expected].sort());
+  });
+
+  it("combines filters with AND", async () => {
+    expect(await found({ role: "TECHNICAL", jobTitle: "ana", country: "GB" })).toEqual(["alan"]);
+    expect(await found({ role: "TECHNICAL", city: "london" })).toEqual([]);
+  });
+
+  it("finds free text by prefix, with a typo, across names, emails and company name", async () => {
+    expect(await found({ q: "lovel" })).toEqual(["ada", "co"]);
+    expect(await found({ q: "hoper" })).toEqual(["grace"]);
+    expect(await found({ q: "bletchley" })).toEqual(["alan"]);
+    expect(await found({ q: "engines" })).toEqual(["ada", "co"]);
+  });
+
+  it("sorts by last name, first name, created and updated, both ways, the id breaking ties", async () => {
+    // A company sorts by its company name: "lovelace" < "lovelace engines ltd".
+    expect(await found({ accountIds: [ids.root, ids.child, ids.grandchild, ids.other] })).toEqual([
+      "grace",
+      "ada",
+      "co",
+      "ken",
+      "alan",
+    ]);
+    expect(await found({ status: ["active"], sort: { field: "firstName", direction: "desc" } })).toEqual([
+      "co",
+      "grace",
+      "alan",
+      "ada",
+    ]);
+    const created = await found({ sort: { field: "createdAt" } });
+    expect(created).toEqual(["ada", "grace", "alan", "alana", "ken", "co"]);
+    expect(await found({ sort: { field: "createdAt", direction: "desc" } })).toEqual([...created].reverse());
+    await h.alpha.contacts.update.mutate({
+      id: contacts.ada ?? "",
+      contact: person("Ada", "Lovelace", {
+        jobTitle: "Analyst",
+        nickname: "Countess",
+        roles: ["PRIMARY"],
+        accountId: ids.root,
+        username: "ada",
+        emails: [{ address: "Ada@Example.com" }, { address: "countess@engines.org" }],
+        addresses: [address("London", "Greater London", "GB")],
+      }),
+    });
+    expect((await found({ sort: { field: "updatedAt", direction: "desc" } }))[0]).toBe("ada");
+  });
+
+  it("projects the asked fields", async () => {
+    const page = await h.alpha.contacts.search.query({ lastName: "hopper", fields: ["lastName", "emails"] });
+    expect(page.items).toEqual([
+      {
+        id: contacts.grace,
+        lastName: "Hopper",
+        emails: [{ address: "grace@navy.mil", label: "work", primary: false }],
+      },
+    ]);
+  });
+
+  it("never shows another tenant's contacts, whatever the filter", async () => {
+    for (const input of [
+      {},
+      { q: "lovelace" },
+      { lastName: "turing" },
+      { city: "paris" },
+      { accountName: "acme" },
+    ]) {
+      expect((await found(input)).filter((name) => name.startsWith("foreign:"))).toEqual([]);
+    }
+  });
+});
+
+describe("contacts.list", () => {
+  it("lists one account's contacts with the role, username and email filters", async () => {
+    const list = async (input: Record<string, unknown>) =>
+      (await h.alpha.contacts.list.query({ accountId: ids.root, ...input })).items.map((c) => c.id);
+    expect(await list({})).toEqual([contacts.ada, contacts.co]);
+    expect(await list({ role: "PRIMARY" })).toEqual([contacts.ada]);
+    expect(await list({ username: "ADA" })).toEqual([contacts.ada]);
+    expect(await list({ emailAddress: "INFO@engines.org" })).toEqual([contacts.co]);
+    expect(await list({ role: "BILLING" })).toEqual([]);
+  });
+
+  it("answers 404 for another tenant's account", async () => {
+    const theirs = (await h.bravo.accounts.list.query({})).items[0];
+    const error = await rejection(h.alpha.contacts.list.query({ accountId: theirs?.id ?? "" }));
+    expect(error.status).toBe(404);
+    expect(error.errors).toEqual([{ reason: "not_found", field: "accountId" }]);
+  });
+});
+
+describe("contacts.descendants", () => {
+  it("finds the contacts of an account and its descendants to any depth", async () => {
+    const of = async (accountId: string) =>
+      (await h.alpha.contacts.descendants.query({ accountId })).items.map((c) => c.id).sort();
+    expect(await of(ids.root)).toEqual(
+      [contacts.ada, contacts.grace, contacts.alan, contacts.alana, contacts.co].sort(),
+    );
+    expect(await of(ids.child)).toEqual([contacts.grace, contacts.alan, contacts.alana].sort());
+    expect(await of(ids.greatGrandchild)).toEqual([contacts.alana]);
+    const paged: string[] = [];
+    for await (const c of iterate(h.alpha.contacts.descendants, { accountId: ids.root, limit: 2 }))
+      paged.push(c.id);
+    expect(paged.sort()).toEqual(await of(ids.root));
+  });
+});
+
+describe("paging", () => {
+  let client: typeof h.alpha;
+  const TOTAL = 2_500;
+
+  beforeAll(async () => {
+    const { apiKey } = await createTenantWithKey(h.em(), {
+      tenant: { id: "paging", name: "Paging" },
+      keyName: "test",
+      permissions: ALL_PERMISSIONS.filter((p) => p !== "contacts:unmask-tax-id"),
+      createdBy: "test",
+    });
+    client = h.client(apiKey.key);
+    const account = await client.accounts.create.mutate({
+      account: { type: "CLOUD", key: "big", name: "Big" },
+    });
+    // Few distinct last names, so the id tie-breaker decides most of the order.
+    await h
+      .em()
+      .getConnection()
+      .execute(
+        `insert into contacts (tenant_id, id, number, subtype, first_name, last_name, account_id, roles, status,
+         created_at, created_by, updated_at, updated_by)
+       select 'paging', gen_random_uuid(), n, 'person', 'First' || (n % 50), 'Last' || (n % 7), ?::uuid,
+         case when n % 3 = 0 then array['BILLING'] else array[]::text[] end, 'active',
+         now() - (n || ' seconds')::interval, 'test', now(), 'test'
+       from generate_series(1, ?) n`,
+        [account.id, TOTAL],
+      );
+    await h.em().getConnection().execute("update tenants set contact_seq = ? where id = 'paging'", [TOTAL]);
+  });
+
+  it("walks a few thousand contacts, each exactly once and in order, for every sort", async () => {
+    for (const sort of [
+      { field: "lastName", direction: "asc" },
+      { field: "firstName", direction: "desc" },
+      { field: "createdAt", direction: "asc" },
+    ] as const) {
+      const seen: { id: string; key: string }[] = [];
+      for await (const page of pages(client.contacts.search, { sort, limit: 333 })) {
+        for (const c of page.items) {
+          const key =
+            sort.field === "createdAt"
+              ? (c.createdAt ?? "")
+              : ((sort.field === "lastName" ? c.lastName : c.firstName)?.toLowerCase() ?? "");
+          seen.push({ id: c.id, key });
+        }
+      }
+      expect(seen).toHaveLength(TOTAL);
+      expect(new Set(seen.map((s) => s.id)).size).toBe(TOTAL);
+      const sorted = [...seen].sort((a, b) => {
+        const byKey = a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+        const byId = a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+        return (sort.direction === "asc" ? 1 : -1) * (byKey || byId);
+      });
+      expect(seen.map((s) => s.id)).toEqual(sorted.map((s) => s.id));
+    }
+  });
+
+  it("neither skips nor repeats a contact when one is added while paging a list", async () => {
+    const account = (await client.accounts.list.query({})).items[0];
+    const accountId = account?.id ?? "";
+    const seen: string[] = [];
+    let added = "";
+    for await (const page of pages(client.contacts.list, { accountId, limit: 400 })) {
+      seen.push(...page.items.map((c) => c.id));
+      if (!added)
+        added = (await client.contacts.create.mutate({ contact: person("New", "Comer", { accountId }) })).id;
+    }
+    expect(seen).toHaveLength(TOTAL + 1);
+    expect(new Set(seen).size).toBe(TOTAL + 1);
+    expect(seen.at(-1)).toBe(added);
+    await client.contacts.delete.mutate({ id: added });
+  });
+
+  it.each([0, -1, 1001, 1.5])("answers 400 on `limit` for %s", async (limit) => {
+    for (const call of [
+      () => client.contacts.search.query({ limit }),
+      () => client.contacts.list.query({ accountId: ids.root, limit }),
+      () => client.contacts.descendants.query({ accountId: ids.root, limit }),
+    ]) {
+      const error = await rejection(call());
+      expect(error.status).toBe(400);
+      expect(error.errors.map((e) => e.field)).toEqual(["limit"]);
+    }
+  });
+
+  it("answers 400 on `cursor` for a cursor that is not one, or belongs to another sort or list", async () => {
+    const first = await client.contacts.search.query({ limit: 10 });
+    const listCursor =
+      (
+        await client.contacts.list.query({
+          accountId: (await client.accounts.list.query({})).items[0]?.id ?? "",
+          limit: 10,
+        })
+      ).nextCursor ?? "";
+    for (const call of [
+      () => client.contacts.search.query({ cursor: "not-a-cursor" }),
+      () => client.contacts.search.query({ cursor: first.nextCursor ?? "", sort: { field: "createdAt" } }),
+      () => client.contacts.search.query({ cursor: listCursor }),
+      () => client.contacts.list.query({ accountId: ids.root, cursor: first.nextCursor ?? "" }),
+    ]) {
+      const error = await rejection(call());
+      expect(error.status).toBe(400);
+      expect(error.errors).toEqual([{ reason: "invalid", field: "cursor" }]);
+    }
+  });
+});
