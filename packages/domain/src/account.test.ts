@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
 
-import { AccountInput, ChannelInput } from "./account.js";
+import { AccountInput, AccountListInput, ChannelInput, ChannelPatchInput, patchChannel } from "./account.js";
+import type { ChannelValues } from "./account.js";
 import { fieldErrorsFromZod } from "./errors.js";
 
-function errorsOf(schema: typeof AccountInput | typeof ChannelInput, input: unknown) {
+function errorsOf(
+  schema: typeof AccountInput | typeof ChannelInput | typeof ChannelPatchInput | typeof AccountListInput,
+  input: unknown,
+) {
   const result = schema.safeParse(input);
   if (result.success) throw new Error("expected the input to be rejected");
   return fieldErrorsFromZod(result.error.issues, undefined, { input }).map(({ reason, field }) => ({
@@ -88,6 +92,9 @@ describe("ChannelInput", () => {
     expect(errorsOf(ChannelInput, { telephone: "1".repeat(256) })).toEqual([
       { reason: "too_long", field: "telephone" },
     ]);
+    expect(errorsOf(ChannelInput, { email: `${"e".repeat(60)}@${"x".repeat(192)}.io` })).toEqual([
+      { reason: "too_long", field: "email" },
+    ]);
   });
 
   it("trims values", () => {
@@ -164,6 +171,98 @@ describe("AccountInput", () => {
     expect(errorsOf(AccountInput, { ...account, parentId: "42", id: "x" })).toEqual([
       { reason: "invalid", field: "parentId" },
       { reason: "server_managed", field: "id" },
+    ]);
+  });
+});
+
+describe("AccountListInput", () => {
+  it("defaults the limit and keeps null apart from an absent parentId", () => {
+    expect(AccountListInput.parse({})).toEqual({ limit: 50 });
+    expect(AccountListInput.parse({ parentId: null, type: "CLOUD" })).toEqual({
+      limit: 50,
+      parentId: null,
+      type: "CLOUD",
+    });
+  });
+
+  it.each([0, -1, 1001, 1.5])("rejects the limit %d", (limit) => {
+    expect(errorsOf(AccountListInput, { limit }).map((e) => e.field)).toEqual(["limit"]);
+  });
+
+  it("rejects a bad parentId, type, and unknown fields", () => {
+    expect(errorsOf(AccountListInput, { parentId: "42", type: "cloud", sort: "name" })).toEqual([
+      { reason: "invalid", field: "parentId" },
+      { reason: "invalid", field: "type" },
+      { reason: "unknown_field", field: "sort" },
+    ]);
+  });
+});
+
+describe("ChannelPatchInput and patchChannel", () => {
+  const phone: ChannelValues = {
+    label: "fax",
+    telephone: "+1 210 555 0199",
+    email: null,
+    website: null,
+    integration: false,
+  };
+  const mail: ChannelValues = { ...phone, label: "general", telephone: null, email: "desk@example.com" };
+
+  function patchErrors(current: ChannelValues, patch: unknown) {
+    const result = patchChannel(current, ChannelPatchInput.parse(patch));
+    if (result.success) throw new Error("expected the patch to be rejected");
+    return fieldErrorsFromZod(result.issues).map(({ reason, field }) => ({ reason, field }));
+  }
+
+  it("accepts any subset of the fields, without defaults", () => {
+    expect(ChannelPatchInput.parse({})).toEqual({});
+    expect(ChannelPatchInput.parse({ integration: true })).toEqual({ integration: true });
+  });
+
+  it("validates each given field like ChannelInput", () => {
+    expect(errorsOf(ChannelPatchInput, { email: "nope", website: "w".repeat(256), label: "pager" })).toEqual([
+      { reason: "invalid", field: "label" },
+      { reason: "invalid", field: "email" },
+      { reason: "too_long", field: "website" },
+    ]);
+    expect(errorsOf(ChannelPatchInput, { telephone: " ", id: "x" })).toEqual([
+      { reason: "required", field: "telephone" },
+      { reason: "server_managed", field: "id" },
+    ]);
+  });
+
+  it("changes the given fields and keeps the others", () => {
+    expect(patchChannel(phone, { telephone: " +1 210 555 0100 ", integration: true })).toEqual({
+      success: true,
+      data: { ...phone, telephone: "+1 210 555 0100", integration: true },
+    });
+    expect(patchChannel(phone, {})).toEqual({ success: true, data: phone });
+  });
+
+  it("switches the value when the old one is cleared", () => {
+    expect(patchChannel(mail, { email: null, website: "https://example.com" })).toEqual({
+      success: true,
+      data: { ...mail, email: null, website: "https://example.com" },
+    });
+  });
+
+  it("refuses a second value, naming the one the patch sent", () => {
+    expect(patchErrors(phone, { label: "general", email: "desk@example.com" })).toEqual([
+      { reason: "invalid", field: "email" },
+    ]);
+    expect(patchErrors(mail, { telephone: "+1 210 555 0100" })).toEqual([
+      { reason: "invalid", field: "telephone" },
+    ]);
+  });
+
+  it("refuses clearing the only value", () => {
+    expect(patchErrors(mail, { email: null })).toEqual([{ reason: "required", field: "telephone" }]);
+  });
+
+  it("refuses a fax label without a telephone, from either side of the merge", () => {
+    expect(patchErrors(mail, { label: "fax" })).toEqual([{ reason: "invalid", field: "label" }]);
+    expect(patchErrors(phone, { telephone: null, email: "desk@example.com" })).toEqual([
+      { reason: "invalid", field: "label" },
     ]);
   });
 });

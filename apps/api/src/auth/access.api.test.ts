@@ -295,6 +295,7 @@ describe("tenant administration", () => {
  */
 type Call = (client: ContactsClient, ids: { contact: string }) => Promise<unknown>;
 const someContact = { contact: person };
+const someAccount = { type: "CLOUD", key: "matrix", name: "Matrix" };
 const PERMISSION_MATRIX: {
   procedure: string;
   needs: Permission | "user token" | "platform token";
@@ -323,6 +324,16 @@ const PERMISSION_MATRIX: {
     call: (c, ids) => c.contacts.delete.mutate({ id: ids.contact }),
   },
   { procedure: "contacts.search", needs: "contacts:read", call: (c) => c.contacts.search.query({}) },
+  {
+    procedure: "contacts.list",
+    needs: "contacts:read",
+    call: (c) => c.contacts.list.query({ accountId: randomUUID() }),
+  },
+  {
+    procedure: "contacts.descendants",
+    needs: "contacts:read",
+    call: (c) => c.contacts.descendants.query({ accountId: randomUUID() }),
+  },
   {
     procedure: "contacts.search",
     needs: "contacts:unmask-tax-id",
@@ -364,6 +375,60 @@ const PERMISSION_MATRIX: {
     call: (c) => c.admin.apiKeys.revoke.mutate({ id: randomUUID() }),
   },
   { procedure: "admin.taxIdReveals", needs: "admin", call: (c) => c.admin.taxIdReveals.query() },
+  {
+    procedure: "accounts.create",
+    needs: "accounts:write",
+    call: (c) => c.accounts.create.mutate({ account: someAccount }),
+  },
+  {
+    procedure: "accounts.get",
+    needs: "accounts:read",
+    call: (c) => c.accounts.get.query({ id: randomUUID() }),
+  },
+  {
+    procedure: "accounts.update",
+    needs: "accounts:write",
+    call: (c) => c.accounts.update.mutate({ id: randomUUID(), account: someAccount }),
+  },
+  {
+    procedure: "accounts.delete",
+    needs: "accounts:write",
+    call: (c) => c.accounts.delete.mutate({ id: randomUUID() }),
+  },
+  { procedure: "accounts.list", needs: "accounts:read", call: (c) => c.accounts.list.query({}) },
+  {
+    procedure: "accounts.channels.add",
+    needs: "accounts:write",
+    call: (c) => c.accounts.channels.add.mutate({ accountId: randomUUID(), channel: { telephone: "1" } }),
+  },
+  {
+    procedure: "accounts.channels.update",
+    needs: "accounts:write",
+    call: (c) =>
+      c.accounts.channels.update.mutate({
+        accountId: randomUUID(),
+        id: randomUUID(),
+        channel: { telephone: "1" },
+      }),
+  },
+  {
+    procedure: "accounts.channels.remove",
+    needs: "accounts:write",
+    call: (c) => c.accounts.channels.remove.mutate({ accountId: randomUUID(), id: randomUUID() }),
+  },
+  {
+    procedure: "accounts.channels.removeAll",
+    needs: "accounts:write",
+    call: (c) => c.accounts.channels.removeAll.mutate({ accountId: randomUUID() }),
+  },
+  {
+    procedure: "accounts.channels.list",
+    needs: "accounts:read",
+    call: (c) => c.accounts.channels.list.query({ accountId: randomUUID() }),
+  },
+  { procedure: "roles.list", needs: "contacts:read", call: (c) => c.roles.list.query() },
+  { procedure: "roles.create", needs: "admin", call: (c) => c.roles.create.mutate({ code: "MATRIX" }) },
+  { procedure: "roles.delete", needs: "admin", call: (c) => c.roles.delete.mutate({ code: "PRIMARY" }) },
 ];
 
 describe("the permission matrix", () => {
@@ -401,6 +466,14 @@ interface BravoIds {
   contact: string;
   delegate: string;
   apiKey: string;
+  account: string;
+  channel: string;
+  role: string;
+}
+
+/** An account of alpha's own, to pair with one of bravo's ids. */
+async function ownAccount(alpha: ContactsClient): Promise<string> {
+  return (await alpha.accounts.create.mutate({ account: { ...someAccount, key: randomUUID() } })).id;
 }
 const BOLA_MATRIX: {
   name: string;
@@ -438,6 +511,96 @@ const BOLA_MATRIX: {
     field: "id",
   },
   {
+    name: "contacts.list (their account)",
+    call: (c, t) => c.contacts.list.query({ accountId: t.account }),
+    field: "accountId",
+  },
+  {
+    name: "contacts.descendants (their account)",
+    call: (c, t) => c.contacts.descendants.query({ accountId: t.account }),
+    field: "accountId",
+  },
+  { name: "accounts.get", call: (c, t) => c.accounts.get.query({ id: t.account }), field: "id" },
+  {
+    name: "accounts.update",
+    call: (c, t) =>
+      c.accounts.update.mutate({ id: t.account, account: { ...someAccount, name: "Hijacked" } }),
+    field: "id",
+  },
+  { name: "accounts.delete", call: (c, t) => c.accounts.delete.mutate({ id: t.account }), field: "id" },
+  {
+    name: "accounts.create under their account",
+    call: (c, t) =>
+      c.accounts.create.mutate({ account: { ...someAccount, key: randomUUID(), parentId: t.account } }),
+    field: "account.parentId",
+    status: 400,
+  },
+  {
+    name: "accounts.update under their account",
+    call: async (c, t) =>
+      c.accounts.update.mutate({
+        id: await ownAccount(c),
+        account: { ...someAccount, key: randomUUID(), parentId: t.account },
+      }),
+    field: "account.parentId",
+    status: 400,
+  },
+  {
+    name: "contacts.create on their account",
+    call: (c, t) => c.contacts.create.mutate({ contact: { ...person, accountId: t.account } }),
+    field: "contact.accountId",
+    status: 400,
+  },
+  {
+    name: "accounts.channels.list",
+    call: (c, t) => c.accounts.channels.list.query({ accountId: t.account }),
+    field: "accountId",
+  },
+  {
+    name: "accounts.channels.add",
+    call: (c, t) => c.accounts.channels.add.mutate({ accountId: t.account, channel: { telephone: "1" } }),
+    field: "accountId",
+  },
+  {
+    name: "accounts.channels.update",
+    call: (c, t) =>
+      c.accounts.channels.update.mutate({ accountId: t.account, id: t.channel, channel: { telephone: "1" } }),
+    field: "accountId",
+  },
+  {
+    name: "accounts.channels.update (their channel on our account)",
+    call: async (c, t) =>
+      c.accounts.channels.update.mutate({
+        accountId: await ownAccount(c),
+        id: t.channel,
+        channel: { telephone: "1" },
+      }),
+    field: "id",
+  },
+  {
+    name: "accounts.channels.remove",
+    call: (c, t) => c.accounts.channels.remove.mutate({ accountId: t.account, id: t.channel }),
+    field: "accountId",
+  },
+  {
+    name: "accounts.channels.remove (their channel on our account)",
+    call: async (c, t) =>
+      c.accounts.channels.remove.mutate({ accountId: await ownAccount(c), id: t.channel }),
+    field: "id",
+  },
+  {
+    name: "accounts.channels.removeAll",
+    call: (c, t) => c.accounts.channels.removeAll.mutate({ accountId: t.account }),
+    field: "accountId",
+  },
+  { name: "roles.delete", call: (c, t) => c.roles.delete.mutate({ code: t.role }), field: "code" },
+  {
+    name: "contacts.create with their role",
+    call: (c, t) => c.contacts.create.mutate({ contact: { ...person, roles: [t.role] } }),
+    field: "contact.roles.0",
+    status: 400,
+  },
+  {
     name: "admin.tenants.get",
     call: (c) => c.admin.tenants.get.query({ tenantId: "bravo" }),
     field: "tenantId",
@@ -464,12 +627,37 @@ describe("the BOLA matrix", () => {
       },
     });
     const key = await h.bravo.admin.apiKeys.create.mutate({ name: "bola", permissions: ["contacts:read"] });
-    theirs = { contact: contact.id, delegate: delegate.id, apiKey: key.id };
-    snapshot = async () => ({
-      contacts: await h.bravo.contacts.search.query({ limit: 1000 }),
-      keys: await h.bravo.admin.apiKeys.list.query(),
-      tenant: await h.bravo.admin.tenants.get.query(),
+    const account = await h.bravo.accounts.create.mutate({ account: someAccount });
+    await h.bravo.accounts.create.mutate({ account: { ...someAccount, key: "child", parentId: account.id } });
+    const channel = await h.bravo.accounts.channels.add.mutate({
+      accountId: account.id,
+      channel: { label: "fax", telephone: "+1 210 555 0199" },
     });
+    const role = await h.bravo.roles.create.mutate({ code: "BRAVO_ONLY" });
+    await h.bravo.contacts.create.mutate({
+      contact: { ...person, accountId: account.id, roles: [role.code] },
+    });
+    theirs = {
+      contact: contact.id,
+      delegate: delegate.id,
+      apiKey: key.id,
+      account: account.id,
+      channel: channel.id,
+      role: role.code,
+    };
+    snapshot = async () => {
+      const accounts = await h.bravo.accounts.list.query({ limit: 1000 });
+      return {
+        contacts: await h.bravo.contacts.search.query({ limit: 1000 }),
+        keys: await h.bravo.admin.apiKeys.list.query(),
+        tenant: await h.bravo.admin.tenants.get.query(),
+        accounts,
+        channels: await Promise.all(
+          accounts.items.map((a) => h.bravo.accounts.channels.list.query({ accountId: a.id })),
+        ),
+        roles: await h.bravo.roles.list.query(),
+      };
+    };
   });
 
   it.each(BOLA_MATRIX.map((row) => [row.name, row] as const))(
@@ -487,6 +675,10 @@ describe("the BOLA matrix", () => {
 
   it("filters by another tenant's ids find nothing", async () => {
     expect(await h.alpha.contacts.search.query({ ids: [theirs.contact, theirs.delegate] })).toEqual({
+      items: [],
+      nextCursor: null,
+    });
+    expect(await h.alpha.accounts.list.query({ parentId: theirs.account })).toEqual({
       items: [],
       nextCursor: null,
     });

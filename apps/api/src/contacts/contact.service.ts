@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 
+import { LockMode } from "@mikro-orm/postgresql";
 import type { EntityDictionary, EntityManager } from "@mikro-orm/postgresql";
 import { AccountEntity } from "@contacts/db/entities/account.entity";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
@@ -320,11 +321,12 @@ export class ContactService {
     }
     if (data.roles.length) {
       const known = new Set(
+        // FOR SHARE: a concurrent roles.delete waits until this contact is committed, then sees it.
         (
           await em.find(
             RoleEntity,
             { tenantId: this.tenantId, code: { $in: data.roles } },
-            { fields: ["code"] },
+            { fields: ["code"], lockMode: LockMode.PESSIMISTIC_READ },
           )
         ).map((r) => r.code),
       );

@@ -1,0 +1,94 @@
+import { z } from "zod";
+import { AccountInput, AccountListInput, ChannelInput, ChannelPatchInput } from "@contacts/domain/account";
+import { Id } from "@contacts/domain/common";
+
+import { procedureWith, router } from "../trpc/init.js";
+import { AccountService, toAccountView, toChannelView } from "./account.service.js";
+
+const ExpectedVersion = z.number().int().min(1).optional();
+
+const read = procedureWith("accounts:read");
+const write = procedureWith("accounts:write");
+
+/** The contact channels of one account (`accountId`); an unknown account is a 404 on `accountId`. */
+const channelsRouter = router({
+  add: write
+    .input(z.strictObject({ accountId: Id, channel: ChannelInput }))
+    .mutation(async ({ ctx, input }) =>
+      toChannelView(
+        await new AccountService(ctx.em, ctx.principal).addChannel(input.accountId, input.channel),
+      ),
+    ),
+
+  /** Changes the given fields; the others stay. The result must still be a valid channel. */
+  update: write
+    .input(z.strictObject({ accountId: Id, id: Id, channel: ChannelPatchInput }))
+    .mutation(async ({ ctx, input }) =>
+      toChannelView(
+        await new AccountService(ctx.em, ctx.principal).updateChannel(
+          input.accountId,
+          input.id,
+          input.channel,
+        ),
+      ),
+    ),
+
+  remove: write.input(z.strictObject({ accountId: Id, id: Id })).mutation(async ({ ctx, input }) => {
+    await new AccountService(ctx.em, ctx.principal).removeChannel(input.accountId, input.id);
+    return { id: input.id, removed: true as const };
+  }),
+
+  removeAll: write.input(z.strictObject({ accountId: Id })).mutation(async ({ ctx, input }) => ({
+    removed: await new AccountService(ctx.em, ctx.principal).removeAllChannels(input.accountId),
+  })),
+
+  /** Every channel of the account, oldest first. */
+  list: read
+    .input(z.strictObject({ accountId: Id }))
+    .query(async ({ ctx, input }) =>
+      (await new AccountService(ctx.em, ctx.principal).listChannels(input.accountId)).map(toChannelView),
+    ),
+});
+
+export const accountsRouter = router({
+  create: write
+    .input(z.strictObject({ account: AccountInput }))
+    .mutation(async ({ ctx, input }) =>
+      toAccountView(await new AccountService(ctx.em, ctx.principal).create(input.account)),
+    ),
+
+  get: read
+    .input(z.strictObject({ id: Id }))
+    .query(async ({ ctx, input }) =>
+      toAccountView(await new AccountService(ctx.em, ctx.principal).get(input.id)),
+    ),
+
+  /** Full replace of type, key, name and parent; a stale `expectedVersion` is a 412. */
+  update: write
+    .input(z.strictObject({ id: Id, expectedVersion: ExpectedVersion, account: AccountInput }))
+    .mutation(async ({ ctx, input }) =>
+      toAccountView(
+        await new AccountService(ctx.em, ctx.principal).replace(
+          input.id,
+          input.expectedVersion,
+          input.account,
+        ),
+      ),
+    ),
+
+  /** Refused (409 `referenced`, with counts) while contacts or child accounts point at the account. */
+  delete: write
+    .input(z.strictObject({ id: Id, expectedVersion: ExpectedVersion }))
+    .mutation(async ({ ctx, input }) => {
+      await new AccountService(ctx.em, ctx.principal).delete(input.id, input.expectedVersion);
+      return { id: input.id, deleted: true as const };
+    }),
+
+  /** One page of accounts, oldest first; filters `parentId` (null: top-level) and `type`. */
+  list: read.input(AccountListInput).query(async ({ ctx, input }) => {
+    const page = await new AccountService(ctx.em, ctx.principal).list(input);
+    return { items: page.rows.map(toAccountView), nextCursor: page.nextCursor };
+  }),
+
+  channels: channelsRouter,
+});
