@@ -88,10 +88,21 @@ function searchConditions(
   c.add("c.tenant_id = ?", tenantId);
   if (input.ids) c.add("c.id = any(?::uuid[])", arrayLiteral(input.ids));
   if (input.status) c.add("c.status = any(?::text[])", arrayLiteral(input.status));
-  if (input.firstName) c.add("lower(c.first_name) like ?", likePrefix(input.firstName));
-  if (input.lastName) c.add("lower(c.last_name) like ?", likePrefix(input.lastName));
-  if (input.nickname) c.add("lower(c.nickname) like ?", likePrefix(input.nickname));
-  if (input.jobTitle) c.add("lower(c.job_title) like ?", likePrefix(input.jobTitle));
+  // A person's sort key is their lower-cased name, so the name prefix is also a prefix of the sort
+  // key: that range of the (tenant_id, sort key, id) index holds every match.
+  if (input.firstName) {
+    const prefix = likePrefix(input.firstName);
+    c.add("c.sort_first like ? and lower(c.first_name) like ?", prefix, prefix);
+  }
+  if (input.lastName) {
+    const prefix = likePrefix(input.lastName);
+    c.add("c.sort_last like ? and lower(c.last_name) like ?", prefix, prefix);
+  }
+  // `is not null` lets the planner use the partial indexes on these optional fields.
+  if (input.nickname)
+    c.add("c.nickname is not null and lower(c.nickname) like ?", likePrefix(input.nickname));
+  if (input.jobTitle)
+    c.add("c.job_title is not null and lower(c.job_title) like ?", likePrefix(input.jobTitle));
   if (input.role) c.add("c.roles @> array[?]::text[]", input.role);
   if (input.emailAddress) c.add("c.email_keys @> jsonb_build_array(lower(?::text))", input.emailAddress);
   if (input.accountIds) c.add("c.account_id = any(?::uuid[])", arrayLiteral(input.accountIds));
@@ -143,9 +154,9 @@ export function searchQuery(
 }
 
 /** The cursor after `last` in a search (its sort key as the database printed it, and its id). */
-export function searchCursor(input: ContactSearchInput, last: { sort_key: string; id: string }): string {
+export function searchCursor(input: ContactSearchInput, last: { sort_key?: string; id: string }): string {
   const signature = `${input.sort?.field ?? "lastName"}:${input.sort?.direction ?? "asc"}`;
-  return encodeCursor({ k: last.sort_key, i: last.id, s: signature });
+  return encodeCursor({ k: last.sort_key ?? "", i: last.id, s: signature });
 }
 
 /** `contacts.list`: one account's contacts in number order, with the Rackspace filters. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 
 import { LockMode } from "@mikro-orm/postgresql";
-import type { EntityDictionary, EntityManager } from "@mikro-orm/postgresql";
+import type { EntityManager } from "@mikro-orm/postgresql";
 import { AccountEntity } from "@contacts/db/entities/account.entity";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { RoleEntity } from "@contacts/db/entities/role.entity";
@@ -16,9 +16,8 @@ import type { Principal } from "../auth/principal.js";
 import type { ContactViewer } from "./contact.dto.js";
 import { descendantsQuery, listQuery, numberCursor, searchCursor, searchQuery } from "./contact-queries.js";
 import type { SqlQuery } from "./contact-queries.js";
-
-/** A raw contacts row as the paged queries return it (`sort_key` only from search). */
-type ContactRow = Record<string, unknown> & { id: string; number: string; sort_key: string };
+import { contactFromRow } from "./contact-row.js";
+import type { ContactRow } from "./contact-row.js";
 
 export interface ContactPage {
   rows: ContactEntity[];
@@ -191,8 +190,7 @@ export class ContactService {
     const page = found.slice(0, limit);
     const last = page.at(-1);
     return {
-      // em.map converts column names and types (bigint number, dates) as a find would.
-      rows: page.map((row) => this.em.map(ContactEntity, row as unknown as EntityDictionary<ContactEntity>)),
+      rows: page.map(contactFromRow),
       nextCursor: found.length > limit && last ? cursorAfter(last) : null,
     };
   }

@@ -204,6 +204,26 @@ describe("contacts.search filters", () => {
     expect((await found({ sort: { field: "updatedAt", direction: "desc" } }))[0]).toBe("ada");
   });
 
+  it("returns each contact exactly as contacts.get does", async () => {
+    const full = await h.alpha.contacts.create.mutate({
+      contact: person("Mary", "Somerville", {
+        dateOfBirth: "1780-12-26",
+        gender: "female",
+        phones: [{ number: "+44 20 7946 0000", label: "home", primary: true }],
+        addresses: [address("Jedburgh", "Scottish Borders", "GB")],
+        social: { website: "https://example.org/mary" },
+        customFields: { field: "astronomy" },
+        notificationPreferences: { doNotCall: true },
+        taxId: "987-65-4321",
+      }),
+    });
+    const [item] = (await h.alpha.contacts.search.query({ ids: [full.id] })).items;
+    expect(item).toEqual(await h.alpha.contacts.get.query({ id: full.id }));
+    expect(item?.dateOfBirth).toBe("1780-12-26");
+    expect(item?.taxId).toBe("***-**-4321");
+    await h.alpha.contacts.delete.mutate({ id: full.id });
+  });
+
   it("projects the asked fields", async () => {
     const page = await h.alpha.contacts.search.query({ lastName: "hopper", fields: ["lastName", "emails"] });
     expect(page.items).toEqual([

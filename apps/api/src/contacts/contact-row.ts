@@ -1,0 +1,85 @@
+import type { ContactEntity } from "@contacts/db/entities/contact.entity";
+
+/** A row of `select c.* from contacts c`, as the driver returns it. */
+export type ContactRow = Record<string, unknown> & { id: string; number: string | number; sort_key?: string };
+
+const text = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
+const json = (v: unknown): unknown => (typeof v === "string" ? JSON.parse(v) : v);
+const timestamp = (v: unknown): Date => (v instanceof Date ? v : new Date(v as string));
+/** A `date` column: the driver may give `YYYY-MM-DD` or a Date at local midnight. */
+function day(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (!(v instanceof Date)) return v as string;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${String(v.getFullYear())}-${pad(v.getMonth() + 1)}-${pad(v.getDate())}`;
+}
+
+/**
+ * A contact row read by the paged queries, as the record the output function reads. Pages are
+ * read-only, so they skip the ORM's hydration and change tracking (measured at about 0.3 ms a row
+ * through `em.map` at 50-row pages). Every property of the entity is mapped: `EveryProperty` below
+ * fails to compile when the entity gains one this function does not set.
+ */
+export function contactFromRow(r: ContactRow): ContactEntity {
+  const record = {
+    tenantId: r.tenant_id as string,
+    id: r.id,
+    number: Number(r.number),
+    subtype: r.subtype as ContactEntity["subtype"],
+    prefix: text(r.prefix),
+    firstName: text(r.first_name),
+    middleName: text(r.middle_name),
+    lastName: text(r.last_name),
+    suffix: text(r.suffix),
+    nickname: text(r.nickname),
+    maidenName: text(r.maiden_name),
+    credentials: text(r.credentials),
+    jobTitle: text(r.job_title),
+    companyName: text(r.company_name),
+    username: text(r.username),
+    group: text(r.contact_group),
+    accountId: text(r.account_id),
+    roles: r.roles as string[],
+    emails: json(r.emails) as ContactEntity["emails"],
+    phones: json(r.phones) as ContactEntity["phones"],
+    addresses: json(r.addresses) as ContactEntity["addresses"],
+    preferredPhoneLabel: text(r.preferred_phone_label) as ContactEntity["preferredPhoneLabel"],
+    preferredAddressLabel: text(r.preferred_address_label) as ContactEntity["preferredAddressLabel"],
+    taxIdCiphertext: text(r.tax_id_ciphertext),
+    taxIdKeyId: text(r.tax_id_key_id),
+    taxIdIndex: text(r.tax_id_index),
+    taxIdLegacy: text(r.tax_id),
+    gender: text(r.gender),
+    pronouns: text(r.pronouns),
+    dateOfBirth: day(r.date_of_birth),
+    dateOfDeath: day(r.date_of_death),
+    status: r.status as ContactEntity["status"],
+    notes: text(r.notes),
+    social: json(r.social) as ContactEntity["social"],
+    notificationPreferences: json(r.notification_preferences) as ContactEntity["notificationPreferences"],
+    userIds: r.user_ids as string[],
+    portalDelegates: r.portal_delegates as string[],
+    spouseId: text(r.spouse_id),
+    mergedIds: r.merged_ids as string[],
+    customFields: json(r.custom_fields) as ContactEntity["customFields"],
+    externalId: text(r.external_id),
+    originService: text(r.origin_service),
+    locked: r.locked as boolean,
+    integration: r.integration as boolean,
+    version: Number(r.version),
+    createdAt: timestamp(r.created_at),
+    createdBy: r.created_by as string,
+    updatedAt: timestamp(r.updated_at),
+    updatedBy: r.updated_by as string,
+    importId: text(r.import_id),
+    importRecordNumber: r.import_record_number === null ? null : Number(r.import_record_number),
+    importSourceFile: text(r.import_source_file),
+    loadedAt: r.loaded_at === null ? null : timestamp(r.loaded_at),
+  };
+  const complete: EveryProperty<typeof record, ContactEntity> = record;
+  return complete;
+}
+
+/** `Mapped` when it sets every (string-named) property of `Entity`; `never` otherwise. */
+type EveryProperty<Mapped, Entity> =
+  Exclude<Extract<keyof Entity, string>, keyof Mapped> extends never ? Mapped : never;
