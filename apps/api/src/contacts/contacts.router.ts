@@ -27,7 +27,7 @@ export const contactsRouter = router({
       }),
     )
     .query(async ({ ctx, input }) => {
-      const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).get(input.id);
+      const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).read(input.id);
       return ctx.viewer.show(row, input.fields);
     }),
 
