@@ -41,7 +41,7 @@ export const ContactSearchInput = z.strictObject({
   state: Place.optional(),
   country: Place.optional(),
   taxId: TaxId.optional(),
-  q: z.string().trim().min(2).max(200).optional(),
+  q: z.string().trim().min(3).max(200).optional(),
   sort: ContactSort.optional(),
   fields: Fields,
 });

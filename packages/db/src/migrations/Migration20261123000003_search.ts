@@ -38,10 +38,11 @@ export class Migration20261123000003Search extends Migration {
       create index contacts_updated_idx on contacts (tenant_id, updated_at, id);
       create index contacts_status_idx on contacts (tenant_id, status, sort_last, id);
 
-      -- prefix filters (lower(x) like 'abc%'); first and last names range-scan the sort keys above
-      create index contacts_nickname_idx on contacts (tenant_id, lower(nickname) text_pattern_ops)
+      -- prefix filters as byte ranges of the lower-cased value; first and last names range-scan the
+      -- sort keys above
+      create index contacts_nickname_idx on contacts (tenant_id, (lower(nickname) collate "C"))
         where nickname is not null;
-      create index contacts_job_title_idx on contacts (tenant_id, lower(job_title) text_pattern_ops)
+      create index contacts_job_title_idx on contacts (tenant_id, (lower(job_title) collate "C"))
         where job_title is not null;
       create index contacts_username_idx on contacts (tenant_id, lower(username)) where username is not null;
 
@@ -54,7 +55,7 @@ export class Migration20261123000003Search extends Migration {
       create index contacts_country_idx on contacts using gin (country_keys jsonb_path_ops);
       create index contacts_search_text_idx on contacts using gin (search_text gin_trgm_ops);
 
-      create index accounts_name_idx on accounts (tenant_id, lower(name) text_pattern_ops);
+      create index accounts_name_idx on accounts (tenant_id, (lower(name) collate "C"));
     `);
   }
 
