@@ -131,9 +131,9 @@ function searchConditions(
     );
   }
   if (input.numbers) c.add("c.number = any(?::bigint[])", arrayLiteral(input.numbers));
-  if (input.city) c.add("c.city_keys @> jsonb_build_array(lower(?::text))", input.city);
-  if (input.state) c.add("c.state_keys @> jsonb_build_array(lower(?::text))", input.state);
-  if (input.country) c.add("c.country_keys @> jsonb_build_array(lower(?::text))", input.country);
+  if (input.city) c.add("c.city_keys @> array[lower(?::text)]", input.city);
+  if (input.state) c.add("c.state_keys @> array[lower(?::text)]", input.state);
+  if (input.country) c.add("c.country_keys @> array[lower(?::text)]", input.country);
   if (taxIdIndex) c.add("c.tax_id_index = ?", taxIdIndex);
   return c;
 }

@@ -20,16 +20,29 @@ export class Migration20261123000003Search extends Migration {
           (lower(coalesce(last_name, company_name, ''))) stored,
         add column sort_first text collate "C" generated always as
           (lower(coalesce(first_name, company_name, ''))) stored,
-        add column city_keys jsonb generated always as
-          (lower(jsonb_path_query_array(addresses, '$[*].city')::text)::jsonb) stored,
-        add column state_keys jsonb generated always as
-          (lower(jsonb_path_query_array(addresses, '$[*].state')::text)::jsonb) stored,
-        add column country_keys jsonb generated always as
-          (lower(jsonb_path_query_array(addresses, '$[*].country')::text)::jsonb) stored,
+        add column city_keys text[] not null default '{}',
+        add column state_keys text[] not null default '{}',
+        add column country_keys text[] not null default '{}',
         add column search_text text generated always as (lower(
           coalesce(first_name, '') || ' ' || coalesce(middle_name, '') || ' ' || coalesce(last_name, '') || ' ' ||
           coalesce(nickname, '') || ' ' || coalesce(maiden_name, '') || ' ' || coalesce(company_name, '') || ' ' ||
           jsonb_path_query_array(emails, '$[*].address')::text)) stored;
+
+      -- The places of a contact's addresses, lower-cased, as text arrays: ANALYZE keeps most-common-
+      -- element statistics for arrays (not for JSONB), so the planner knows a rare city from a
+      -- common country. Kept by a trigger (a generated column cannot aggregate).
+      create function contacts_place_keys() returns trigger language plpgsql as $fn$
+      begin
+        select coalesce(array_agg(distinct lower(a->>'city')) filter (where a->>'city' is not null), '{}'),
+               coalesce(array_agg(distinct lower(a->>'state')) filter (where a->>'state' is not null), '{}'),
+               coalesce(array_agg(distinct lower(a->>'country')) filter (where a->>'country' is not null), '{}')
+          into new.city_keys, new.state_keys, new.country_keys
+          from jsonb_array_elements(new.addresses) a;
+        return new;
+      end $fn$;
+      create trigger contacts_place_keys before insert or update of addresses on contacts
+        for each row execute function contacts_place_keys();
+      update contacts set addresses = addresses where addresses <> '[]';
 
       -- sorts (keyset paging: sort key, then id)
       create index contacts_sort_last_idx on contacts (tenant_id, sort_last, id);
@@ -50,9 +63,9 @@ export class Migration20261123000003Search extends Migration {
       drop index contacts_account_idx;
       create index contacts_account_idx on contacts (tenant_id, account_id, number) where account_id is not null;
       create index contacts_roles_idx on contacts using gin (roles);
-      create index contacts_city_idx on contacts using gin (city_keys jsonb_path_ops);
-      create index contacts_state_idx on contacts using gin (state_keys jsonb_path_ops);
-      create index contacts_country_idx on contacts using gin (country_keys jsonb_path_ops);
+      create index contacts_city_idx on contacts using gin (city_keys);
+      create index contacts_state_idx on contacts using gin (state_keys);
+      create index contacts_country_idx on contacts using gin (country_keys);
       create index contacts_search_text_idx on contacts using gin (search_text gin_trgm_ops);
 
       create index accounts_name_idx on accounts (tenant_id, (lower(name) collate "C"));
@@ -68,6 +81,8 @@ export class Migration20261123000003Search extends Migration {
         contacts_city_idx, contacts_state_idx, contacts_country_idx, contacts_search_text_idx,
         contacts_status_idx, contacts_updated_idx,
         contacts_created_idx, contacts_sort_first_idx, contacts_sort_last_idx;
+      drop trigger contacts_place_keys on contacts;
+      drop function contacts_place_keys();
       alter table contacts drop column search_text, drop column country_keys, drop column state_keys,
         drop column city_keys, drop column sort_first, drop column sort_last;
     `);
