@@ -144,6 +144,25 @@ describe("row-level security", () => {
     }
   });
 
+  it("marks the functions search filters apply to row data leakproof, so RLS lets them use indexes", async () => {
+    // Under row-level security a filter that calls a non-leakproof function on row data runs after
+    // the policy, row by row, and cannot be an index condition (the benchmark's EXPLAIN shows it).
+    const functions = [
+      "pg_catalog.lower(text)",
+      "pg_catalog.jsonb_contains(jsonb,jsonb)",
+      "pg_catalog.arraycontains(anyarray,anyarray)",
+      "word_similarity_op(text,text)",
+      "pg_catalog.texteq(text,text)",
+      "pg_catalog.text_ge(text,text)",
+      "pg_catalog.text_lt(text,text)",
+    ];
+    const found = await owner.query<{ fn: string; leakproof: boolean }>(
+      "select f as fn, (select proleakproof from pg_proc where oid = f::regprocedure) as leakproof from unnest($1::text[]) f",
+      [functions],
+    );
+    expect(found.rows).toEqual(functions.map((fn) => ({ fn, leakproof: true })));
+  });
+
   it("counts each tenant's contacts for its contact limit", async () => {
     const counts = await owner.query<{ id: string; contact_count: string }>(
       "select id, contact_count from tenants order by id",
