@@ -7,23 +7,16 @@
  * Prints p50/p95 latency, throughput at a fixed concurrency, and the API/baseline ratio.
  * Run: npm run bench (or `npm run bench -w @contacts/bench`). BENCH_CONTACTS / BENCH_REQUESTS scale it.
  */
+import os from "node:os";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import pg from "pg";
-import { pino } from "pino";
-import { startServer } from "@contacts/api/server";
+import { startBenchEnvironment } from "./setup.js";
 import { createTenantWithKey } from "@contacts/api/tenants/tenant.service";
 import { createContactsClient } from "@contacts/client/client";
-import { ensureAppLogin } from "@contacts/db/app-role";
-import { generateKeyringForTests } from "@contacts/db/crypto/keyring";
-import { migrate } from "@contacts/db/orm";
-import { withDatabase } from "@contacts/db/connection";
-import { startEphemeralPostgres } from "@contacts/db/postgres";
 import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 20_000);
@@ -62,26 +55,7 @@ function row(name: string, api: Result, raw: Result): string {
   return `${name.padEnd(16)} API p50 ${f(api.p50)} ms p95 ${f(api.p95)} ms ${api.perSecond.toFixed(0).padStart(6)}/s | raw p50 ${f(raw.p50)} ms p95 ${f(raw.p95)} ms ${raw.perSecond.toFixed(0).padStart(6)}/s | throughput ratio ${(api.perSecond / raw.perSecond).toFixed(2)}x`;
 }
 
-const server = await startEphemeralPostgres(path.join(os.tmpdir(), "contacts-bench-pg"));
-const admin = new pg.Client({ connectionString: server.adminUrl });
-await admin.connect();
-await admin.query("create database bench");
-await admin.end();
-const url = withDatabase(server.adminUrl, "bench");
-await migrate(url);
-const appUrl = await ensureAppLogin(url, null);
-
-const api = await startServer({
-  // The API connects as the application role (row-level security applies), as in production.
-  databaseUrl: appUrl,
-  taxIdKeyring: generateKeyringForTests(),
-  tokens: { service: { audience: "contacts-api" }, user: { audience: "contacts-api" } },
-  host: "127.0.0.1",
-  port: 0,
-  log: pino({ level: "silent" }),
-  maxBodyBytes: 1 << 20,
-  maxBatchSize: 50,
-});
+const { server, url, api } = await startBenchEnvironment();
 const { apiKey } = await createTenantWithKey(api.orm.em.fork(), {
   tenant: { id: "bench", name: "bench" },
   keyName: "bench",

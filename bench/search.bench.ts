@@ -10,25 +10,18 @@
  * BENCH_SEARCH_CONTACTS (default 1,000,000), BENCH_SEARCH_CALLS (200 per filter and side),
  * BENCH_SEARCH_REQUESTS (4,000 per throughput run) scale it.
  */
-import type { AddressInfo } from "node:net";
 import os from "node:os";
-import path from "node:path";
+import type { AddressInfo } from "node:net";
 
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import pg from "pg";
-import { pino } from "pino";
 import { listQuery, searchQuery, toPgPlaceholders } from "@contacts/api/contacts/contact-queries";
 import type { SqlQuery } from "@contacts/api/contacts/contact-queries";
-import { startServer } from "@contacts/api/server";
+import { startBenchEnvironment } from "./setup.js";
 import { createTenantWithKey } from "@contacts/api/tenants/tenant.service";
 import { createContactsClient } from "@contacts/client/client";
 import type { ContactsClient } from "@contacts/client/client";
-import { ensureAppLogin } from "@contacts/db/app-role";
-import { withDatabase } from "@contacts/db/connection";
-import { generateKeyringForTests } from "@contacts/db/crypto/keyring";
-import { migrate } from "@contacts/db/orm";
-import { startEphemeralPostgres } from "@contacts/db/postgres";
 import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 import { ContactListInput, ContactSearchInput } from "@contacts/domain/search";
 
@@ -56,25 +49,7 @@ const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 
 // ---------------------------------------------------------------- setup
 
-const server = await startEphemeralPostgres(path.join(os.tmpdir(), "contacts-bench-pg"));
-const admin = new pg.Client({ connectionString: server.adminUrl });
-await admin.connect();
-await admin.query("create database bench");
-await admin.end();
-const url = withDatabase(server.adminUrl, "bench");
-await migrate(url);
-const appUrl = await ensureAppLogin(url, null);
-
-const api = await startServer({
-  databaseUrl: appUrl,
-  taxIdKeyring: generateKeyringForTests(),
-  tokens: { service: { audience: "contacts-api" }, user: { audience: "contacts-api" } },
-  host: "127.0.0.1",
-  port: 0,
-  log: pino({ level: "silent" }),
-  maxBodyBytes: 1 << 20,
-  maxBatchSize: 50,
-});
+const { server, url, appUrl, api } = await startBenchEnvironment();
 // Every permission but unmasking tax IDs; no rate limit in the way of the benchmark.
 const settings = { taxIdAlwaysUnmasked: false, limits: { contacts: null, requestsPerMinute: 1_000_000 } };
 const permissions = ALL_PERMISSIONS.filter((p) => p !== "contacts:unmask-tax-id");

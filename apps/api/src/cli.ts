@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 
 import { openDatabase } from "@contacts/db/database";
 import { dbEnv } from "@contacts/db/env";
-import { addKeyToKeyringFile, loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
+import { addKeyToKeyringFile } from "@contacts/db/crypto/keyring";
 import { rotateTaxIdKeys } from "@contacts/db/crypto/rotate";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import { createOrm } from "@contacts/db/orm";
@@ -11,6 +11,7 @@ import { inTenant } from "@contacts/db/tenant-scope";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { ALL_PERMISSIONS, Permission } from "@contacts/domain/permissions";
 
+import { loadKeyring } from "./env.js";
 import { issueApiKey } from "./auth/api-key.service.js";
 import { createTenantWithKey } from "./tenants/tenant.service.js";
 
@@ -76,7 +77,7 @@ async function run(args: string[], em: EntityManager, ownerUrl: string): Promise
       const keyId = addKeyToKeyringFile(dbEnv.dataDir);
       process.stdout.write(`development key ${keyId} added and made current\n`);
     }
-    const { keyring } = loadTaxIdKeyring({ env: process.env, dataDir: dbEnv.dataDir });
+    const { keyring } = loadKeyring();
     const result = await rotateTaxIdKeys(ownerUrl, new TaxIdVault(keyring), {
       batchSize: values.batch ? Number(values.batch) : 500,
       onProgress: ({ done, total }) => process.stdout.write(`re-encrypted ${done}/${total}\n`),

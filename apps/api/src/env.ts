@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { dbEnv } from "@contacts/db/env";
+import { loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -43,3 +45,8 @@ export const tokenConfig = {
   },
 };
 export type ApiEnv = z.infer<typeof Env>;
+
+/** The tax-ID keyring: TAX_ID_KEYS & co. from the environment, else the data folder's development keys. */
+export function loadKeyring(): ReturnType<typeof loadTaxIdKeyring> {
+  return loadTaxIdKeyring({ env: process.env, dataDir: dbEnv.dataDir });
+}

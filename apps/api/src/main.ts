@@ -1,10 +1,9 @@
 import { openDatabase } from "@contacts/db/database";
 import { dbEnv } from "@contacts/db/env";
-import { loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
 import { rotateTaxIdKeys } from "@contacts/db/crypto/rotate";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 
-import { env, tokenConfig } from "./env.js";
+import { env, loadKeyring, tokenConfig } from "./env.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 import { ensureDemoTenant } from "./tenants/demo.js";
@@ -12,7 +11,7 @@ import { ensureDemoTenant } from "./tenants/demo.js";
 const log = createLogger(env.LOG_LEVEL);
 
 const database = await openDatabase();
-const { keyring, source } = loadTaxIdKeyring({ env: process.env, dataDir: dbEnv.dataDir });
+const { keyring, source } = loadKeyring();
 if (source === "file" && dbEnv.databaseUrl) {
   log.warn("TAX_ID_KEYS is not set: tax IDs are encrypted with development keys from the data folder");
 }
