@@ -16,7 +16,14 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import pg from "pg";
-import { listQuery, searchQuery, toPgPlaceholders } from "@contacts/api/contacts/contact-queries";
+import {
+  freeTextQuery,
+  freeTextTerms,
+  freeTextWords,
+  listQuery,
+  searchQuery,
+  toPgPlaceholders,
+} from "@contacts/api/contacts/contact-queries";
 import type { SqlQuery } from "@contacts/api/contacts/contact-queries";
 import { startBenchEnvironment } from "./setup.js";
 import { createTenantWithKey } from "@contacts/api/tenants/tenant.service";
@@ -98,6 +105,38 @@ async function inTenant<T extends pg.QueryResultRow>(tenantId: string, query: Sq
     await c.query("begin");
     await c.query("select set_config('app.tenant_id', $1, true)", [tenantId]);
     const result = await c.query<T>(toPgPlaceholders(query.sql), query.params);
+    await c.query("commit");
+    return result.rows;
+  } catch (error) {
+    await c.query("rollback").catch(() => undefined);
+    throw error;
+  } finally {
+    c.release();
+  }
+}
+
+/**
+ * A search as the API runs it, in one transaction as the application role: with free text, first
+ * the dictionary words of its terms, then the search with those words.
+ */
+async function searchInTenant<T extends pg.QueryResultRow = { id: string }>(
+  tenantId: string,
+  input: ContactSearchInput,
+  prefix = "",
+): Promise<T[]> {
+  const c = await app.connect();
+  try {
+    await c.query("begin");
+    await c.query("select set_config('app.tenant_id', $1, true)", [tenantId]);
+    let freeText: string[][] | null = null;
+    if (input.q) {
+      const terms = freeTextTerms(input.q);
+      const words = freeTextQuery(tenantId, terms);
+      const found = await c.query<{ term: number; word: string }>(toPgPlaceholders(words.sql), words.params);
+      freeText = freeTextWords(terms, found.rows);
+    }
+    const query = searchQuery(tenantId, input, null, freeText);
+    const result = await c.query<T>(prefix + toPgPlaceholders(query.sql), query.params);
     await c.query("commit");
     return result.rows;
   } catch (error) {
@@ -289,8 +328,7 @@ const plans: {
   removed: number;
   executionMs: string;
   lines: string[];
-  sql: string;
-  params: unknown[];
+  input: SearchRaw;
 }[] = [];
 let totalItems = 0;
 
@@ -305,7 +343,7 @@ log();
 console.error("filters and sorts...");
 
 for (const c of cases) {
-  const queryFor = (i: number): SqlQuery => searchQuery(TENANT, ContactSearchInput.parse(c.input(i)), null);
+  const inputFor = (i: number): ContactSearchInput => ContactSearchInput.parse(c.input(i));
   let items = 0;
   let apiCalls = 0;
   const apiSide = await latency(async (i) => {
@@ -313,10 +351,10 @@ for (const c of cases) {
     items += page.items.length;
     apiCalls++;
   });
-  const sqlSide = await latency((i) => inTenant(TENANT, queryFor(i)));
+  const sqlSide = await latency((i) => searchInTenant(TENANT, inputFor(i)));
   // The same first page both ways (the SQL fetches one row more to know whether there is a next page).
   const check = await client.contacts.search.query({ ...c.input(0), limit: 50 });
-  const checkSql = await inTenant<{ id: string }>(TENANT, queryFor(0));
+  const checkSql = await searchInTenant(TENANT, inputFor(0));
   const same = check.items.every((item, k) => (item as { id?: string }).id === checkSql[k]?.id);
   const ratio = apiSide.p95 / Math.max(sqlSide.p95, 0.001);
   const flags = [
@@ -332,11 +370,11 @@ for (const c of cases) {
   console.error(`  ${rows.at(-1) ?? ""}`);
 
   // c. the plan of the first input, as the application role with the tenant set
-  const query = queryFor(0);
-  const explained = await inTenant<{ "QUERY PLAN": string }>(TENANT, {
-    sql: `explain (analyze, buffers, format text) ${query.sql}`,
-    params: query.params,
-  });
+  const explained = await searchInTenant<{ "QUERY PLAN": string }>(
+    TENANT,
+    inputFor(0),
+    "explain (analyze, buffers, format text) ",
+  );
   const lines = explained.map((r) => r["QUERY PLAN"]);
   const indexes = [
     ...new Set(
@@ -366,8 +404,7 @@ for (const c of cases) {
     removed,
     executionMs,
     lines,
-    sql: query.sql,
-    params: query.params,
+    input: c.input(0),
   });
 }
 
@@ -473,7 +510,7 @@ for (const p of plans) {
   log(`#### ${p.name}`);
   log();
   log("```");
-  log(`-- params: ${JSON.stringify(p.params).slice(0, 300)}`);
+  log(`-- input: ${JSON.stringify(p.input).slice(0, 300)}`);
   for (const l of p.lines.slice(0, 30)) log(l);
   if (p.lines.length > 30) log(`... (${p.lines.length - 30} more lines)`);
   log("```");

@@ -11,6 +11,7 @@ import { TenantEntity } from "./entities/tenant.entity.js";
 import { Migration20261123000001Initial } from "./migrations/Migration20261123000001_initial.js";
 import { Migration20261123000002AccessControl } from "./migrations/Migration20261123000002_access_control.js";
 import { Migration20261123000003Search } from "./migrations/Migration20261123000003_search.js";
+import { Migration20261123000004SearchWords } from "./migrations/Migration20261123000004_search_words.js";
 
 /** Every entity, listed explicitly (no folder discovery). */
 export const entities = [
@@ -28,6 +29,7 @@ export const migrations = [
   { name: "Migration20261123000001_initial", class: Migration20261123000001Initial },
   { name: "Migration20261123000002_access_control", class: Migration20261123000002AccessControl },
   { name: "Migration20261123000003_search", class: Migration20261123000003Search },
+  { name: "Migration20261123000004_search_words", class: Migration20261123000004SearchWords },
 ];
 
 export interface OrmOptions {

@@ -139,37 +139,122 @@ function searchConditions(
 }
 
 /**
- * The filters whose matches are found through a GIN index (an email, free text). PostgreSQL has no
- * statistics for these, guesses a thousand matches, and would rather walk the sort index hoping to
- * meet 50 of them early: a rare email then costs a walk through the whole tenant (measured: 7 s at
- * 1M). They are evaluated first, as a materialized set of candidate ids.
+ * The terms of free text, split as the database splits a contact's words (`contact_words`: spaces
+ * and ASCII punctuation; at least two characters; digits-only tokens dropped), at most five.
  */
-function candidateConditions(tenantId: string, input: ContactSearchInput): Conditions | null {
+export function freeTextTerms(q: string): string[] {
+  const words = q
+    .toLowerCase()
+    .split(/[\s!-/:-@[-`{-~]+/)
+    .filter((w) => w.length >= 2 && !/^[0-9]+$/.test(w));
+  return [...new Set(words)].slice(0, 5);
+}
+
+/** The term with two neighbouring characters swapped, each way: the commonest typo. */
+function transpositions(term: string): string[] {
+  const chars = Array.from(term);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < chars.length; i++) {
+    if (chars[i] === chars[i + 1]) continue;
+    const swapped = [...chars];
+    [swapped[i], swapped[i + 1]] = [chars[i + 1] ?? "", chars[i] ?? ""];
+    out.push(swapped.join(""));
+  }
+  return out;
+}
+
+/** At most this many dictionary words stand for one term (a short prefix in a large tenant). */
+export const WORDS_PER_TERM = 2000;
+
+/**
+ * Free text, step one: the words of the tenant's dictionary each term stands for — words starting
+ * with the term (from three characters; a shorter term only as a whole word), or one typo away from
+ * it (from four characters: one edit, two from eight, or two neighbouring characters swapped).
+ * Typos keep the first character, which bounds the slice of the dictionary compared. Rows are
+ * `(term, word)`; `freeTextWords` groups them. Run before `searchQuery`: with the words as
+ * constants the planner knows from its statistics whether a word is rare (fetch its contacts and
+ * sort them) or common (walk the sort order), which a subquery would hide from it.
+ */
+export function freeTextQuery(tenantId: string, terms: readonly string[]): SqlQuery {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  terms.forEach((term, n) => {
+    const chars = Array.from(term);
+    const [low, high] = chars.length >= 3 ? prefixRange(term) : [term, `${term}\u0001`];
+    const edits = chars.length >= 8 ? 2 : 1;
+    const typos =
+      chars.length >= 4
+        ? ` or w.word = any(?::text[])
+            or (w.word >= ? collate "C" and w.word < ? collate "C" and length(w.word) between ? and ?
+                and levenshtein_less_equal(w.word, ?, ?) <= ?)`
+        : "";
+    parts.push(`(select ?::int as term, w.word from search_words w where w.tenant_id = ? and (
+        (w.word >= ? collate "C" and w.word < ? collate "C")${typos}) order by w.word limit ${String(WORDS_PER_TERM)})`);
+    params.push(n, tenantId, low, high);
+    if (chars.length >= 4) {
+      const [firstLow, firstHigh] = prefixRange(chars[0] ?? "");
+      params.push(arrayLiteral(transpositions(term)), firstLow, firstHigh);
+      params.push(chars.length - edits, chars.length + edits, term, edits, edits);
+    }
+  });
+  return { sql: parts.join(" union all "), params };
+}
+
+/** The words found by `freeTextQuery`, one list per term (empty when nothing matches the term). */
+export function freeTextWords(
+  terms: readonly string[],
+  rows: readonly { term: number; word: string }[],
+): string[][] {
+  const words = terms.map((): string[] => []);
+  for (const row of rows) words[row.term]?.push(row.word);
+  return words;
+}
+
+/**
+ * The filters that make a search collect every match first (a materialized set of ids and sort
+ * keys, sorted for the page, then the page's rows fetched), so the planner cannot choose to walk the
+ * sort index hoping to meet 50 matches early:
+ * - an email: a GIN index on JSONB, without statistics; the planner guesses a thousand matches, and
+ *   a rare email cost a walk through the whole tenant (measured: 7 s at 1M);
+ * - free text, step two: every term (AND) by one of its words (OR), through the GIN index on the
+ *   word arrays. The words of a name sit together in the name sort order, which the planner does
+ *   not know: walking the last-name order for "white" read 942,000 rows before the Whites (2 s).
+ *   A word held by a large part of the tenant (a mail domain) makes a large candidate set: slower,
+ *   still correct.
+ */
+function candidateConditions(
+  tenantId: string,
+  input: ContactSearchInput,
+  freeText: readonly (readonly string[])[] | null,
+): Conditions | null {
   if (!input.emailAddress && !input.q) return null;
   const m = new Conditions();
-  m.add("m.tenant_id = ?", tenantId);
-  if (input.emailAddress) m.add("m.email_keys @> jsonb_build_array(lower(?::text))", input.emailAddress);
-  // Word similarity (pg_trgm): finds a word starting with, or one typo away from, what was typed.
-  if (input.q) m.add("lower(?::text) <% m.search_text", input.q);
+  if (input.emailAddress) m.add("c.email_keys @> jsonb_build_array(lower(?::text))", input.emailAddress);
+  if (input.q) {
+    if (!freeText?.length || freeText.some((words) => words.length === 0)) m.add("false");
+    else for (const words of freeText) m.add("c.search_words && ?::text[]", arrayLiteral(words));
+  }
   return m;
 }
 
 /**
  * `contacts.search` as SQL: the filters, the keyset condition for the cursor, the sort with the id
- * as tie-breaker, one row more than the page (to know whether there is a next page).
+ * as tie-breaker, one row more than the page (to know whether there is a next page). With `q`,
+ * `freeText` holds the words of each of its terms (`freeTextQuery`).
  */
 export function searchQuery(
   tenantId: string,
   input: ContactSearchInput,
   taxIdIndex: string | null,
+  freeText: readonly (readonly string[])[] | null = null,
 ): SqlQuery {
   const field = input.sort?.field ?? "lastName";
   const direction = input.sort?.direction ?? "asc";
   const { expression, cast } = SORT_KEYS[field];
   const signature = `${field}:${direction}`;
   const c = searchConditions(tenantId, input, taxIdIndex);
-  const m = candidateConditions(tenantId, input);
-  if (m) c.add("c.id in (select id from candidates)");
+  const m = candidateConditions(tenantId, input, freeText);
+  if (m) c.add(m.where, ...m.params);
   if (input.cursor) {
     const cursor = decodeCursor(input.cursor, isSortCursor);
     if (cursor.s !== signature) throw invalidCursor();
@@ -179,13 +264,20 @@ export function searchQuery(
       cursor.i,
     );
   }
+  if (m) {
+    return {
+      sql: `with matches as materialized (select c.id, ${expression} as k from contacts c where ${c.where})
+        select c.*, p.k::text as sort_key
+        from (select id, k from matches order by k ${direction}, id ${direction} limit ?) p
+        join contacts c on c.tenant_id = ? and c.id = p.id
+        order by p.k ${direction}, p.id ${direction}`,
+      params: [...c.params, input.limit + 1, tenantId],
+    };
+  }
   const order = `${expression} ${direction}, c.id ${direction}`;
-  const candidates = m
-    ? `with candidates as materialized (select m.id from contacts m where ${m.where}) `
-    : "";
   return {
-    sql: `${candidates}select c.*, ${expression}::text as sort_key from contacts c where ${c.where} order by ${order} limit ?`,
-    params: [...(m?.params ?? []), ...c.params, input.limit + 1],
+    sql: `select c.*, ${expression}::text as sort_key from contacts c where ${c.where} order by ${order} limit ?`,
+    params: [...c.params, input.limit + 1],
   };
 }
 

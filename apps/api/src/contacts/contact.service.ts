@@ -14,7 +14,16 @@ import type { ContactDescendantsInput, ContactListInput, ContactSearchInput } fr
 
 import type { Principal } from "../auth/principal.js";
 import type { ContactViewer } from "./contact.dto.js";
-import { descendantsQuery, listQuery, numberCursor, searchCursor, searchQuery } from "./contact-queries.js";
+import {
+  descendantsQuery,
+  freeTextQuery,
+  freeTextTerms,
+  freeTextWords,
+  listQuery,
+  numberCursor,
+  searchCursor,
+  searchQuery,
+} from "./contact-queries.js";
 import type { SqlQuery } from "./contact-queries.js";
 import { contactFromRow } from "./contact-row.js";
 import type { ContactRow } from "./contact-row.js";
@@ -165,12 +174,23 @@ export class ContactService {
   /** One page of contacts matching every given filter (see contact-queries.ts). */
   async search(input: ContactSearchInput): Promise<ContactPage> {
     const taxIdIndex = input.taxId ? this.vault.blindIndex(input.taxId, this.tenantId) : null;
-    const page = await this.page(searchQuery(this.tenantId, input, taxIdIndex), input.limit, (last) =>
-      searchCursor(input, last),
-    );
+    const freeText = input.q ? await this.freeTextWords(input.q) : null;
+    const query = searchQuery(this.tenantId, input, taxIdIndex, freeText);
+    const page = await this.page(query, input.limit, (last) => searchCursor(input, last));
     // A match on the tax-ID filter tells the caller each contact's tax ID: recorded as a reveal.
     if (input.taxId) for (const row of page.rows) this.viewer.noteTaxIdDisclosed(row.id);
     return page;
+  }
+
+  /** The dictionary words each term of free text stands for (see `freeTextQuery`). */
+  private async freeTextWords(q: string): Promise<string[][]> {
+    const terms = freeTextTerms(q);
+    if (terms.length === 0) return [];
+    const query = freeTextQuery(this.tenantId, terms);
+    return freeTextWords(
+      terms,
+      await this.em.execute<{ term: number; word: string }[]>(query.sql, query.params),
+    );
   }
 
   /** One page of an account's contacts (404 when the account is not the tenant's). */

@@ -171,6 +171,30 @@ describe("contacts.search filters", () => {
     expect(await found({ q: "engines" })).toEqual(["ada", "co"]);
   });
 
+  it("takes two neighbouring letters swapped as one typo, every word of the text (AND), digits as nothing", async () => {
+    expect(await found({ q: "lovleace" })).toEqual(["ada", "co"]);
+    expect(await found({ q: "ada lovel" })).toEqual(["ada"]);
+    expect(await found({ q: "Lovelace, Engines!" })).toEqual(["ada", "co"]);
+    expect(await found({ q: "grace lovelace" })).toEqual([]);
+    expect(await found({ q: "12345" })).toEqual([]);
+  });
+
+  it("finds a word added by an update, through the tenant's word dictionary", async () => {
+    expect(await found({ q: "zanzibar" })).toEqual([]);
+    await h.alpha.contacts.update.mutate({
+      id: contacts.ken ?? "",
+      contact: person("Ken", "Thompson", {
+        accountId: ids.other,
+        roles: ["ADMINISTRATIVE"],
+        status: "deceased",
+        emails: [{ address: "ken@bell-labs.com" }, { address: "ken@zanzibar.example" }],
+        addresses: [address("New York", "NY", "US")],
+      }),
+    });
+    expect(await found({ q: "zanzibar" })).toEqual(["ken"]);
+    expect(await found({ q: "zanzibra" })).toEqual(["ken"]);
+  });
+
   it("sorts by last name, first name, created and updated, both ways, the id breaking ties", async () => {
     // A company sorts by its company name: "lovelace" < "lovelace engines ltd".
     expect(await found({ accountIds: [ids.root, ids.child, ids.grandchild, ids.other] })).toEqual([
