@@ -29,6 +29,12 @@ export const ErrorReason = {
   locked: "locked",
   referenced: "referenced",
   versionMismatch: "version_mismatch",
+  /** A JSON Patch `path` or `from` does not resolve in the document. */
+  invalidPath: "invalid_path",
+  /** A JSON Patch `test` operation found a different value. */
+  patchTestFailed: "patch_test_failed",
+  /** A pointer names a prototype member (`__proto__`, `constructor`, `prototype`) or the whole contact. */
+  forbiddenPath: "forbidden_path",
   payloadTooLarge: "payload_too_large",
   rateLimited: "rate_limited",
   tenantLimit: "tenant_limit",
