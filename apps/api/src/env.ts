@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { dbEnv } from "@contacts/db/env";
 import { loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
+import { DEFAULT_EVENT_RETENTION_DAYS } from "@contacts/db/event-retention";
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -24,6 +25,8 @@ const Env = z.object({
   AUTH_JWT_AUDIENCE: z.string().min(1).default("contacts-api"),
   /** Create the `demo` tenant and print a development key at start (default: only on the embedded database). */
   CONTACTS_DEMO: z.enum(["0", "1"]).optional(),
+  /** Change events older than this are deleted (hourly); a feed cursor from before them must resync. */
+  CONTACT_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).default(DEFAULT_EVENT_RETENTION_DAYS),
 });
 
 /** The API's settings, read from the environment once, here and nowhere else. */

@@ -2,6 +2,7 @@ import { openDatabase } from "@contacts/db/database";
 import { dbEnv } from "@contacts/db/env";
 import { rotateTaxIdKeys } from "@contacts/db/crypto/rotate";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import { pruneContactEvents } from "@contacts/db/event-retention";
 
 import { env, loadKeyring, tokenConfig } from "./env.js";
 import { createLogger } from "./logger.js";
@@ -46,6 +47,17 @@ log.info(
 // Printed plainly (not through the logger) so a person sees where to go and what key to use.
 process.stdout.write(`\nContacts API: ${url}/trpc   (health: ${url}/health)\n`);
 if (devKey) process.stdout.write(`Development API key for tenant "demo": ${devKey}\n\n`);
+
+// Change-event retention, as the owner (the application role may not delete events).
+const DAY_MS = 86_400_000;
+const pruneEvents = () =>
+  pruneContactEvents(database.url, new Date(Date.now() - env.CONTACT_EVENTS_RETENTION_DAYS * DAY_MS)).then(
+    ({ deleted }) => deleted > 0 && log.info({ deleted }, "expired change events deleted"),
+    (error: unknown) => log.error({ err: error }, "change event retention failed"),
+  );
+void pruneEvents();
+const pruning = setInterval(() => void pruneEvents(), 3_600_000);
+pruning.unref();
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

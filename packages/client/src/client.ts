@@ -1,8 +1,9 @@
-import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpLink, splitLink } from "@trpc/client";
 import type { TRPCClient, TRPCLink } from "@trpc/client";
 import { observable } from "@trpc/server/observable";
 import type { AppRouter } from "@contacts/api/router";
 
+import { sameTickBatchLink } from "./batch-link.js";
 import { toContactsApiError } from "./errors.js";
 import { fetchWithRetry } from "./retry.js";
 import type { RetryOptions } from "./retry.js";
@@ -19,6 +20,18 @@ export interface ContactsClientOptions {
   /** Extra headers on every request. */
   headers?: Record<string, string>;
   fetch?: typeof fetch;
+}
+
+declare module "@trpc/client" {
+  interface OperationContext {
+    /**
+     * Sent as `Idempotency-Key` on a mutation (alone, never batched): the server stores the first
+     * result for 24 hours and answers a retry with the same key and input with it, without running
+     * the mutation again. Use a new random key (`crypto.randomUUID()`) per intended change, and the
+     * same one for its retries.
+     */
+    idempotencyKey?: string;
+  }
 }
 
 /** Rethrows every failure as a ContactsApiError, so callers read `error.errors[]` uniformly. */
@@ -42,18 +55,37 @@ function contactsErrorLink(): TRPCLink<AppRouter> {
  * const ada = await contacts.contacts.create.mutate({ contact: { subtype: "person", firstName: "Ada", lastName: "Lovelace" } });
  * ```
  *
- * Every call rejects with a ContactsApiError carrying `status`, `code` and `errors[]`.
+ * Every call rejects with a ContactsApiError carrying `status`, `code` and `errors[]`. A mutation
+ * retried safely carries an idempotency key:
+ *
+ * ```ts
+ * const key = crypto.randomUUID();
+ * await contacts.contacts.create.mutate(input, { context: { idempotencyKey: key } });
+ * ```
+ *
+ * Calls started in the same tick are sent as one batch (up to `maxBatchSize`); a call made alone
+ * is sent as a plain request, without waiting for others to join it.
  */
 export function createContactsClient(options: ContactsClientOptions): ContactsClient {
-  const url = `${options.url.replace(/\/+$/, "")}/trpc`;
+  const http = {
+    url: `${options.url.replace(/\/+$/, "")}/trpc`,
+    fetch: fetchWithRetry(options.retry, options.fetch ?? fetch),
+    headers: () => ({ ...options.headers, authorization: `Bearer ${options.apiKey}` }),
+  };
   return createTRPCClient<AppRouter>({
     links: [
       contactsErrorLink(),
-      httpBatchLink({
-        url,
-        maxItems: options.maxBatchSize ?? 50,
-        fetch: fetchWithRetry(options.retry, options.fetch ?? fetch),
-        headers: () => ({ ...options.headers, authorization: `Bearer ${options.apiKey}` }),
+      splitLink({
+        // One header per request: a keyed mutation is sent alone.
+        condition: (op) => op.type === "mutation" && op.context.idempotencyKey !== undefined,
+        true: httpLink({
+          ...http,
+          headers: ({ op }) => ({ ...http.headers(), "idempotency-key": op.context.idempotencyKey ?? "" }),
+        }),
+        false: sameTickBatchLink({
+          alone: httpLink(http),
+          batched: httpBatchLink({ ...http, maxItems: options.maxBatchSize ?? 50 }),
+        }),
       }),
     ],
   });

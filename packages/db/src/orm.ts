@@ -12,6 +12,9 @@ import { Migration20261123000001Initial } from "./migrations/Migration2026112300
 import { Migration20261123000002AccessControl } from "./migrations/Migration20261123000002_access_control.js";
 import { Migration20261123000003Search } from "./migrations/Migration20261123000003_search.js";
 import { Migration20261123000004SearchWords } from "./migrations/Migration20261123000004_search_words.js";
+import { Migration20261123000007MatchKeys } from "./migrations/Migration20261123000007_match_keys.js";
+import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
+import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
 
 /** Every entity, listed explicitly (no folder discovery). */
 export const entities = [
@@ -30,6 +33,9 @@ export const migrations = [
   { name: "Migration20261123000002_access_control", class: Migration20261123000002AccessControl },
   { name: "Migration20261123000003_search", class: Migration20261123000003Search },
   { name: "Migration20261123000004_search_words", class: Migration20261123000004SearchWords },
+  { name: "Migration20261123000005_contact_events", class: Migration20261123000005ContactEvents },
+  { name: "Migration20261123000006_idempotency", class: Migration20261123000006Idempotency },
+  { name: "Migration20261123000007_match_keys", class: Migration20261123000007MatchKeys },
 ];
 
 export interface OrmOptions {

@@ -6,9 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { APP_ROLE } from "./app-role.js";
 import { TENANT_TABLES } from "./migrations/Migration20261123000002_access_control.js";
 import { SEARCH_TENANT_TABLES } from "./migrations/Migration20261123000004_search_words.js";
+import { EVENT_TENANT_TABLES } from "./migrations/Migration20261123000005_contact_events.js";
+import { IDEMPOTENCY_TENANT_TABLES } from "./migrations/Migration20261123000006_idempotency.js";
 
 /** Every table holding tenant data, whichever migration added it. */
-const ALL_TENANT_TABLES = [...TENANT_TABLES, ...SEARCH_TENANT_TABLES];
+const ALL_TENANT_TABLES = [
+  ...TENANT_TABLES,
+  ...SEARCH_TENANT_TABLES,
+  ...EVENT_TENANT_TABLES,
+  ...IDEMPOTENCY_TENANT_TABLES,
+];
 import { createTestDatabase } from "./testing/test-database.js";
 import type { TestDatabase } from "./testing/test-database.js";
 
@@ -35,8 +42,14 @@ async function seedTenant(id: string): Promise<void> {
      insert into contacts (tenant_id, id, number, subtype, status, last_name, created_at, created_by, updated_at, updated_by)
        values ($1, $3::uuid, 1, 'person', 'active', 'Lovelace', now(), 't', now(), 't');
      insert into tax_id_reveals (tenant_id, id, contact_id, revealed_by, via)
-       values ($1, gen_random_uuid(), $3::uuid, 't', 'test');`.replaceAll(/\$(\d)/g, (_m, n: string) =>
-      n === "1" ? pg.escapeLiteral(id) : n === "2" ? pg.escapeLiteral(account) : pg.escapeLiteral(contact),
+       values ($1, gen_random_uuid(), $3::uuid, 't', 'test');
+     insert into contact_events (tenant_id, contact_id, type, version, actor)
+       values ($1, $3::uuid, 'created', 1, 't');
+     insert into idempotency_keys (tenant_id, caller, key, fingerprint, claim_id, state, expires_at)
+       values ($1, 't', 'k', 'f', gen_random_uuid(), 'running', now() + interval '1 day');`.replaceAll(
+      /\$(\d)/g,
+      (_m, n: string) =>
+        n === "1" ? pg.escapeLiteral(id) : n === "2" ? pg.escapeLiteral(account) : pg.escapeLiteral(contact),
     ),
   );
 }
@@ -109,7 +122,12 @@ describe("row-level security", () => {
     await app.query("begin");
     try {
       await app.query("select set_config('app.tenant_id', 'alpha', true)");
-      for (const table of ["contacts", ...SEARCH_TENANT_TABLES]) {
+      for (const table of [
+        "contacts",
+        ...SEARCH_TENANT_TABLES,
+        ...EVENT_TENANT_TABLES,
+        ...IDEMPOTENCY_TENANT_TABLES,
+      ]) {
         const ids = await app.query<{ tenant_id: string }>(`select distinct tenant_id from ${table}`);
         expect({ table, tenants: ids.rows }).toEqual({ table, tenants: [{ tenant_id: "alpha" }] });
       }
@@ -140,6 +158,41 @@ describe("row-level security", () => {
       expect(keys.rows).toEqual([{ tenant_id: "bravo" }]);
     } finally {
       await app.query("rollback");
+    }
+  });
+
+  it("lets the application purge every tenant's expired idempotency keys, and nothing else", async () => {
+    await owner.query(
+      `insert into idempotency_keys (tenant_id, caller, key, fingerprint, claim_id, state, expires_at)
+       select t, 't', 'old', 'f', gen_random_uuid(), 'completed', now() - interval '1 second'
+       from unnest(array['alpha', 'bravo']) t`,
+    );
+    await app.query("begin");
+    try {
+      await app.query("select set_config('app.tenant_id', 'alpha', true)");
+      await expect(app.query("select purge_expired_idempotency_keys()")).rejects.toThrow(/outside a tenant/);
+    } finally {
+      await app.query("rollback");
+    }
+    await app.query("select purge_expired_idempotency_keys()");
+    const left = await owner.query<{ tenant_id: string; key: string }>(
+      "select tenant_id, key from idempotency_keys order by tenant_id, key",
+    );
+    expect(left.rows).toEqual([
+      { tenant_id: "alpha", key: "k" },
+      { tenant_id: "bravo", key: "k" },
+    ]);
+  });
+
+  it("keeps change events append-only for the application", async () => {
+    for (const statement of ["delete from contact_events", "update contact_events set actor = 'x'"]) {
+      await app.query("begin");
+      try {
+        await app.query("select set_config('app.tenant_id', 'alpha', true)");
+        await expect(app.query(statement)).rejects.toThrow(/permission denied/);
+      } finally {
+        await app.query("rollback");
+      }
     }
   });
 

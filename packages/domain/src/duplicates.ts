@@ -171,3 +171,13 @@ export function scoreMatch(candidate: DuplicateKeys, target: DuplicateKeys): Dup
   // Rounded so equal evidence compares equal despite floating-point noise.
   return { confidence: Math.round((1 - unlikely) * 10_000) / 10_000, matches };
 }
+
+/** The prefixes of stored match keys, one per kind. */
+const KEY_PREFIX = { emails: "e:", phones: "p:", names: "n:" } as const;
+
+/** The keys as one list, each prefixed by its kind (as stored and indexed). */
+export function matchKeyList(keys: DuplicateKeys): string[] {
+  return (Object.keys(KEY_PREFIX) as (keyof DuplicateKeys)[]).flatMap((kind) =>
+    keys[kind].map((k) => KEY_PREFIX[kind] + k),
+  );
+}

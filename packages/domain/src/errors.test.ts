@@ -215,6 +215,7 @@ describe("ErrorReason and ErrorKind", () => {
       CONFLICT: 409,
       PRECONDITION_FAILED: 412,
       PAYLOAD_TOO_LARGE: 413,
+      UNPROCESSABLE_CONTENT: 422,
       TOO_MANY_REQUESTS: 429,
       INTERNAL_SERVER_ERROR: 500,
     });

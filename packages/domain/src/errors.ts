@@ -38,6 +38,12 @@ export const ErrorReason = {
   payloadTooLarge: "payload_too_large",
   rateLimited: "rate_limited",
   tenantLimit: "tenant_limit",
+  /** A change-feed cursor older than the retained events: start over from a full read, then `changes` without `since`. */
+  resyncRequired: "resync_required",
+  /** The first request with this `Idempotency-Key` is still running: retry once it has ended. */
+  idempotencyInProgress: "idempotency_in_progress",
+  /** This `Idempotency-Key` was already used for another procedure or input: use a new key. */
+  idempotencyKeyReused: "idempotency_key_reused",
   internal: "internal",
 } as const;
 export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
@@ -58,6 +64,7 @@ export const ErrorKind = {
   CONFLICT: 409,
   PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
+  UNPROCESSABLE_CONTENT: 422,
   TOO_MANY_REQUESTS: 429,
   INTERNAL_SERVER_ERROR: 500,
 } as const;

@@ -3,6 +3,7 @@ import { AccountInput, AccountListInput, ChannelInput, ChannelPatchInput } from 
 import { Id } from "@contacts/domain/common";
 
 import { procedureWith, router } from "../trpc/init.js";
+import { ContactService } from "../contacts/contact.service.js";
 import { AccountService, toAccountView, toChannelView } from "./account.service.js";
 
 const ExpectedVersion = z.number().int().min(1).optional();
@@ -89,6 +90,17 @@ export const accountsRouter = router({
     const page = await new AccountService(ctx.em, ctx.principal).list(input);
     return { items: page.rows.map(toAccountView), nextCursor: page.nextCursor };
   }),
+
+  /**
+   * Deletes every contact of the account in one transaction (`contacts:delete`); refused (409) while
+   * one of them is locked or referenced from outside the account. Answers with nothing.
+   */
+  removeContacts: procedureWith("contacts:delete")
+    .input(z.strictObject({ accountId: Id }))
+    .mutation(async ({ ctx, input }): Promise<null> => {
+      await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).removeAccountContacts(input.accountId);
+      return null;
+    }),
 
   channels: channelsRouter,
 });

@@ -325,6 +325,27 @@ const PERMISSION_MATRIX: {
   },
   { procedure: "contacts.search", needs: "contacts:read", call: (c) => c.contacts.search.query({}) },
   {
+    procedure: "contacts.patch",
+    needs: "contacts:write",
+    call: (c, ids) =>
+      c.contacts.patch.mutate({ id: ids.contact, patch: [{ op: "replace", path: "/notes", value: "x" }] }),
+  },
+  {
+    procedure: "contacts.merge",
+    needs: "contacts:write",
+    call: (c, ids) => c.contacts.merge.mutate({ targetId: ids.contact, sourceIds: [randomUUID()] }),
+  },
+  {
+    procedure: "contacts.duplicates",
+    needs: "contacts:read",
+    call: (c, ids) => c.contacts.duplicates.query({ id: ids.contact }),
+  },
+  {
+    procedure: "accounts.removeContacts",
+    needs: "contacts:delete",
+    call: (c) => c.accounts.removeContacts.mutate({ accountId: randomUUID() }),
+  },
+  {
     procedure: "contacts.list",
     needs: "contacts:read",
     call: (c) => c.contacts.list.query({ accountId: randomUUID() }),
@@ -350,6 +371,12 @@ const PERMISSION_MATRIX: {
     needs: "contacts:read",
     call: (c) => c.contacts.socialProfile.query({ emailAddress: "a@example.com" }),
   },
+  {
+    procedure: "contacts.history",
+    needs: "contacts:read",
+    call: (c, ids) => c.contacts.history.query({ id: ids.contact }),
+  },
+  { procedure: "contacts.changes", needs: "contacts:read", call: (c) => c.contacts.changes.query({}) },
   { procedure: "me.get", needs: "user token", call: (c) => c.me.get.query() },
   { procedure: "me.create", needs: "user token", call: (c) => c.me.create.mutate(someContact) },
   {
@@ -488,6 +515,44 @@ const BOLA_MATRIX: {
     field: "id",
   },
   { name: "contacts.delete", call: (c, t) => c.contacts.delete.mutate({ id: t.contact }), field: "id" },
+  {
+    name: "contacts.patch",
+    call: (c, t) =>
+      c.contacts.patch.mutate({
+        id: t.contact,
+        patch: [{ op: "replace", path: "/notes", value: "hijacked" }],
+      }),
+    field: "id",
+  },
+  {
+    name: "contacts.merge (their contact as target)",
+    call: async (c, t) =>
+      c.contacts.merge.mutate({
+        targetId: t.contact,
+        sourceIds: [(await c.contacts.create.mutate({ contact: person })).id],
+      }),
+    field: "targetId",
+  },
+  {
+    name: "contacts.merge (their contact as source)",
+    call: async (c, t) =>
+      c.contacts.merge.mutate({
+        targetId: (await c.contacts.create.mutate({ contact: person })).id,
+        sourceIds: [t.contact],
+      }),
+    field: "sourceIds.0",
+  },
+  {
+    name: "contacts.duplicates",
+    call: (c, t) => c.contacts.duplicates.query({ id: t.contact }),
+    field: "id",
+  },
+  {
+    name: "accounts.removeContacts (their account)",
+    call: (c, t) => c.accounts.removeContacts.mutate({ accountId: t.account }),
+    field: "accountId",
+  },
+  { name: "contacts.history", call: (c, t) => c.contacts.history.query({ id: t.contact }), field: "id" },
   {
     name: "contacts.canManage (delegate as manager)",
     call: (c, t) => c.contacts.canManage.query({ managerId: t.delegate, emailAddress: "bola@example.com" }),
@@ -682,5 +747,11 @@ describe("the BOLA matrix", () => {
       items: [],
       nextCursor: null,
     });
+  });
+
+  it("keeps another tenant's events out of the change feed (contacts.changes takes no id)", async () => {
+    const feed = await h.alpha.contacts.changes.query({ limit: 1000 });
+    const bravoIds = new Set([theirs.contact, theirs.delegate]);
+    expect(feed.items.filter((e) => bravoIds.has(e.contactId))).toEqual([]);
   });
 });

@@ -55,7 +55,7 @@ function isNumberCursor(value: Record<string, unknown>): value is NumberCursor {
  * A list as a PostgreSQL array literal (`{"a","b"}`), passed as one text parameter: query builders
  * expand a bound JS array into a list of parameters, which `= any(?::uuid[])` cannot take.
  */
-function arrayLiteral(values: readonly (string | number)[]): string {
+export function arrayLiteral(values: readonly (string | number)[]): string {
   return `{${values.map((v) => `"${String(v).replace(/[\\"]/g, (ch) => `\\${ch}`)}"`).join(",")}}`;
 }
 

@@ -61,6 +61,7 @@ export function contactFromRow(r: ContactRow): ContactEntity {
     portalDelegates: r.portal_delegates as string[],
     spouseId: text(r.spouse_id),
     mergedIds: r.merged_ids as string[],
+    matchKeys: (r.match_keys as string[] | undefined) ?? [],
     customFields: json(r.custom_fields) as ContactEntity["customFields"],
     externalId: text(r.external_id),
     originService: text(r.origin_service),

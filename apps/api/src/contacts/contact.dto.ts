@@ -1,8 +1,9 @@
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { projectContact } from "@contacts/domain/contact";
-import type { Contact, ContactField } from "@contacts/domain/contact";
-import { activeMaskingRules, applyMasking } from "@contacts/domain/masking";
+import type { Contact, ContactData, ContactField } from "@contacts/domain/contact";
+import { isServerManagedKey } from "@contacts/domain/errors";
+import { activeMaskingRules, applyMasking, maskLast4 } from "@contacts/domain/masking";
 
 import type { Principal } from "../auth/principal.js";
 
@@ -48,6 +49,36 @@ export class ContactViewer {
   /** The whole contact as this caller may see it. */
   showAll(row: ContactEntity): Contact {
     return this.show(row) as Contact;
+  }
+
+  /**
+   * The whole contact with its tax ID masked whoever is asking, whatever the tenant's setting: what
+   * change events store and diff (they outlive the request and are read by other callers).
+   */
+  eventDocument(row: ContactEntity): Contact {
+    const taxId = this.taxIdOf(row);
+    return contactDocument(row, taxId === null ? null : maskLast4(taxId));
+  }
+
+  /**
+   * A contact that is not stored (a merge preview): the row's server fields with `data` as its
+   * editable fields, shown as this caller may see it.
+   */
+  showPreview(row: ContactEntity, data: ContactData, mergedIds: readonly string[]): Contact {
+    const { taxId, ...fields } = data;
+    const doc = contactDocument({ ...row, ...fields, mergedIds: [...mergedIds] }, taxId);
+    const shown = applyMasking(doc, this.principal);
+    if (!this.taxIdMasked && typeof shown.taxId === "string") this.revealed.add(row.id);
+    return shown;
+  }
+
+  /** The editable fields of a row with the tax ID in clear: for the service's merge, never returned. */
+  dataOf(row: ContactEntity): ContactData {
+    const doc = contactDocument(row, this.taxIdOf(row));
+    const data = Object.fromEntries(
+      Object.entries(doc).filter(([key]) => !isServerManagedKey(key)),
+    ) as unknown as ContactData;
+    return data;
   }
 }
 

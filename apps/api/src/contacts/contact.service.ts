@@ -5,16 +5,24 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { AccountEntity } from "@contacts/db/entities/account.entity";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { RoleEntity } from "@contacts/db/entities/role.entity";
-import type { ContactData } from "@contacts/domain/contact";
-import { ContactsError, ErrorReason } from "@contacts/domain/errors";
+import { ContactInput, ContactReplaceInput } from "@contacts/domain/contact";
+import type { Contact, ContactData } from "@contacts/domain/contact";
+import { duplicateKeys, matchKeyList, scoreMatch } from "@contacts/domain/duplicates";
+import type { DuplicateMatch, OnDuplicate } from "@contacts/domain/duplicates";
+import { ContactsError, ErrorReason, fieldErrorsFromZod, isServerManagedKey } from "@contacts/domain/errors";
 import type { FieldError } from "@contacts/domain/errors";
+import { mergeContacts } from "@contacts/domain/merge";
+import type { MergeConflict, MergePreference } from "@contacts/domain/merge";
+import { applyContactPatch } from "@contacts/domain/patch";
 import { isMaskedValue, maskLast4 } from "@contacts/domain/masking";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ContactDescendantsInput, ContactListInput, ContactSearchInput } from "@contacts/domain/search";
 
 import type { Principal } from "../auth/principal.js";
+import { recordContactEvent } from "../events/contact-events.js";
 import type { ContactViewer } from "./contact.dto.js";
 import {
+  arrayLiteral,
   descendantsQuery,
   freeTextQuery,
   freeTextTerms,
@@ -32,6 +40,29 @@ export interface ContactPage {
   rows: ContactEntity[];
   nextCursor: string | null;
 }
+
+export interface MergeInput {
+  targetId: string;
+  sourceIds: string[];
+  expectedVersion?: number | undefined;
+  dryRun?: boolean | undefined;
+  prefer?: MergePreference | undefined;
+}
+
+export interface MergeOutcome {
+  /** The target as stored (or, on a dry run, as it would be). */
+  target: Contact;
+  conflicts: MergeConflict[];
+  dryRun: boolean;
+}
+
+export interface DuplicateCandidate {
+  row: ContactEntity;
+  match: DuplicateMatch;
+}
+
+/** At most this many stored contacts are scored as possible duplicates of one contact. */
+const DUPLICATE_CANDIDATES = 200;
 
 /** Contacts are sent as `{ contact: {...} }`; errors about their fields are reported under this path. */
 const DOC = "contact";
@@ -99,7 +130,10 @@ export class ContactService {
     return contactFromRow(row);
   }
 
-  async create(data: ContactData, options: { userId?: string } = {}): Promise<ContactEntity> {
+  async create(
+    data: ContactData,
+    options: { userId?: string; onDuplicate?: OnDuplicate } = {},
+  ): Promise<ContactEntity> {
     if (data.taxId && isMaskedValue(data.taxId)) {
       throw ContactsError.invalid([
         { reason: ErrorReason.invalid, field: `${DOC}.taxId`, message: "a masked tax ID cannot be stored" },
@@ -109,6 +143,14 @@ export class ContactService {
     return this.em.transactional(async (tx) => {
       if (options.userId) data = await this.linkUser(tx, data, options.userId);
       await this.checkReferences(tx, data, null);
+      if (options.onDuplicate === "reject") {
+        const found = await this.findDuplicates(tx, data, null, 10);
+        if (found.length) {
+          throw ContactsError.conflict(ErrorReason.duplicate, DOC, {
+            duplicates: found.map((d) => ({ id: d.row.id, confidence: d.match.confidence })),
+          });
+        }
+      }
       const number = await this.nextNumber(tx);
       const now = new Date();
       const id = randomUUID();
@@ -120,12 +162,22 @@ export class ContactService {
         id,
         number,
         mergedIds: [],
+        matchKeys: matchKeyList(duplicateKeys(data)),
         createdAt: now,
         createdBy: this.principal.subject,
         updatedAt: now,
         updatedBy: this.principal.subject,
       });
       await tx.flush();
+      await recordContactEvent(tx, {
+        tenantId: this.tenantId,
+        contactId: row.id,
+        type: "created",
+        version: row.version,
+        before: null,
+        after: this.viewer.eventDocument(row),
+        actor: this.principal.subject,
+      });
       return row;
     });
   }
@@ -207,8 +259,8 @@ export class ContactService {
     return this.page(query, input.limit, numberCursor);
   }
 
-  private async requireAccount(accountId: string): Promise<void> {
-    if (!(await this.em.count(AccountEntity, { tenantId: this.tenantId, id: accountId }))) {
+  private async requireAccount(accountId: string, em: EntityManager = this.em): Promise<void> {
+    if (!(await em.count(AccountEntity, { tenantId: this.tenantId, id: accountId }))) {
       throw ContactsError.notFound("accountId");
     }
   }
@@ -268,27 +320,110 @@ export class ContactService {
   /** Full replace: every editable field takes the given value (absent means cleared). */
   async replace(id: string, expectedVersion: number | undefined, data: ContactData): Promise<ContactEntity> {
     return this.em.transactional(async (tx) => {
-      const row = await this.get(id, tx);
+      const row = await this.lockedRow(id, tx);
       this.checkVersion(row, expectedVersion);
-      this.checkLockChange(row.locked, data.locked);
-      const taxId = this.resolveTaxId(row, data.taxId);
-      await this.checkReferences(tx, data, row.id);
-      const { taxId: _sent, ...fields } = data;
-      const taxIdColumns = taxId === this.viewer.taxIdOf(row) ? {} : this.encryptTaxId(row.id, taxId);
-      tx.assign(row, {
-        ...fields,
-        ...taxIdColumns,
-        updatedAt: new Date(),
-        updatedBy: this.principal.subject,
-      });
-      await tx.flush();
-      return row;
+      return this.write(tx, row, data);
     });
+  }
+
+  /**
+   * JSON Patch (RFC 6902) applied to the contact as this caller sees it, then validated as a full
+   * replace: all or nothing. A failed `test` operation is a 409 (the contact is not in the state
+   * the caller expected); any other problem a 400 naming the operation's path or the field.
+   */
+  async patch(id: string, expectedVersion: number | undefined, operations: unknown): Promise<ContactEntity> {
+    return this.em.transactional(async (tx) => {
+      const row = await this.lockedRow(id, tx);
+      this.checkVersion(row, expectedVersion);
+      const result = applyContactPatch(this.viewer.showAll(row), operations);
+      if (!result.ok) {
+        const testFailed = result.errors.some((e) => e.reason === ErrorReason.patchTestFailed);
+        throw testFailed
+          ? new ContactsError("CONFLICT", result.errors)
+          : ContactsError.invalid(result.errors);
+      }
+      const editable = Object.fromEntries(
+        Object.entries(result.document as Record<string, unknown>).filter(
+          ([key]) => !isServerManagedKey(key),
+        ),
+      );
+      const parsed = ContactReplaceInput.safeParse(editable);
+      if (!parsed.success) {
+        throw ContactsError.invalid(fieldErrorsFromZod(parsed.error.issues, undefined, { input: editable }));
+      }
+      return this.write(tx, row, parsed.data);
+    });
+  }
+
+  /**
+   * Stores new editable fields on a locked row (replace, patch, merge) and records the change event
+   * (its JSON Patch diff) in the same transaction.
+   */
+  private async write(
+    tx: EntityManager,
+    row: ContactEntity,
+    data: ContactData,
+    event: { type: "updated" | "merged"; data?: Record<string, unknown>; mergedIds?: string[] } = {
+      type: "updated",
+    },
+  ): Promise<ContactEntity> {
+    this.checkLockChange(row.locked, data.locked);
+    const before = this.viewer.eventDocument(row);
+    const taxId = this.resolveTaxId(row, data.taxId);
+    await this.checkReferences(tx, data, row.id);
+    const { taxId: _sent, ...fields } = data;
+    const taxIdColumns = taxId === this.viewer.taxIdOf(row) ? {} : this.encryptTaxId(row.id, taxId);
+    tx.assign(row, {
+      ...fields,
+      ...taxIdColumns,
+      matchKeys: matchKeyList(duplicateKeys(data)),
+      ...(event.mergedIds ? { mergedIds: event.mergedIds } : {}),
+      updatedAt: new Date(),
+      updatedBy: this.principal.subject,
+    });
+    await tx.flush();
+    await this.recordUpdate(tx, row, before, event.type, event.data);
+    return row;
+  }
+
+  /** The change event of a row just flushed, from its document before the change. */
+  private async recordUpdate(
+    tx: EntityManager,
+    row: ContactEntity,
+    before: object,
+    type: "updated" | "merged" = "updated",
+    data?: Record<string, unknown>,
+  ): Promise<void> {
+    await recordContactEvent(tx, {
+      tenantId: this.tenantId,
+      contactId: row.id,
+      type,
+      version: row.version,
+      before,
+      after: this.viewer.eventDocument(row),
+      ...(data ? { data } : {}),
+      actor: this.principal.subject,
+    });
+  }
+
+  /**
+   * The row, locked for the rest of the transaction: concurrent writers of one contact queue, and
+   * each sees the version the previous one committed (so of 50 racing updates with the same
+   * `expectedVersion`, one succeeds and 49 get 412 with the new version).
+   */
+  private async lockedRow(id: string, tx: EntityManager, field = "id"): Promise<ContactEntity> {
+    const row = await tx.findOne(
+      ContactEntity,
+      { tenantId: this.tenantId, id },
+      { lockMode: LockMode.PESSIMISTIC_WRITE },
+    );
+    if (!row) throw ContactsError.notFound(field);
+    return row;
   }
 
   async delete(id: string, expectedVersion: number | undefined): Promise<void> {
     await this.em.transactional(async (tx) => {
-      const row = await this.get(id, tx);
+      const row = await this.lockedRow(id, tx);
       this.checkVersion(row, expectedVersion);
       if (row.locked) throw ContactsError.conflict(ErrorReason.locked, "id");
       const referrers = await tx.find(
@@ -301,6 +436,191 @@ export class ContactService {
       }
       tx.remove(row);
       await tx.flush();
+      await recordContactEvent(tx, {
+        tenantId: this.tenantId,
+        contactId: id,
+        type: "deleted",
+        version: row.version,
+        before: null,
+        after: null,
+        actor: this.principal.subject,
+      });
+    });
+  }
+
+  /**
+   * Merges source contacts into a target in one transaction (see `mergeContacts` for the field
+   * rules). Sources become `duplicate` and give up their user ids; their ids join the target's
+   * `mergedIds`; every spouse and delegate link to a source now points at the target. A dry run
+   * returns the would-be target and the conflicting fields and changes nothing.
+   */
+  async merge(input: MergeInput): Promise<MergeOutcome> {
+    const ids = [input.targetId, ...input.sourceIds];
+    const repeated = input.sourceIds.findIndex((id, i) => ids.indexOf(id) !== i + 1);
+    if (repeated >= 0) {
+      throw ContactsError.invalid([
+        {
+          reason: ErrorReason.invalid,
+          field: `sourceIds.${String(repeated)}`,
+          message: "listed twice or the target",
+        },
+      ]);
+    }
+    return this.em.transactional(async (tx) => {
+      // Locked in id order: two merges over the same contacts queue instead of deadlocking.
+      const rows = await tx.find(
+        ContactEntity,
+        { tenantId: this.tenantId, id: { $in: ids } },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
+      );
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      const target = byId.get(input.targetId);
+      if (!target) throw ContactsError.notFound("targetId");
+      const sources = input.sourceIds.map((id, i) => {
+        const row = byId.get(id);
+        if (!row) throw ContactsError.notFound(`sourceIds.${String(i)}`);
+        return row;
+      });
+      this.checkVersion(target, input.expectedVersion);
+      if (target.locked) throw ContactsError.conflict(ErrorReason.locked, "targetId");
+      sources.forEach((row, i) => {
+        const field = `sourceIds.${String(i)}`;
+        if (row.locked) throw ContactsError.conflict(ErrorReason.locked, field);
+        if (row.status === "duplicate") {
+          throw ContactsError.conflict(ErrorReason.conflict, field, { reason: "already merged" });
+        }
+      });
+
+      const { data, conflicts } = mergeContacts(
+        { id: target.id, data: this.viewer.dataOf(target) },
+        sources.map((row) => ({ id: row.id, data: this.viewer.dataOf(row) })),
+        input.prefer,
+      );
+      const parsed = ContactInput.safeParse(data);
+      if (!parsed.success) {
+        throw ContactsError.invalid(fieldErrorsFromZod(parsed.error.issues, "target", { input: data }));
+      }
+      const mergedIds = [
+        ...new Set([...target.mergedIds, ...sources.flatMap((r) => [r.id, ...r.mergedIds])]),
+      ];
+      if (input.dryRun) {
+        return { target: this.viewer.showPreview(target, parsed.data, mergedIds), conflicts, dryRun: true };
+      }
+
+      const now = new Date();
+      const by = this.principal.subject;
+      for (const row of sources) {
+        const before = this.viewer.eventDocument(row);
+        tx.assign(row, { status: "duplicate", userIds: [], updatedAt: now, updatedBy: by });
+        await tx.flush(); // the sources let go of their user ids before the target takes them
+        await this.recordUpdate(tx, row, before, "updated", { mergedInto: target.id });
+      }
+      await this.write(tx, target, parsed.data, {
+        type: "merged",
+        data: { sourceIds: input.sourceIds },
+        mergedIds,
+      });
+      // Spouse and delegate links to a source now point at the target (each an updated event).
+      const referrers = await tx.find(
+        ContactEntity,
+        {
+          tenantId: this.tenantId,
+          id: { $nin: ids },
+          $or: [{ spouseId: { $in: input.sourceIds } }, { portalDelegates: { $overlap: input.sourceIds } }],
+        },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
+      );
+      const merged = new Set(input.sourceIds);
+      for (const row of referrers) {
+        const before = this.viewer.eventDocument(row);
+        tx.assign(row, {
+          spouseId: row.spouseId && merged.has(row.spouseId) ? target.id : row.spouseId,
+          portalDelegates: [...new Set(row.portalDelegates.map((d) => (merged.has(d) ? target.id : d)))],
+          updatedAt: now,
+          updatedBy: by,
+        });
+        await tx.flush();
+        await this.recordUpdate(tx, row, before);
+      }
+      return { target: this.viewer.showAll(target), conflicts, dryRun: false };
+    });
+  }
+
+  /** Stored contacts that may be the same person or company as this one, most likely first. */
+  async duplicates(id: string, limit: number): Promise<DuplicateCandidate[]> {
+    const row = await this.read(id);
+    return this.findDuplicates(this.em, this.viewer.dataOf(row), row.id, limit);
+  }
+
+  /**
+   * Contacts sharing a match key with `data` (GIN index on `match_keys`), scored by the kinds of key
+   * they share; merged-away duplicates are left out.
+   */
+  private async findDuplicates(
+    em: EntityManager,
+    data: ContactData,
+    selfId: string | null,
+    limit: number,
+  ): Promise<DuplicateCandidate[]> {
+    const keys = duplicateKeys(data);
+    const list = matchKeyList(keys);
+    if (list.length === 0) return [];
+    const rows = await em.execute<ContactRow[]>(
+      `select c.* from contacts c where c.tenant_id = ? and c.match_keys && ?::text[]
+         and c.status <> 'duplicate' and c.id is distinct from ?::uuid
+       order by c.number limit ?`,
+      [this.tenantId, arrayLiteral(list), selfId, DUPLICATE_CANDIDATES],
+    );
+    return rows
+      .map(contactFromRow)
+      .flatMap((candidate) => {
+        const match = scoreMatch(duplicateKeys(this.viewer.dataOf(candidate)), keys);
+        return match ? [{ row: candidate, match }] : [];
+      })
+      .sort((a, b) => b.match.confidence - a.match.confidence || a.row.number - b.row.number)
+      .slice(0, limit);
+  }
+
+  /**
+   * Deletes every contact of an account in one transaction: refused (409) while one of them is
+   * locked or referenced by a contact outside the account, naming them.
+   */
+  async removeAccountContacts(accountId: string): Promise<number> {
+    return this.em.transactional(async (tx) => {
+      await this.requireAccount(accountId, tx);
+      const rows = await tx.execute<{ id: string; locked: boolean; version: number }[]>(
+        "select id, locked, version from contacts where tenant_id = ? and account_id = ? order by id for update",
+        [this.tenantId, accountId],
+      );
+      const locked = rows.filter((r) => r.locked).map((r) => r.id);
+      if (locked.length) throw ContactsError.conflict(ErrorReason.locked, "accountId", { locked });
+      const ids = arrayLiteral(rows.map((r) => r.id));
+      const referrers = await tx.execute<{ id: string }[]>(
+        `select id from contacts where tenant_id = ? and not (id = any(?::uuid[]))
+           and (spouse_id = any(?::uuid[]) or portal_delegates && ?::uuid[]) limit 100`,
+        [this.tenantId, ids, ids, ids],
+      );
+      if (referrers.length) {
+        throw ContactsError.conflict(ErrorReason.referenced, "accountId", {
+          referrers: referrers.map((r) => r.id),
+        });
+      }
+      await tx.execute("delete from contacts where tenant_id = ? and account_id = ?", [
+        this.tenantId,
+        accountId,
+      ]);
+      for (const row of rows) {
+        await recordContactEvent(tx, {
+          tenantId: this.tenantId,
+          contactId: row.id,
+          type: "deleted",
+          version: row.version,
+          before: null,
+          after: null,
+          actor: this.principal.subject,
+        });
+      }
+      return rows.length;
     });
   }
 

@@ -1,19 +1,29 @@
 import { z } from "zod";
 import { ContactField, ContactInput, ContactReplaceInput, EmailAddress } from "@contacts/domain/contact";
 import { Id } from "@contacts/domain/common";
+import { OnDuplicate } from "@contacts/domain/duplicates";
+import { MergePreference } from "@contacts/domain/merge";
+import { JsonPatch } from "@contacts/domain/patch";
+import { ContactChangesInput, ContactHistoryInput } from "@contacts/domain/events";
 
+import { contactChanges, contactHistory } from "../events/contact-events.js";
 import { procedureWith, requireForInput, router } from "../trpc/init.js";
 import { ContactDescendantsInput, ContactListInput, ContactSearchInput } from "@contacts/domain/search";
 import { ContactService } from "./contact.service.js";
 
 const ExpectedVersion = z.number().int().min(1).optional();
+/** At most this many contacts merge into one target in one call. */
+const MERGE_SOURCES = 10;
 const Fields = z.array(ContactField).min(1).max(ContactField.options.length).optional();
 
 export const contactsRouter = router({
+  /** `onDuplicate: "reject"`: 409 `duplicate` (with the matches' ids and confidences) when one matches. */
   create: procedureWith("contacts:write")
-    .input(z.strictObject({ contact: ContactInput }))
+    .input(z.strictObject({ contact: ContactInput, onDuplicate: OnDuplicate.optional() }))
     .mutation(async ({ ctx, input }) => {
-      const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).create(input.contact);
+      const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).create(input.contact, {
+        onDuplicate: input.onDuplicate ?? "allow",
+      });
       return ctx.viewer.showAll(row);
     }),
 
@@ -40,6 +50,51 @@ export const contactsRouter = router({
         input.contact,
       );
       return ctx.viewer.showAll(row);
+    }),
+
+  /** RFC 6902 JSON Patch on the contact as the caller reads it; all or nothing. */
+  patch: procedureWith("contacts:write")
+    .input(z.strictObject({ id: Id, expectedVersion: ExpectedVersion, patch: JsonPatch }))
+    .mutation(async ({ ctx, input }) => {
+      const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).patch(
+        input.id,
+        input.expectedVersion,
+        input.patch,
+      );
+      return ctx.viewer.showAll(row);
+    }),
+
+  /**
+   * Merges sources into the target (`expectedVersion` is the target's). `dryRun` answers with the
+   * would-be target and the conflicting fields, changing nothing.
+   */
+  merge: procedureWith("contacts:write")
+    .input(
+      z.strictObject({
+        targetId: Id,
+        sourceIds: z.array(Id).min(1).max(MERGE_SOURCES),
+        expectedVersion: ExpectedVersion,
+        dryRun: z.boolean().optional(),
+        prefer: MergePreference.optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => new ContactService(ctx.em, ctx.viewer, ctx.services.vault).merge(input)),
+
+  /** Contacts that may be the same as this one (email, phone, phonetic name at a postal code), most likely first. */
+  duplicates: procedureWith("contacts:read")
+    .input(z.strictObject({ id: Id, limit: z.number().int().min(1).max(100).default(20) }))
+    .query(async ({ ctx, input }) => {
+      const found = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).duplicates(
+        input.id,
+        input.limit,
+      );
+      return {
+        items: found.map(({ row, match }) => ({
+          contact: ctx.viewer.showAll(row),
+          confidence: match.confidence,
+          matches: match.matches,
+        })),
+      };
     }),
 
   delete: procedureWith("contacts:delete")
@@ -113,4 +168,17 @@ export const contactsRouter = router({
         known ? { id: known.id, social: known.social } : null,
       );
     }),
+
+  /** One contact's change events, oldest first (readable after the contact is deleted). */
+  history: procedureWith("contacts:read")
+    .input(ContactHistoryInput)
+    .query(({ ctx, input }) => contactHistory(ctx.em, ctx.principal.tenantId, input)),
+
+  /**
+   * The tenant's change feed in commit order, for services that keep a copy in sync. Same permission
+   * as reading contacts: events hold what a read shows (tax ID masked).
+   */
+  changes: procedureWith("contacts:read")
+    .input(ContactChangesInput)
+    .query(({ ctx, input }) => contactChanges(ctx.em, ctx.principal.tenantId, input)),
 });

@@ -101,6 +101,8 @@ export function createApp({
           requestId,
           bearerToken: bearerFrom(opts.req.headers.get("authorization")),
           tenantHeader: opts.req.headers.get("x-tenant-id")?.trim() || null,
+          idempotencyKeyHeader: opts.req.headers.get("idempotency-key"),
+          batched: opts.info.isBatchCall,
         }) as unknown as Record<string, unknown>;
       },
       // A rate-limited call tells the client when to come back (the longest wait in a batch).

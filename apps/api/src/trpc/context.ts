@@ -2,6 +2,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 
 import type { Principal } from "../auth/principal.js";
 import type { ContactViewer } from "../contacts/contact.dto.js";
+import type { IdempotencyClaim } from "../idempotency/idempotency.js";
 import type { Logger } from "../logger.js";
 import type { ApiServices } from "../services.js";
 
@@ -26,13 +27,25 @@ export interface Context {
   principal: Principal | null;
   /** Set by the authed base procedure: the one way contacts are shown to this caller. */
   viewer: ContactViewer | null;
+  /** The raw `Idempotency-Key` header (checked by the authed base procedure, for mutations only). */
+  idempotencyKeyHeader: string | null;
+  /** Whether the request is a tRPC batch (one `Idempotency-Key` cannot cover several calls). */
+  batched: boolean;
+  /** Set for a keyed mutation that claimed its key: the call's transaction stores its result. */
+  idempotency: IdempotencyClaim | null;
   /** Run once the call's transaction has committed (the authed base procedure gives each call its own list). */
   afterCommit: (() => void)[];
 }
 
 export function createInnerContext(
   services: ApiServices,
-  request: { requestId: string; bearerToken: string | null; tenantHeader: string | null },
+  request: {
+    requestId: string;
+    bearerToken: string | null;
+    tenantHeader: string | null;
+    idempotencyKeyHeader?: string | null;
+    batched?: boolean;
+  },
 ): Context {
   return {
     services,
@@ -41,6 +54,9 @@ export function createInnerContext(
     requestId: request.requestId,
     bearerToken: request.bearerToken,
     tenantHeader: request.tenantHeader,
+    idempotencyKeyHeader: request.idempotencyKeyHeader ?? null,
+    batched: request.batched ?? false,
+    idempotency: null,
     principal: null,
     viewer: null,
     afterCommit: [],

@@ -9,6 +9,11 @@ import { authenticate, credentialFor } from "../auth/authenticate.js";
 import { looksLikeJwt } from "../auth/jwt.js";
 import type { Principal } from "../auth/principal.js";
 import { ContactViewer } from "../contacts/contact.dto.js";
+import {
+  claimIdempotencyKey,
+  idempotencyKeyOf,
+  idempotencyKeyUnsupported,
+} from "../idempotency/idempotency.js";
 import type { Context } from "./context.js";
 import { fieldErrorsOf, toTrpcError } from "./errors.js";
 
@@ -49,11 +54,40 @@ export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure.use(errorMapping);
 
 /**
+ * `Idempotency-Key` on a mutation (see idempotency.ts): the key is claimed before the call's
+ * transaction, the result stored in it, and the key freed again if the call fails. A retry with the
+ * same input gets the stored result without running; while the first runs, a 409; with another
+ * input, a 422. Queries ignore the header.
+ */
+const idempotentMutations = t.middleware(async ({ ctx, type, path, getRawInput, next }) => {
+  if (type !== "mutation") return next();
+  const key = idempotencyKeyOf(ctx.idempotencyKeyHeader, ctx.batched);
+  if (key === null || !ctx.bearerToken) return next();
+  const outcome = await claimIdempotencyKey(
+    ctx.services,
+    { token: ctx.bearerToken, tenantHeader: ctx.tenantHeader },
+    { key, path, input: await getRawInput() },
+  );
+  // A replay answers without running the procedure (tRPC does not check the marker at runtime).
+  if ("replay" in outcome) {
+    return { ok: true as const, data: outcome.replay, marker: "middlewareMarker" as never };
+  }
+  const result = await next({ ctx: { idempotency: outcome.claim } });
+  if (!result.ok) {
+    await outcome.claim.release().catch((error: unknown) => {
+      // The key stays running until a retry takes it over (idempotency.ts: TAKEOVER_SECONDS).
+      ctx.log.warn({ errorClass: (error as Error).constructor.name }, "idempotency key release failed");
+    });
+  }
+  return result;
+});
+
+/**
  * A valid bearer credential is required. Each call runs in one transaction bound to the caller's
  * tenant (row-level security reads it): authentication, the tenant's rate limit, the procedure, and
  * the record of any tax ID shown unmasked all commit together or not at all.
  */
-export const authedProcedure = publicProcedure.use(async ({ ctx, next, path }) => {
+export const authedProcedure = publicProcedure.use(idempotentMutations).use(async ({ ctx, next, path }) => {
   const token = ctx.bearerToken;
   if (!token) throw ContactsError.unauthenticated();
   // A fresh EntityManager per call: the calls of one HTTP batch share a context, and must not share
@@ -70,6 +104,7 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next, path }) =
     const called = await next({ ctx: { ...ctx, em: tx, log, principal, viewer, afterCommit } });
     if (!called.ok) throw called.error;
     await recordReveals(tx, viewer, ctx.requestId, path);
+    await ctx.idempotency?.complete(tx, called.data);
     return called;
   });
   for (const run of afterCommit) run();
@@ -139,7 +174,8 @@ export const userProcedure = authedProcedure.use(({ ctx, next }) => {
  * holding `admin`. Runs outside any tenant; the procedure binds its transaction itself. Any other
  * valid credential is a 403, an invalid one a 401.
  */
-export const platformProcedure = publicProcedure.use(async ({ ctx, next }) => {
+export const platformProcedure = publicProcedure.use(async ({ ctx, next, type }) => {
+  if (type === "mutation" && ctx.idempotencyKeyHeader !== null) throw idempotencyKeyUnsupported();
   const token = ctx.bearerToken;
   if (!token) throw ContactsError.unauthenticated();
   const platform = looksLikeJwt(token) ? await ctx.services.jwt?.platformCredential(token) : null;

@@ -67,6 +67,8 @@ export const ContactEntity = defineEntity({
     portalDelegates: p.array().columnType("uuid[]"),
     spouseId: p.uuid().nullable(),
     mergedIds: p.array().columnType("uuid[]"),
+    /** Duplicate-detection keys (`e:` email, `p:` phone, `n:` phonetic name at a postal code). */
+    matchKeys: p.array().default([]),
     customFields: p.json<CustomFields>(),
     externalId: p.string().nullable(),
     originService: p.string().nullable(),
