@@ -533,6 +533,18 @@ describe("logs", () => {
     const text = h.logs.join("");
     expect(h.logs.length).toBeGreaterThan(3);
     for (const line of h.logs) expect(JSON.parse(line)).toHaveProperty("requestId");
+    // Every answer names its request id, the one the request's log line carries.
+    const answer = await fetch(
+      `${h.url}/trpc/contacts.get?input=${encodeURIComponent(JSON.stringify({ id: c.id }))}`,
+      {
+        headers: { authorization: `Bearer ${h.alphaKey}` },
+      },
+    );
+    const requestId = answer.headers.get("x-request-id") ?? "";
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(h.logs.some((line) => (JSON.parse(line) as { requestId?: string }).requestId === requestId)).toBe(
+      true,
+    );
     // Distinctive values only: short fragments such as "6789" also occur by chance in ids and timestamps.
     for (const secret of [
       "123-45-6789",

@@ -44,9 +44,11 @@ export function createApp({
     const requestId = randomUUID();
     const clientRequestId = c.req.header("x-request-id")?.slice(0, 100);
     c.set("requestId", requestId);
-    c.header("x-request-id", requestId);
     const started = performance.now();
     await next();
+    // Set on the response the handler returned (the tRPC adapter builds its own Response, which a
+    // header set on the context before `next()` does not reach).
+    c.res.headers.set("x-request-id", requestId);
     // Only the route and the procedure names: never bodies, query strings or headers (they carry PII).
     log.info(
       {
