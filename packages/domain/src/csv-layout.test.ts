@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+
+import { ContactInput } from "./contact.js";
+import {
+  CSV_HEADERS,
+  contactToCsvRecord,
+  csvFieldOfPath,
+  csvRecordToContact,
+  neutralizeCell,
+  recordFields,
+  resolveCsvMapping,
+  restoreCell,
+} from "./csv-layout.js";
+
+describe("CSV layout", () => {
+  it("knows common export headers as aliases, whatever their case or punctuation", () => {
+    const mapping = resolveCsvMapping([
+      "\uFEFFFirst Name",
+      "last_name",
+      "E-mail",
+      "Zip",
+      "firstname2",
+      "Company Name",
+    ]);
+    expect(mapping.columns).toEqual(["firstName", "lastName", "email", "postalCode", null, "companyName"]);
+    expect(mapping.unmapped).toEqual(["firstname2"]);
+  });
+
+  it("lets an explicit mapping override or ignore a column, and reports a field filled twice", () => {
+    const mapping = resolveCsvMapping(["Given", "Email", "Mail"], {
+      Given: "firstName",
+      Email: null,
+      Mail: "email",
+    });
+    expect(mapping.columns).toEqual(["firstName", null, "email"]);
+    expect(resolveCsvMapping(["Email", "E-mail"]).repeated).toEqual([
+      { field: "email", headers: ["Email", "E-mail"] },
+    ]);
+  });
+
+  it("neutralizes formula cells but leaves E.164 phones usable, and restores both on import", () => {
+    for (const formula of ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx"]) {
+      expect(neutralizeCell(formula)).toBe(`'${formula}`);
+      expect(restoreCell(neutralizeCell(formula))).toBe(formula);
+    }
+    expect(neutralizeCell("+14155550100")).toBe("+14155550100");
+    expect(neutralizeCell("Ada")).toBe("Ada");
+    expect(restoreCell("'quoted")).toBe("'quoted");
+  });
+
+  it("round-trips a contact through the export layout", () => {
+    const contact = ContactInput.parse({
+      subtype: "person",
+      firstName: "Ada",
+      lastName: "Lovelace",
+      emails: [{ address: "ada@example.com", primary: true }, { address: "=evil@example.com" }],
+      phones: [{ number: "+44 20 7946 0958", primary: true }],
+      addresses: [{ city: "London", postalCode: "SW1Y 4JH", country: "GB", primary: true }],
+      roles: ["PRIMARY", "BILLING"],
+      externalId: "crm-1",
+    });
+    const record = contactToCsvRecord(contact);
+    expect(record).toHaveLength(CSV_HEADERS.length);
+    const back = ContactInput.parse(csvRecordToContact(recordFields(record, resolveCsvMapping(CSV_HEADERS))));
+    expect(back.emails.map((e) => e.address)).toEqual(["ada@example.com", "=evil@example.com"]);
+    expect(back.phones[0]?.e164).toBe("+442079460958");
+    expect([back.firstName, back.lastName, back.externalId, back.roles]).toEqual([
+      "Ada",
+      "Lovelace",
+      "crm-1",
+      ["PRIMARY", "BILLING"],
+    ]);
+    expect(back.addresses[0]).toMatchObject({ city: "London", postalCode: "SW1Y 4JH", country: "GB" });
+  });
+
+  it("makes a record with only a company name a company, and maps error paths back to fields", () => {
+    expect(csvRecordToContact({ companyName: "Acme" }).subtype).toBe("company");
+    expect(csvFieldOfPath(["emails", 1, "address"])).toBe("email2");
+    expect(csvFieldOfPath(["addresses", 0, "postalCode"])).toBe("postalCode");
+    expect(csvFieldOfPath(["dateOfBirth"])).toBe("dateOfBirth");
+  });
+});
