@@ -13,6 +13,7 @@ import { Migration20261123000002AccessControl } from "./migrations/Migration2026
 import { Migration20261123000003Search } from "./migrations/Migration20261123000003_search.js";
 import { Migration20261123000004SearchWords } from "./migrations/Migration20261123000004_search_words.js";
 import { Migration20261123000007MatchKeys } from "./migrations/Migration20261123000007_match_keys.js";
+import { Migration20261123000008Imports } from "./migrations/Migration20261123000008_imports.js";
 import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
 import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
 
@@ -36,6 +37,7 @@ export const migrations = [
   { name: "Migration20261123000005_contact_events", class: Migration20261123000005ContactEvents },
   { name: "Migration20261123000006_idempotency", class: Migration20261123000006Idempotency },
   { name: "Migration20261123000007_match_keys", class: Migration20261123000007MatchKeys },
+  { name: "Migration20261123000008_imports", class: Migration20261123000008Imports },
 ];
 
 export interface OrmOptions {

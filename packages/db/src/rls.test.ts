@@ -8,6 +8,7 @@ import { TENANT_TABLES } from "./migrations/Migration20261123000002_access_contr
 import { SEARCH_TENANT_TABLES } from "./migrations/Migration20261123000004_search_words.js";
 import { EVENT_TENANT_TABLES } from "./migrations/Migration20261123000005_contact_events.js";
 import { IDEMPOTENCY_TENANT_TABLES } from "./migrations/Migration20261123000006_idempotency.js";
+import { IMPORT_TENANT_TABLES } from "./migrations/Migration20261123000008_imports.js";
 
 /** Every table holding tenant data, whichever migration added it. */
 const ALL_TENANT_TABLES = [
@@ -15,6 +16,7 @@ const ALL_TENANT_TABLES = [
   ...SEARCH_TENANT_TABLES,
   ...EVENT_TENANT_TABLES,
   ...IDEMPOTENCY_TENANT_TABLES,
+  ...IMPORT_TENANT_TABLES,
 ];
 import { createTestDatabase } from "./testing/test-database.js";
 import type { TestDatabase } from "./testing/test-database.js";
@@ -46,7 +48,11 @@ async function seedTenant(id: string): Promise<void> {
      insert into contact_events (tenant_id, contact_id, type, version, actor)
        values ($1, $3::uuid, 'created', 1, 't');
      insert into idempotency_keys (tenant_id, caller, key, fingerprint, claim_id, state, expires_at)
-       values ($1, 't', 'k', 'f', gen_random_uuid(), 'running', now() + interval '1 day');`.replaceAll(
+       values ($1, 't', 'k', 'f', gen_random_uuid(), 'running', now() + interval '1 day');
+     insert into imports (tenant_id, id, mode, file_name, file_sha256, file_bytes, options_key, limits, created_by)
+       values ($1, $2::uuid, 'insert', 'f.csv', 'sha', 1, 'key', '{}', 't');
+     insert into import_chunks (tenant_id, import_id, seq, data) values ($1, $2::uuid, 0, 'x');
+     insert into import_errors (tenant_id, import_id, record_number, seq, reason) values ($1, $2::uuid, 1, 0, 'invalid');`.replaceAll(
       /\$(\d)/g,
       (_m, n: string) =>
         n === "1" ? pg.escapeLiteral(id) : n === "2" ? pg.escapeLiteral(account) : pg.escapeLiteral(contact),
