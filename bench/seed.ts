@@ -724,6 +724,20 @@ function bind(sql: string, values: Record<string, unknown>): { text: string; val
  * insert trigger. Ends with VACUUM ANALYZE so plans and visibility are those of a settled table
  * (and autovacuum does not wake up in the middle of a benchmark).
  */
+/** The realistic value lists the seed draws from, for other generators (the import benchmark's CSV). */
+export const SEED_VALUES = {
+  firstNames: FIRST_NAMES,
+  lastNames: LAST_NAMES,
+  nicknames: NICKNAMES,
+  jobTitles: JOB_TITLES,
+  emailDomains: EMAIL_DOMAINS,
+  streets: STREETS,
+  cities: CITIES,
+  brands: BRANDS,
+  sectors: SECTORS,
+  companySuffixes: COMPANY_SUFFIXES,
+} as const;
+
 export async function seedTenant(pool: pg.Pool, options: SeedOptions): Promise<void> {
   const { tenantId, contacts } = options;
   const accountCount = options.accounts ?? Math.max(10, Math.min(20_000, Math.round(contacts / 50)));

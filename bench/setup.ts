@@ -11,6 +11,7 @@ import { withDatabase } from "@contacts/db/connection";
 import { migrate } from "@contacts/db/orm";
 import { startEphemeralPostgres } from "@contacts/db/postgres";
 import type { DatabaseServer } from "@contacts/db/postgres";
+import type { ImportLimits } from "@contacts/domain/import-job";
 
 export interface BenchEnvironment {
   server: DatabaseServer;
@@ -22,8 +23,13 @@ export interface BenchEnvironment {
   api: RunningServer;
 }
 
-/** A throwaway PostgreSQL with a migrated `bench` database and the API serving it. */
-export async function startBenchEnvironment(): Promise<BenchEnvironment> {
+/**
+ * A throwaway PostgreSQL with a migrated `bench` database and the API serving it (with `jobQueue`,
+ * the API also queues import jobs on pg-boss).
+ */
+export async function startBenchEnvironment(
+  options: { jobQueue?: boolean; importLimits?: Partial<ImportLimits> } = {},
+): Promise<BenchEnvironment> {
   const server = await startEphemeralPostgres(path.join(os.tmpdir(), "contacts-bench-pg"));
   const admin = new pg.Client({ connectionString: server.adminUrl });
   await admin.connect();
@@ -41,6 +47,8 @@ export async function startBenchEnvironment(): Promise<BenchEnvironment> {
     log: pino({ level: "silent" }),
     maxBodyBytes: 1 << 20,
     maxBatchSize: 50,
+    ...(options.jobQueue ? { jobQueueUrl: url } : {}),
+    ...(options.importLimits ? { importLimits: options.importLimits } : {}),
   });
   return { server, url, appUrl, api };
 }

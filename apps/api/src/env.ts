@@ -27,6 +27,18 @@ const Env = z.object({
   CONTACTS_DEMO: z.enum(["0", "1"]).optional(),
   /** Change events older than this are deleted (hourly); a feed cursor from before them must resync. */
   CONTACT_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).default(DEFAULT_EVENT_RETENTION_DAYS),
+  /** Largest CSV file an import accepts (413 past it, nothing stored). */
+  IMPORT_MAX_FILE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(200 * 1024 * 1024),
+  /** Largest field of an imported record, in bytes (the worker rejects the file past it). */
+  IMPORT_MAX_FIELD_BYTES: z.coerce.number().int().min(16).default(10_000),
+  /** Most columns an imported file may have. */
+  IMPORT_MAX_COLUMNS: z.coerce.number().int().min(1).default(100),
+  /** Most data records an imported file may have. */
+  IMPORT_MAX_RECORDS: z.coerce.number().int().min(1).default(2_000_000),
 });
 
 /** The API's settings, read from the environment once, here and nowhere else. */
@@ -48,6 +60,14 @@ export const tokenConfig = {
   },
 };
 export type ApiEnv = z.infer<typeof Env>;
+
+/** The limits new imports are created with (snapshotted into each import). */
+export const importLimits = {
+  maxFileBytes: env.IMPORT_MAX_FILE_BYTES,
+  maxFieldBytes: env.IMPORT_MAX_FIELD_BYTES,
+  maxColumns: env.IMPORT_MAX_COLUMNS,
+  maxRecords: env.IMPORT_MAX_RECORDS,
+};
 
 /** The tax-ID keyring: TAX_ID_KEYS & co. from the environment, else the data folder's development keys. */
 export function loadKeyring(): ReturnType<typeof loadTaxIdKeyring> {

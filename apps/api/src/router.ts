@@ -1,6 +1,7 @@
 import { accountsRouter } from "./accounts/accounts.router.js";
 import { adminRouter } from "./admin/admin.router.js";
 import { contactsRouter } from "./contacts/contacts.router.js";
+import { importsRouter } from "./imports/imports.router.js";
 import { meRouter } from "./me/me.router.js";
 import { rolesRouter } from "./roles/roles.router.js";
 import { router } from "./trpc/init.js";
@@ -10,6 +11,7 @@ export const appRouter = router({
   contacts: contactsRouter,
   accounts: accountsRouter,
   roles: rolesRouter,
+  imports: importsRouter,
   me: meRouter,
   admin: adminRouter,
 });

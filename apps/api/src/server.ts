@@ -6,11 +6,13 @@ import { createOrm } from "@contacts/db/orm";
 import type { MikroORM } from "@contacts/db/orm";
 import type { TaxIdKeyring } from "@contacts/db/crypto/keyring";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import type { ImportLimits } from "@contacts/domain/import-job";
 
 import { JwtVerifier } from "./auth/jwt.js";
 import { PrincipalCache } from "./auth/principal-cache.js";
 import type { TokenConfig } from "./auth/jwt.js";
 import { createApp } from "./http/app.js";
+import { startImportJobQueue } from "./imports/import-jobs.js";
 import { TenantRateLimiter } from "./limits/rate-limiter.js";
 import type { Logger } from "./logger.js";
 import { offlineSocialProfiles } from "./social/social-profile.js";
@@ -35,12 +37,24 @@ export interface ServerOptions {
   log: Logger;
   maxBodyBytes: number;
   maxBatchSize: number;
+  /** The owner's URL, for the pg-boss queue import jobs are sent to (none: imports wait for the worker's sweep). */
+  jobQueueUrl?: string;
+  /** Limits of new imports (defaults: 200 MB, 10,000-byte fields, 100 columns, 2,000,000 records). */
+  importLimits?: Partial<ImportLimits>;
 }
+
+const DEFAULT_IMPORT_LIMITS: ImportLimits = {
+  maxFileBytes: 200 * 1024 * 1024,
+  maxFieldBytes: 10_000,
+  maxColumns: 100,
+  maxRecords: 2_000_000,
+};
 
 /** Opens the ORM and serves the app over HTTP. Port 0 picks a free port (tests). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const jwt = JwtVerifier.fromConfig(options.tokens);
   const orm = await createOrm({ url: options.databaseUrl, poolMax: options.poolMax ?? 20 });
+  const importJobs = options.jobQueueUrl ? await startImportJobQueue(options.jobQueueUrl, options.log) : null;
   const app = createApp({
     services: {
       orm,
@@ -50,6 +64,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       rateLimiter: new TenantRateLimiter(),
       principals: new PrincipalCache(),
       socialProfiles: options.socialProfiles ?? offlineSocialProfiles,
+      importJobs,
+      importLimits: { ...DEFAULT_IMPORT_LIMITS, ...options.importLimits },
     },
     maxBodyBytes: options.maxBodyBytes,
     maxBatchSize: options.maxBatchSize,
@@ -63,6 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     orm,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await importJobs?.stop();
       await orm.close();
     },
   };

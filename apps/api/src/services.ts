@@ -1,8 +1,10 @@
 import type { MikroORM } from "@contacts/db/orm";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import type { ImportLimits } from "@contacts/domain/import-job";
 
 import type { JwtVerifier } from "./auth/jwt.js";
 import type { PrincipalCache } from "./auth/principal-cache.js";
+import type { ImportJobQueue } from "./imports/import-jobs.js";
 import type { TenantRateLimiter } from "./limits/rate-limiter.js";
 import type { Logger } from "./logger.js";
 import type { SocialProfileProvider } from "./social/social-profile.js";
@@ -19,4 +21,8 @@ export interface ApiServices {
   /** Recently authenticated callers (a few seconds; dropped when a tenant's keys or settings change). */
   principals: PrincipalCache;
   socialProfiles: SocialProfileProvider;
+  /** Null when the server runs without a job queue: the worker's sweep picks up queued imports. */
+  importJobs: ImportJobQueue | null;
+  /** The limits new imports get. */
+  importLimits: ImportLimits;
 }

@@ -1,8 +1,21 @@
 import { z } from "zod";
+import { dbEnv } from "@contacts/db/env";
+import { loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
 
 const Env = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Records per import chunk: one transaction, one checkpoint. */
+  IMPORT_CHUNK_RECORDS: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  /** How often queued or stalled imports are looked for and queued again, in seconds. */
+  IMPORT_RESCAN_SECONDS: z.coerce.number().min(0.1).default(30),
+  /** A running import with no progress for this long is taken to have lost its worker, in seconds. */
+  IMPORT_STALE_SECONDS: z.coerce.number().min(0.1).default(120),
 });
 
 /** The worker's settings, read from the environment once, here and nowhere else. */
 export const env = Env.parse(process.env);
+
+/** The tax-ID keyring, loaded as the API loads it (TAX_ID_KEYS & co., else the data folder's development keys). */
+export function loadKeyring(): ReturnType<typeof loadTaxIdKeyring> {
+  return loadTaxIdKeyring({ env: process.env, dataDir: dbEnv.dataDir });
+}

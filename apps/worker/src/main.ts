@@ -1,13 +1,21 @@
 import { openDatabase } from "@contacts/db/database";
 import { pino } from "pino";
 
-import { env } from "./env.js";
+import { env, loadKeyring } from "./env.js";
 import { startWorker } from "./worker.js";
 
 const log = pino({ level: env.LOG_LEVEL, base: { service: "contacts-worker" } });
 
 const database = await openDatabase();
-const worker = await startWorker({ databaseUrl: database.url, log });
+const worker = await startWorker({
+  databaseUrl: database.url,
+  appUrl: database.appUrl,
+  keyring: loadKeyring().keyring,
+  log,
+  chunkRecords: env.IMPORT_CHUNK_RECORDS,
+  rescanSeconds: env.IMPORT_RESCAN_SECONDS,
+  staleSeconds: env.IMPORT_STALE_SECONDS,
+});
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -1,10 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateKeyringForTests } from "@contacts/db/crypto/keyring";
 import { createTestDatabase } from "@contacts/db/testing/test-database";
 import type { TestDatabase } from "@contacts/db/testing/test-database";
-import pg from "pg";
 import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { IMPORT_QUEUE } from "./queues.js";
+import { IMPORT_QUEUE } from "@contacts/domain/import-job";
+import {
+  createTenant,
+  importErrors,
+  importState,
+  insertImport,
+  sendImportJob,
+  waitForImport,
+  withClient,
+} from "./testing/import-fixtures.js";
+import type { TestImport } from "./testing/import-fixtures.js";
 import { startWorker } from "./worker.js";
 import type { RunningWorker } from "./worker.js";
 
@@ -13,7 +23,13 @@ let worker: RunningWorker;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  worker = await startWorker({ databaseUrl: db.url, log: pino({ level: "silent" }) });
+  worker = await startWorker({
+    databaseUrl: db.url,
+    appUrl: db.appUrl,
+    keyring: generateKeyringForTests(),
+    log: pino({ level: process.env.TEST_LOG ?? "silent" }),
+    chunkRecords: 3,
+  });
 });
 
 afterAll(async () => {
@@ -21,29 +37,273 @@ afterAll(async () => {
   await db.drop();
 });
 
+async function runImport(tenantId: string, csv: string | Buffer, options: TestImport = {}) {
+  const importId = await insertImport(db.url, tenantId, csv, options);
+  await worker.boss.send(IMPORT_QUEUE, { tenantId, importId }, { singletonKey: importId });
+  const state = await waitForImport(db.url, tenantId, importId);
+  return { importId, state, errors: await importErrors(db.url, tenantId, importId) };
+}
+
+interface ContactRow {
+  external_id: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  version: number;
+  import_id: string | null;
+  import_record_number: number | null;
+  import_source_file: string | null;
+  loaded_at: Date | null;
+  match_keys: string[];
+  emails: { address: string }[];
+  tax_id_ciphertext: string | null;
+}
+
+function contacts(tenantId: string): Promise<ContactRow[]> {
+  return withClient(
+    db.url,
+    async (c) =>
+      (await c.query<ContactRow>("select * from contacts where tenant_id = $1 order by number", [tenantId]))
+        .rows,
+  );
+}
+
+const HEADER = "External ID,First Name,Last Name,Email,Roles,Date of Birth,Tax ID\n";
+
 describe("worker", () => {
   it("starts pg-boss on the application database with the import queue", async () => {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      const schema = await client.query(
-        "select 1 from information_schema.schemata where schema_name = 'pgboss'",
-      );
-      expect(schema.rowCount).toBe(1);
-    } finally {
-      await client.end();
-    }
+    const schema = await withClient(db.url, (c) =>
+      c.query("select 1 from information_schema.schemata where schema_name = 'pgboss'"),
+    );
+    expect(schema.rowCount).toBe(1);
     expect(await worker.boss.getQueue(IMPORT_QUEUE)).toMatchObject({ name: IMPORT_QUEUE });
   });
 
-  it("takes jobs from the queue (and fails them until the import pipeline exists)", async () => {
-    const id = await worker.boss.send(IMPORT_QUEUE, { importId: "none" }, { retryLimit: 0 });
-    expect(id).toBeTruthy();
-    let state: string | undefined;
-    for (let i = 0; i < 100 && state !== "failed"; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      state = (await worker.boss.getJobById(IMPORT_QUEUE, id ?? ""))?.state;
+  it("inserts every record with provenance, events and match keys", async () => {
+    const tenant = await createTenant(db.url);
+    const csv =
+      HEADER +
+      [1, 2, 3, 4, 5, 6, 7]
+        .map((i) => `x${i},Ann${i},Lee,ann${i}@example.com,PRIMARY,1980-01-0${i},123-45-678${i}`)
+        .join("\n");
+    const { importId, state, errors } = await runImport(tenant, csv);
+    expect(errors).toEqual([]);
+    expect(state).toMatchObject({
+      state: "completed",
+      total_records: 7,
+      processed: 7,
+      inserted: 7,
+      checkpoint: 7,
+    });
+    const rows = await contacts(tenant);
+    expect(rows.map((r) => r.import_record_number)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    for (const r of rows) {
+      expect(r).toMatchObject({ import_id: importId, import_source_file: "contacts.csv", version: 1 });
+      expect(r.loaded_at).toBeInstanceOf(Date);
+      expect(r.match_keys).toContain(`e:${r.emails[0]?.address}`);
+      expect(r.tax_id_ciphertext).toMatch(/^v1\./);
     }
-    expect(state).toBe("failed");
+    const events = await withClient(db.url, (c) =>
+      c.query<{ type: string; patch: { path: string; value: unknown }[] }>(
+        "select type, patch from contact_events where tenant_id = $1",
+        [tenant],
+      ),
+    );
+    expect(events.rows).toHaveLength(7);
+    expect(events.rows[0]?.patch.find((op) => op.path === "/taxId")?.value).toMatch(/^\*\*\*-\*\*-\d{4}$/);
+    const count = await withClient(db.url, (c) =>
+      c.query<{ contact_count: string }>("select contact_count from tenants where id = $1", [tenant]),
+    );
+    expect(count.rows[0]?.contact_count).toBe("7");
+  });
+
+  it("upserts by external id: inserted, updated and unchanged, only the file's columns set", async () => {
+    const tenant = await createTenant(db.url);
+    await runImport(tenant, "External ID,First Name,Last Name,Job Title\na,Ann,Lee,Boss\nb,Bob,Ray,Clerk\n");
+    const { state, errors } = await runImport(
+      tenant,
+      "External ID,First Name,Last Name\na,Ann,Lee\nb,Robert,Ray\nc,Cy,Long\n",
+      { mode: "upsert" },
+    );
+    expect(errors).toEqual([]);
+    expect(state).toMatchObject({ state: "completed", inserted: 1, updated: 1, unchanged: 1 });
+    const rows = await withClient(db.url, (c) =>
+      c.query<{
+        external_id: string;
+        first_name: string;
+        job_title: string | null;
+        version: number;
+        import_record_number: number;
+      }>(
+        "select external_id, first_name, job_title, version, import_record_number from contacts where tenant_id = $1 order by external_id",
+        [tenant],
+      ),
+    );
+    expect(rows.rows).toEqual([
+      { external_id: "a", first_name: "Ann", job_title: "Boss", version: 1, import_record_number: 1 },
+      { external_id: "b", first_name: "Robert", job_title: "Clerk", version: 2, import_record_number: 2 },
+      { external_id: "c", first_name: "Cy", job_title: null, version: 1, import_record_number: 3 },
+    ]);
+  });
+
+  it("upserts by primary email, and insert mode rejects an existing external id", async () => {
+    const tenant = await createTenant(db.url);
+    await runImport(tenant, "External ID,First Name,Last Name,Email\na,Ann,Lee,ann@example.com\n");
+    const byEmail = await runImport(
+      tenant,
+      "First Name,Last Name,Email\nAnnie,Lee,ANN@example.com\nBo,Ray,bo@example.com\n",
+      {
+        mode: "upsert",
+        matchOn: "email",
+      },
+    );
+    expect(byEmail.state).toMatchObject({ state: "completed", inserted: 1, updated: 1 });
+    const again = await runImport(tenant, "External ID,First Name,Last Name\na,Ann,Lee\n");
+    expect(again.state).toMatchObject({ state: "completed", inserted: 0, failed: 1 });
+    expect(again.errors).toEqual([
+      { record_number: 1, seq: 1, column_name: "External ID", reason: "duplicate", value: "a" },
+    ]);
+    expect((await contacts(tenant)).map((r) => r.first_name)).toEqual(["Annie", "Bo"]);
+  });
+
+  it("a dry run reports and changes nothing", async () => {
+    const tenant = await createTenant(db.url);
+    const { state, errors } = await runImport(
+      tenant,
+      "First Name,Last Name,Email\nAnn,Lee,a@example.com\nBob,,b@example.com\n",
+      {
+        dryRun: true,
+      },
+    );
+    expect(state).toMatchObject({ state: "completed", inserted: 1, failed: 1, processed: 2 });
+    expect(errors).toEqual([
+      { record_number: 2, seq: 1, column_name: "Last Name", reason: "required", value: "" },
+    ]);
+    expect(await contacts(tenant)).toEqual([]);
+  });
+
+  it("loads the good rows and reports every bad one with its record number, column and masked value", async () => {
+    const tenant = await createTenant(db.url);
+    const csv = [
+      "External ID,First Name,Last Name,Email,Roles,Date of Birth,Notes",
+      "e1,Ann,Lee,ann@example.com,PRIMARY,1980-01-01,ok", // 1 good
+      "e2,Bob,,bob@example.com,,,", // 2 missing last name
+      "e3,Cy,Long,not-an-email,,,", // 3 bad email
+      "e4,Di,Moss,,,31/12/1980,", // 4 unparseable date
+      "e5,Ed,Nash,,WIZARD,,", // 5 unknown role
+      `e6,Flo,Ott,,,,${"n".repeat(60)}`, // 6 over-long field (limit 50 bytes)
+      "e7,Gus,Park", // 7 wrong column count
+      "e1,Hal,Quinn,,,,", // 8 duplicate external id
+      "e9,Ivy,Reed,ivy@example.com,BILLING,,", // 9 good
+    ].join("\r\n");
+    const { state, errors } = await runImport(tenant, csv, { limits: { maxFieldBytes: 50 } });
+    expect(state).toMatchObject({
+      state: "completed",
+      processed: 9,
+      inserted: 2,
+      failed: 7,
+      total_records: 9,
+    });
+    expect(errors.map((e) => [e.record_number, e.column_name, e.reason])).toEqual([
+      [2, "Last Name", "required"],
+      [3, "Email", "invalid"],
+      [4, "Date of Birth", "invalid"],
+      [5, "Roles", "unknown_reference"],
+      [6, "Notes", "too_long"],
+      [7, null, "invalid"],
+      [8, "External ID", "duplicate"],
+    ]);
+    expect(errors.find((e) => e.record_number === 3)?.value).toBe("***-**-*mail");
+    expect(errors.find((e) => e.record_number === 4)?.value).toBe("**/**/1980");
+    expect(errors.find((e) => e.record_number === 5)?.value).toBe("WIZARD");
+    expect((await contacts(tenant)).map((r) => r.external_id)).toEqual(["e1", "e9"]);
+  });
+
+  it("reads BOM, CRLF, semicolon and tab files", async () => {
+    const tenant = await createTenant(db.url);
+    const bom = await runImport(
+      tenant,
+      Buffer.from(`\uFEFFExternal ID,First Name,Last Name\r\nb1,Ann,Lee\r\nb2,"Bo\r\nB",Ray\r\n`),
+    );
+    expect(bom.state).toMatchObject({ state: "completed", inserted: 2 });
+    const semi = await runImport(tenant, 'External ID;First Name;Last Name;Company\ns1;Ann;Lee;"A, B; C"\n');
+    expect(semi.state).toMatchObject({ state: "completed", inserted: 1 });
+    const tab = await runImport(tenant, "External ID\tFirst Name\tLast Name\nt1\tAnn\tLee\n", {
+      chunkBytes: 7,
+    });
+    expect(tab.state).toMatchObject({ state: "completed", inserted: 1 });
+    const rows = await withClient(db.url, (c) =>
+      c.query<{ external_id: string; first_name: string; company_name: string | null }>(
+        "select external_id, first_name, company_name from contacts where tenant_id = $1 order by number",
+        [tenant],
+      ),
+    );
+    expect(rows.rows).toEqual([
+      { external_id: "b1", first_name: "Ann", company_name: null },
+      { external_id: "b2", first_name: "Bo\r\nB", company_name: null },
+      { external_id: "s1", first_name: "Ann", company_name: "A, B; C" },
+      { external_id: "t1", first_name: "Ann", company_name: null },
+    ]);
+  });
+
+  it("fails the import with a clear message on file-level problems and limits", async () => {
+    const tenant = await createTenant(db.url);
+    const columns = await runImport(tenant, "First Name,Last Name,A,B,C\nAnn,Lee,1,2,3\n", {
+      limits: { maxColumns: 4 },
+    });
+    expect(columns.state).toMatchObject({
+      state: "failed",
+      failure: "the file has 5 columns, more than the limit of 4",
+    });
+    const records = await runImport(tenant, "First Name,Last Name\nA,B\nC,D\nE,F\nG,H\n", {
+      limits: { maxRecords: 3 },
+    });
+    expect(records.state).toMatchObject({ state: "failed", processed: 3, inserted: 3 });
+    expect(records.state.failure).toMatch(/more than 3 records/);
+    const repeated = await runImport(tenant, "First Name,Given Name,Last Name\nA,B,C\n");
+    expect(repeated.state.failure).toMatch(/both mapped to firstName/);
+    const noNames = await runImport(tenant, "Email,Phone\na@example.com,1\n");
+    expect(noNames.state.failure).toMatch(/neither a name column/);
+    const binary = await runImport(tenant, Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x00]));
+    expect(binary.state).toMatchObject({ state: "failed" });
+  });
+
+  it("stops at a chunk boundary when cancelled and keeps what loaded", async () => {
+    const tenant = await createTenant(db.url);
+    const csv = "First Name,Last Name\n" + Array.from({ length: 30 }, (_, i) => `A${i},B`).join("\n");
+    const importId = await insertImport(db.url, tenant, csv);
+    await withClient(db.url, (c) =>
+      c.query("update imports set state = 'running', checkpoint = 0 where tenant_id = $1 and id = $2", [
+        tenant,
+        importId,
+      ]),
+    );
+    // A lock on the import row holds the first chunk's compare-and-set while cancel is requested.
+    await withClient(db.url, async (c) => {
+      await c.query("begin");
+      await c.query("select 1 from imports where tenant_id = $1 and id = $2 for update", [tenant, importId]);
+      await sendImportJob(db.url, tenant, importId);
+      await new Promise((r) => setTimeout(r, 1500));
+      await c.query("update imports set cancel_requested = true where tenant_id = $1 and id = $2", [
+        tenant,
+        importId,
+      ]);
+      await c.query("commit");
+    });
+    const state = await waitForImport(db.url, tenant, importId);
+    expect(state).toMatchObject({ state: "cancelled", processed: 0 });
+    expect((await importState(db.url, tenant, importId)).inserted).toBe(0);
+  });
+
+  it("queues again an import whose job never arrived", async () => {
+    const tenant = await createTenant(db.url);
+    const importId = await insertImport(db.url, tenant, "First Name,Last Name\nA,B\n");
+    await withClient(db.url, (c) =>
+      c.query(
+        "update imports set created_at = now() - interval '1 minute' where tenant_id = $1 and id = $2",
+        [tenant, importId],
+      ),
+    );
+    expect(await worker.rescan()).toBeGreaterThanOrEqual(1);
+    expect(await waitForImport(db.url, tenant, importId)).toMatchObject({ state: "completed", inserted: 1 });
   });
 });

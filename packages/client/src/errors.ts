@@ -27,6 +27,9 @@ export class ContactsApiError extends TRPCClientError<any> {
     },
   ) {
     super(message, { cause: init.cause instanceof Error ? init.cause : undefined });
+    // TRPCClientError's constructor resets the prototype to its own: without this, `instanceof
+    // ContactsApiError` would be false for every ContactsApiError.
+    Object.setPrototypeOf(this, new.target.prototype);
     this.name = "ContactsApiError";
     this.code = init.code;
     this.status = init.status;

@@ -14,6 +14,7 @@ import { Migration20261123000003Search } from "./migrations/Migration20261123000
 import { Migration20261123000004SearchWords } from "./migrations/Migration20261123000004_search_words.js";
 import { Migration20261123000007MatchKeys } from "./migrations/Migration20261123000007_match_keys.js";
 import { Migration20261123000008Imports } from "./migrations/Migration20261123000008_imports.js";
+import { Migration20261123000009FilterFrequency } from "./migrations/Migration20261123000009_filter_frequency.js";
 import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
 import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
 
@@ -38,6 +39,7 @@ export const migrations = [
   { name: "Migration20261123000006_idempotency", class: Migration20261123000006Idempotency },
   { name: "Migration20261123000007_match_keys", class: Migration20261123000007MatchKeys },
   { name: "Migration20261123000008_imports", class: Migration20261123000008Imports },
+  { name: "Migration20261123000009_filter_frequency", class: Migration20261123000009FilterFrequency },
 ];
 
 export interface OrmOptions {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContactsClient } from "@contacts/client/client";
+import { uploadImport } from "@contacts/client/csv";
 import { ApiKeyEntity } from "@contacts/db/entities/api-key.entity";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
@@ -456,6 +457,22 @@ const PERMISSION_MATRIX: {
   { procedure: "roles.list", needs: "contacts:read", call: (c) => c.roles.list.query() },
   { procedure: "roles.create", needs: "admin", call: (c) => c.roles.create.mutate({ code: "MATRIX" }) },
   { procedure: "roles.delete", needs: "admin", call: (c) => c.roles.delete.mutate({ code: "PRIMARY" }) },
+  {
+    procedure: "imports.get",
+    needs: "imports:write",
+    call: (c) => c.imports.get.query({ id: randomUUID() }),
+  },
+  { procedure: "imports.list", needs: "imports:write", call: (c) => c.imports.list.query({}) },
+  {
+    procedure: "imports.cancel",
+    needs: "imports:write",
+    call: (c) => c.imports.cancel.mutate({ id: randomUUID() }),
+  },
+  {
+    procedure: "imports.errors",
+    needs: "imports:write",
+    call: (c) => c.imports.errors.query({ id: randomUUID() }),
+  },
 ];
 
 describe("the permission matrix", () => {
@@ -496,6 +513,7 @@ interface BravoIds {
   account: string;
   channel: string;
   role: string;
+  import: string;
 }
 
 /** An account of alpha's own, to pair with one of bravo's ids. */
@@ -665,6 +683,9 @@ const BOLA_MATRIX: {
     field: "contact.roles.0",
     status: 400,
   },
+  { name: "imports.get", call: (c, t) => c.imports.get.query({ id: t.import }), field: "id" },
+  { name: "imports.cancel", call: (c, t) => c.imports.cancel.mutate({ id: t.import }), field: "id" },
+  { name: "imports.errors", call: (c, t) => c.imports.errors.query({ id: t.import }), field: "id" },
   {
     name: "admin.tenants.get",
     call: (c) => c.admin.tenants.get.query({ tenantId: "bravo" }),
@@ -702,7 +723,12 @@ describe("the BOLA matrix", () => {
     await h.bravo.contacts.create.mutate({
       contact: { ...person, accountId: account.id, roles: [role.code] },
     });
+    const upload = await uploadImport(
+      { url: h.url, apiKey: await h.keyWith("bravo", ["imports:write"]) },
+      new TextEncoder().encode("First Name,Last Name\nBola,Bravo\n"),
+    );
     theirs = {
+      import: upload.importId,
       contact: contact.id,
       delegate: delegate.id,
       apiKey: key.id,
@@ -721,6 +747,7 @@ describe("the BOLA matrix", () => {
           accounts.items.map((a) => h.bravo.accounts.channels.list.query({ accountId: a.id })),
         ),
         roles: await h.bravo.roles.list.query(),
+        imports: await h.bravo.imports.list.query({ limit: 1000 }),
       };
     };
   });

@@ -240,13 +240,48 @@ function candidateConditions(
 /**
  * `contacts.search` as SQL: the filters, the keyset condition for the cursor, the sort with the id
  * as tie-breaker, one row more than the page (to know whether there is a next page). With `q`,
- * `freeText` holds the words of each of its terms (`freeTextQuery`).
+ * `freeText` holds the words of each of its terms (`freeTextQuery`). `collect` (a rare place or
+ * role filter, see `collectRareMatches`) gathers the matches first, as email and free text do.
  */
+/**
+ * How common the rarest place or role filter of a search is (`contact_filter_frequency`, from the
+ * planner's statistics), with the tenant's contact count; null when the search has none.
+ */
+export function filterFrequencyQuery(tenantId: string, input: ContactSearchInput): SqlQuery | null {
+  const candidates: [string, string | undefined][] = [
+    ["city", input.city?.toLowerCase()],
+    ["state", input.state?.toLowerCase()],
+    ["country", input.country?.toLowerCase()],
+    ["role", input.role],
+  ];
+  const filters = candidates.filter((f): f is [string, string] => f[1] !== undefined);
+  if (filters.length === 0) return null;
+  return {
+    sql: `select least(${filters.map(() => "contact_filter_frequency(?, ?)").join(", ")}) as frequency,
+      (select t.contact_count from tenants t where t.id = ?) as contacts`,
+    params: [...filters.flat(), tenantId],
+  };
+}
+
+/**
+ * Whether to collect every match and sort them rather than walk the sort order: walking costs about
+ * `page / frequency` rows, collecting `frequency * contacts` rows, so collect when the frequency is
+ * under `sqrt(page / contacts)` (0.7 % for a 50-row page of a million contacts).
+ */
+export function collectRareMatches(
+  row: { frequency: number | string | null; contacts: number | string | null } | undefined,
+  limit: number,
+): boolean {
+  if (row?.frequency == null || row.contacts == null) return false;
+  return Number(row.frequency) < Math.sqrt((limit + 1) / Math.max(Number(row.contacts), 1));
+}
+
 export function searchQuery(
   tenantId: string,
   input: ContactSearchInput,
   taxIdIndex: string | null,
   freeText: readonly (readonly string[])[] | null = null,
+  collect = false,
 ): SqlQuery {
   const field = input.sort?.field ?? "lastName";
   const direction = input.sort?.direction ?? "asc";
@@ -264,7 +299,7 @@ export function searchQuery(
       cursor.i,
     );
   }
-  if (m) {
+  if (m || collect) {
     return {
       sql: `with matches as materialized (select c.id, ${expression} as k from contacts c where ${c.where})
         select c.*, p.k::text as sort_key

@@ -23,7 +23,9 @@ import { recordContactEvent } from "../events/contact-events.js";
 import type { ContactViewer } from "./contact.dto.js";
 import {
   arrayLiteral,
+  collectRareMatches,
   descendantsQuery,
+  filterFrequencyQuery,
   freeTextQuery,
   freeTextTerms,
   freeTextWords,
@@ -59,6 +61,11 @@ export interface MergeOutcome {
 export interface DuplicateCandidate {
   row: ContactEntity;
   match: DuplicateMatch;
+}
+
+interface FilterFrequency {
+  frequency: number | null;
+  contacts: string | null;
 }
 
 /** At most this many stored contacts are scored as possible duplicates of one contact. */
@@ -227,7 +234,14 @@ export class ContactService {
   async search(input: ContactSearchInput): Promise<ContactPage> {
     const taxIdIndex = input.taxId ? this.vault.blindIndex(input.taxId, this.tenantId) : null;
     const freeText = input.q ? await this.freeTextWords(input.q) : null;
-    const query = searchQuery(this.tenantId, input, taxIdIndex, freeText);
+    const frequency = filterFrequencyQuery(this.tenantId, input);
+    const collect = frequency
+      ? collectRareMatches(
+          (await this.em.execute<FilterFrequency[]>(frequency.sql, frequency.params))[0],
+          input.limit,
+        )
+      : false;
+    const query = searchQuery(this.tenantId, input, taxIdIndex, freeText, collect);
     const page = await this.page(query, input.limit, (last) => searchCursor(input, last));
     // A match on the tax-ID filter tells the caller each contact's tax ID: recorded as a reveal.
     if (input.taxId) for (const row of page.rows) this.viewer.noteTaxIdDisclosed(row.id);

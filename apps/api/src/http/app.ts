@@ -5,6 +5,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ContactsError, ErrorReason } from "@contacts/domain/errors";
 
+import { mountExportRoutes } from "../exports/exports.routes.js";
+import { mountImportRoutes } from "../imports/imports.routes.js";
 import type { Logger } from "../logger.js";
 import { appRouter } from "../router.js";
 import type { ApiServices } from "../services.js";
@@ -29,7 +31,10 @@ function trpcErrorBody(
   };
 }
 
-/** The HTTP surface: `/health`, and the tRPC API at `/trpc`. */
+/**
+ * The HTTP surface: `/health`, the tRPC API at `/trpc`, and the CSV routes under `/v1` (import
+ * upload and failed-rows report, contacts export), which stream bodies tRPC would buffer.
+ */
 export function createApp({
   services,
   maxBodyBytes,
@@ -142,6 +147,9 @@ export function createApp({
       },
     }),
   );
+
+  mountImportRoutes(app, services);
+  mountExportRoutes(app, services);
 
   app.notFound((c) =>
     c.json(trpcErrorBody("NOT_FOUND", -32004, 404, ErrorReason.notFound, "no such route"), 404),

@@ -14,6 +14,7 @@ import { createOrm } from "@contacts/db/orm";
 import type { MikroORM } from "@contacts/db/orm";
 import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 import type { Permission } from "@contacts/domain/permissions";
+import type { ImportLimits } from "@contacts/domain/import-job";
 
 import { issueApiKey } from "../auth/api-key.service.js";
 import { createLogger } from "../logger.js";
@@ -59,7 +60,14 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: { maxBodyBytes?: number; maxBatchSize?: number; poolMax?: number } = {},
+  options: {
+    maxBodyBytes?: number;
+    maxBatchSize?: number;
+    poolMax?: number;
+    importLimits?: Partial<ImportLimits>;
+    /** Start the pg-boss queue import jobs are sent to (off by default: it adds a second or so). */
+    jobQueue?: boolean;
+  } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
   const owner: MikroORM = await createOrm({ url: db.url, poolMax: 4 });
@@ -86,6 +94,8 @@ export async function startHarness(
     log: createLogger("debug", sink),
     maxBodyBytes: options.maxBodyBytes ?? 1_048_576,
     maxBatchSize: options.maxBatchSize ?? 50,
+    ...(options.jobQueue ? { jobQueueUrl: db.url } : {}),
+    importLimits: options.importLimits,
   });
   const em = () => owner.em.fork();
   const tenant = async (id: string) =>

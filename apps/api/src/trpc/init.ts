@@ -133,7 +133,12 @@ function rateLimited(retryAfterSeconds: number, perMinute: number): ContactsErro
 }
 
 /** Writes who saw which contact's tax ID unmasked, in the request's transaction. */
-async function recordReveals(tx: EntityManager, viewer: ContactViewer, requestId: string, via: string) {
+export async function recordReveals(
+  tx: EntityManager,
+  viewer: ContactViewer,
+  requestId: string,
+  via: string,
+) {
   if (viewer.revealed.size === 0) return;
   const revealedAt = new Date();
   for (const contactId of viewer.revealed) {

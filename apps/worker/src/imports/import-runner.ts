@@ -1,0 +1,737 @@
+import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { Worker } from "node:worker_threads";
+
+import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import type { ContactData } from "@contacts/domain/contact";
+import type { CsvField } from "@contacts/domain/csv-layout";
+import { resolveCsvMapping } from "@contacts/domain/csv-layout";
+import { duplicateKeys, matchKeyList } from "@contacts/domain/duplicates";
+import { normalizeEmail } from "@contacts/domain/email";
+import { ErrorReason } from "@contacts/domain/errors";
+import type { ImportLimits } from "@contacts/domain/import-job";
+import { maskLast4 } from "@contacts/domain/masking";
+import { diffDocuments } from "@contacts/domain/patch";
+import type { JsonValue } from "@contacts/domain/patch";
+import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import type { Logger } from "pino";
+
+import { arrayLiteral, copyLine } from "./copy-text.js";
+import { RecordValidator, presentKeys } from "./import-record.js";
+import type { ContactKey, GoodRecord, RecordError, RecordResult } from "./import-record.js";
+import type { ParseThreadCommand, ParseThreadInput, ParseThreadMessage } from "./protocol.js";
+
+export interface ImportRunOptions {
+  /** The application role's URL: contacts are written under row-level security. */
+  appUrl: string;
+  vault: TaxIdVault;
+  tenantId: string;
+  importId: string;
+  /** Records per chunk transaction. */
+  batchRecords: number;
+  log: Logger;
+}
+
+export type ImportOutcome = "completed" | "failed" | "cancelled" | "skipped" | "lost";
+
+interface ImportRow {
+  state: string;
+  mode: "insert" | "upsert";
+  match_on: "externalId" | "email";
+  dry_run: boolean;
+  account_id: string | null;
+  mapping: Record<string, CsvField | null>;
+  file_name: string;
+  limits: ImportLimits;
+  checkpoint: string;
+  cancel_requested: boolean;
+  created_by: string;
+}
+
+/** The columns of a contact an import fills, by contact field. */
+const COLUMN_OF: Partial<Record<ContactKey, string>> = {
+  externalId: "external_id",
+  subtype: "subtype",
+  prefix: "prefix",
+  firstName: "first_name",
+  middleName: "middle_name",
+  lastName: "last_name",
+  suffix: "suffix",
+  nickname: "nickname",
+  companyName: "company_name",
+  jobTitle: "job_title",
+  emails: "emails",
+  phones: "phones",
+  addresses: "addresses",
+  roles: "roles",
+  status: "status",
+  dateOfBirth: "date_of_birth",
+  accountId: "account_id",
+  notes: "notes",
+};
+
+/** The staging table's columns, in COPY order (created per connection, emptied at each commit). */
+const STAGING_COLUMNS = [
+  ["op", "text"],
+  ["id", "uuid"],
+  ["number", "bigint"],
+  ["record_number", "integer"],
+  ["external_id", "text"],
+  ["subtype", "text"],
+  ["prefix", "text"],
+  ["first_name", "text"],
+  ["middle_name", "text"],
+  ["last_name", "text"],
+  ["suffix", "text"],
+  ["nickname", "text"],
+  ["job_title", "text"],
+  ["company_name", "text"],
+  ["account_id", "uuid"],
+  ["roles", "text[]"],
+  ["emails", "jsonb"],
+  ["phones", "jsonb"],
+  ["addresses", "jsonb"],
+  ["tax_id_ciphertext", "text"],
+  ["tax_id_key_id", "text"],
+  ["tax_id_index", "text"],
+  ["date_of_birth", "date"],
+  ["status", "text"],
+  ["notes", "text"],
+  ["match_keys", "text[]"],
+  ["social", "jsonb"],
+  ["notification_preferences", "jsonb"],
+  ["custom_fields", "jsonb"],
+] as const;
+const STAGING_NAMES = STAGING_COLUMNS.map(([name]) => name);
+/** Columns copied from staging into a new contact (all but op and record_number). */
+const INSERT_COLUMNS = STAGING_NAMES.filter((n) => n !== "op" && n !== "record_number");
+
+/** A stored contact as an import compares and merges it. */
+interface ExistingRow {
+  id: string;
+  number: string;
+  version: number;
+  external_id: string | null;
+  subtype: string;
+  prefix: string | null;
+  first_name: string | null;
+  middle_name: string | null;
+  last_name: string | null;
+  suffix: string | null;
+  nickname: string | null;
+  job_title: string | null;
+  company_name: string | null;
+  account_id: string | null;
+  roles: string[];
+  emails: unknown[];
+  phones: unknown[];
+  addresses: unknown[];
+  tax_id_index: string | null;
+  tax_id_ciphertext: string | null;
+  tax_id_key_id: string | null;
+  tax_id_legacy: string | null;
+  date_of_birth: string | null;
+  status: string;
+  notes: string | null;
+  match_key?: string;
+}
+
+const EXISTING_COLUMNS = `c.id, c.number, c.version, c.external_id, c.subtype, c.prefix, c.first_name,
+  c.middle_name, c.last_name, c.suffix, c.nickname, c.job_title, c.company_name, c.account_id, c.roles,
+  c.emails, c.phones, c.addresses, c.tax_id_index, c.tax_id_ciphertext, c.tax_id_key_id, c.tax_id as tax_id_legacy,
+  c.date_of_birth::text as date_of_birth, c.status, c.notes`;
+
+function existingData(row: ExistingRow): Partial<ContactData> {
+  return {
+    externalId: row.external_id,
+    subtype: row.subtype as ContactData["subtype"],
+    prefix: row.prefix,
+    firstName: row.first_name,
+    middleName: row.middle_name,
+    lastName: row.last_name,
+    suffix: row.suffix,
+    nickname: row.nickname,
+    jobTitle: row.job_title,
+    companyName: row.company_name,
+    accountId: row.account_id,
+    roles: row.roles,
+    emails: row.emails as ContactData["emails"],
+    phones: row.phones as ContactData["phones"],
+    addresses: row.addresses as ContactData["addresses"],
+    dateOfBirth: row.date_of_birth,
+    status: row.status as ContactData["status"],
+    notes: row.notes,
+  };
+}
+
+/** JSON with object keys sorted: jsonb does not keep the order a value was written in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+function pick(data: Partial<ContactData>, keys: readonly ContactKey[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => k !== "taxId").map((k) => [k, data[k] ?? null]));
+}
+
+/** Messages of the parse thread, awaited one at a time. */
+class Inbox {
+  private readonly items: ParseThreadMessage[] = [];
+  private waiter: { resolve: (m: ParseThreadMessage) => void; reject: (e: Error) => void } | null = null;
+  private failure: Error | null = null;
+
+  push(message: ParseThreadMessage): void {
+    if (this.waiter) {
+      this.waiter.resolve(message);
+      this.waiter = null;
+    } else this.items.push(message);
+  }
+
+  fail(error: Error): void {
+    this.failure ??= error;
+    this.waiter?.reject(error);
+    this.waiter = null;
+  }
+
+  next(): Promise<ParseThreadMessage> {
+    const item = this.items.shift();
+    if (item) return Promise.resolve(item);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+}
+
+function startParseThread(input: ParseThreadInput): { worker: Worker; inbox: Inbox } {
+  const fromSource = import.meta.url.endsWith(".ts");
+  const url = new URL(`./parse-thread.${fromSource ? "ts" : "js"}`, import.meta.url);
+  // Run from TypeScript (tests, `tsx`), the thread registers tsx itself and reads the workspace
+  // packages' sources; compiled, it is plain JavaScript.
+  const worker = fromSource
+    ? new Worker(
+        `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
+        { eval: true, workerData: input, execArgv: ["--conditions=source"] },
+      )
+    : new Worker(url, { workerData: input });
+  const inbox = new Inbox();
+  worker.on("message", (m: ParseThreadMessage) => inbox.push(m));
+  worker.on("error", (e) => inbox.fail(e));
+  worker.on("exit", (code) => inbox.fail(new Error(`the parse thread exited (${code})`)));
+  return { worker, inbox };
+}
+
+/**
+ * Runs one import to its end (or until another worker overtakes it): claims it, streams the file
+ * through the parse thread, and commits each batch in one transaction that also advances the
+ * checkpoint with a compare-and-set, so a chunk is committed once whoever runs it.
+ */
+export async function runImport(options: ImportRunOptions): Promise<ImportOutcome> {
+  const { tenantId, importId, log } = options;
+  const client = new pg.Client({ connectionString: options.appUrl, application_name: "contacts-import" });
+  await client.connect();
+  let thread: Worker | null = null;
+  try {
+    const tx = async <T>(fn: () => Promise<T>): Promise<T> => {
+      await client.query("begin");
+      try {
+        await client.query("select set_config('app.tenant_id', $1, true)", [tenantId]);
+        const result = await fn();
+        await client.query("commit");
+        return result;
+      } catch (error) {
+        await client.query("rollback").catch(() => undefined);
+        throw error;
+      }
+    };
+    const finish = (
+      state: "completed" | "failed" | "cancelled",
+      extra: { failure?: string; total?: number } = {},
+    ) =>
+      tx(() =>
+        client.query(
+          `update imports set state = $3, failure = $4, total_records = coalesce($5, total_records),
+                  finished_at = now(), updated_at = now()
+            where tenant_id = $1 and id = $2 and state = 'running'`,
+          [tenantId, importId, state, extra.failure ?? null, extra.total ?? null],
+        ),
+      );
+
+    const job = await tx(async () => {
+      const found = await client.query<ImportRow>(
+        "select * from imports where tenant_id = $1 and id = $2 for update",
+        [tenantId, importId],
+      );
+      const row = found.rows[0];
+      if (!row || (row.state !== "queued" && row.state !== "running")) return null;
+      if (row.cancel_requested) {
+        await client.query(
+          `update imports set state = 'cancelled', finished_at = now(), updated_at = now()
+            where tenant_id = $1 and id = $2`,
+          [tenantId, importId],
+        );
+        return null;
+      }
+      await client.query(
+        `update imports set state = 'running', started_at = coalesce(started_at, now()), updated_at = now()
+          where tenant_id = $1 and id = $2`,
+        [tenantId, importId],
+      );
+      return row;
+    });
+    if (!job) return "skipped";
+    log.debug({ importId }, "import claimed");
+
+    await client.query(
+      `create temp table if not exists import_staging (${STAGING_COLUMNS.map(([n, t]) => `${n} ${t}`).join(", ")})
+       on commit delete rows`,
+    );
+
+    let checkpoint = Number(job.checkpoint);
+    const started = startParseThread({
+      appUrl: options.appUrl,
+      tenantId,
+      importId,
+      checkpoint,
+      batchRecords: options.batchRecords,
+      limits: job.limits,
+      mapping: job.mapping,
+      defaultAccountId: job.account_id,
+      matchOn: job.match_on,
+    });
+    thread = started.worker;
+    const chunk = new ChunkWriter(client, options, job);
+    for (;;) {
+      const message = await started.inbox.next();
+      log.debug({ importId, type: message.type }, "parse thread message");
+      if (message.type === "header") {
+        chunk.setHeader(message.headers, message.columns);
+        continue;
+      }
+      if (message.type === "failed") {
+        await finish("failed", { failure: message.message });
+        log.info({ importId, failure: message.message }, "import failed");
+        return "failed";
+      }
+      if (message.type === "end") {
+        await finish("completed", { total: message.total });
+        log.info({ importId, total: message.total }, "import completed");
+        return "completed";
+      }
+      const outcome = await tx(() => chunk.write(message.records, checkpoint, message.last));
+      if (outcome === "lost") {
+        log.info({ importId, checkpoint }, "another worker committed this chunk first: stopping");
+        return "lost";
+      }
+      if (outcome === "cancel") {
+        await finish("cancelled");
+        log.info({ importId, checkpoint }, "import cancelled");
+        return "cancelled";
+      }
+      checkpoint = message.last;
+      const more: ParseThreadCommand = { type: "more" };
+      thread.postMessage(more);
+    }
+  } finally {
+    if (thread) await thread.terminate();
+    await client.end().catch(() => undefined);
+  }
+}
+
+interface Staged {
+  op: "insert" | "update";
+  id: string;
+  number: number | null;
+  record: GoodRecord;
+  data: ContactData;
+  taxId: { ciphertext: string; keyId: string; index: string } | null;
+  matchKeys: string[];
+  before: Record<string, unknown> | null;
+  version: number;
+}
+
+/** Writes one batch: matching, COPY into staging, set-based insert and update, events, errors, counters. */
+class ChunkWriter {
+  private validator: RecordValidator | null = null;
+  private present: ContactKey[] = [];
+
+  constructor(
+    private readonly client: pg.Client,
+    private readonly options: ImportRunOptions,
+    private readonly job: ImportRow,
+  ) {}
+
+  setHeader(headers: string[], columns: (CsvField | null)[]): void {
+    const mapping = resolveCsvMapping(headers, this.job.mapping);
+    mapping.columns = columns;
+    this.validator = new RecordValidator(headers, mapping, this.job.limits, this.job.account_id);
+    this.present = presentKeys(mapping, this.job.account_id);
+  }
+
+  private header(field: CsvField): string {
+    return this.validator?.header(field) ?? field;
+  }
+
+  private reported(field: CsvField, value: string | null): string | null {
+    return this.validator?.reported(field, value) ?? null;
+  }
+
+  async write(records: RecordResult[], previous: number, last: number): Promise<"done" | "lost" | "cancel"> {
+    const { client, job } = this;
+    const { tenantId, importId } = this.options;
+    // The compare-and-set comes first: it locks the import's row, so a second worker on the same
+    // chunk waits here, then finds the checkpoint moved and rolls back.
+    const cas = await client.query<{ cancel_requested: boolean; inserted: string }>(
+      `update imports set checkpoint = $4, updated_at = now()
+        where tenant_id = $1 and id = $2 and checkpoint = $3 and state = 'running'
+        returning cancel_requested, inserted`,
+      [tenantId, importId, previous, last],
+    );
+    const claimed = cas.rows[0];
+    if (!claimed) return "lost";
+    if (claimed.cancel_requested) {
+      await client.query("rollback");
+      await client.query("begin");
+      return "cancel";
+    }
+
+    const errors = new Map<number, RecordError[]>();
+    const reject = (recordNumber: number, error: RecordError) =>
+      errors.set(recordNumber, [...(errors.get(recordNumber) ?? []), error]);
+    const good: GoodRecord[] = [];
+    for (const r of records) {
+      if (r.ok) good.push(r);
+      else r.errors.forEach((e) => reject(r.recordNumber, e));
+    }
+
+    const lock = job.dry_run ? "" : "for update of c";
+    const externalIds = good.flatMap((r) => (r.data.externalId ? [r.data.externalId] : []));
+    const byExternalId = new Map<string, ExistingRow>();
+    if (externalIds.length) {
+      const found = await client.query<ExistingRow>(
+        `select ${EXISTING_COLUMNS} from contacts c
+          where c.tenant_id = $1 and c.external_id = any($2::text[]) order by c.number ${lock}`,
+        [tenantId, externalIds],
+      );
+      for (const row of found.rows) if (row.external_id) byExternalId.set(row.external_id, row);
+    }
+    const primaryEmail = (d: ContactData) => {
+      const e = d.emails.find((x) => x.primary) ?? d.emails[0];
+      return e ? normalizeEmail(e.address) : null;
+    };
+    const byEmail = new Map<string, ExistingRow>();
+    if (job.mode === "upsert" && job.match_on === "email") {
+      const emails = [...new Set(good.flatMap((r) => primaryEmail(r.data) ?? []))];
+      if (emails.length) {
+        const found = await client.query<ExistingRow>(
+          `select k.key as match_key, c.* from unnest($2::text[]) as k(key)
+             cross join lateral (
+               select ${EXISTING_COLUMNS} from contacts c
+                where c.tenant_id = $1 and c.email_keys @> jsonb_build_array(k.key)
+                order by c.number limit 1 ${job.dry_run ? "" : "for update"}
+             ) c`,
+          [tenantId, emails],
+        );
+        for (const row of found.rows) if (row.match_key) byEmail.set(row.match_key, row);
+      }
+    }
+
+    const staged: Staged[] = [];
+    const targeted = new Set<string>();
+    let unchanged = 0;
+    const inserts: GoodRecord[] = [];
+    for (const r of good) {
+      const ext = r.data.externalId;
+      const owner = ext ? byExternalId.get(ext) : undefined;
+      let target: ExistingRow | undefined;
+      if (job.mode === "insert") {
+        if (owner) {
+          reject(r.recordNumber, this.duplicateOf("externalId", ext));
+          continue;
+        }
+      } else if (job.match_on === "externalId") {
+        target = owner;
+      } else {
+        const email = primaryEmail(r.data);
+        target = email ? byEmail.get(email) : undefined;
+        if (owner && owner.id !== target?.id) {
+          reject(r.recordNumber, this.duplicateOf("externalId", ext));
+          continue;
+        }
+        if (target && targeted.has(target.id)) {
+          reject(r.recordNumber, this.duplicateOf("email", r.data.emails[0]?.address ?? null));
+          continue;
+        }
+      }
+      if (!target) {
+        inserts.push(r);
+        continue;
+      }
+      targeted.add(target.id);
+      const update = this.merge(target, r);
+      if (update) staged.push(update);
+      else unchanged++;
+    }
+
+    // The tenant's contact limit, then numbers for the new contacts (the tenant row lock orders
+    // concurrent writers, as in the API).
+    const [tenant] = (
+      await client.query<{ count: string; lim: string | null }>(
+        `select contact_count as count, (settings -> 'limits' ->> 'contacts')::bigint as lim
+           from tenants where id = $1 ${job.dry_run ? "" : "for update"}`,
+        [tenantId],
+      )
+    ).rows;
+    let allowed = inserts.length;
+    if (tenant?.lim != null) {
+      const alreadyCounted = job.dry_run ? Number(claimed.inserted) : 0;
+      allowed = Math.max(0, Math.min(allowed, Number(tenant.lim) - Number(tenant.count) - alreadyCounted));
+    }
+    for (const r of inserts.slice(allowed))
+      reject(r.recordNumber, { column: null, reason: ErrorReason.tenantLimit, value: null });
+    const accepted = inserts.slice(0, allowed);
+    let firstNumber = 0;
+    if (!job.dry_run && accepted.length) {
+      const seq = await client.query<{ contact_seq: string }>(
+        "update tenants set contact_seq = contact_seq + $2 where id = $1 returning contact_seq",
+        [tenantId, accepted.length],
+      );
+      firstNumber = Number(seq.rows[0]?.contact_seq) - accepted.length + 1;
+    }
+    accepted.forEach((r, i) => {
+      const id = randomUUID();
+      staged.push({
+        op: "insert",
+        id,
+        number: firstNumber + i,
+        record: r,
+        data: r.data,
+        taxId: this.encrypt(id, r.data.taxId),
+        matchKeys: r.matchKeys,
+        before: null,
+        version: 1,
+      });
+    });
+
+    let inserted = 0;
+    let updated = 0;
+    if (job.dry_run) {
+      inserted = accepted.length;
+      updated = staged.length - accepted.length;
+    } else if (staged.length) {
+      const result = await this.store(staged);
+      inserted = result.inserted.size;
+      updated = result.updated;
+      for (const s of staged) {
+        if (s.op === "insert" && !result.inserted.has(s.id))
+          reject(s.record.recordNumber, this.duplicateOf("externalId", s.data.externalId));
+      }
+      await this.recordEvents(staged.filter((s) => s.op === "update" || result.inserted.has(s.id)));
+    }
+
+    const errorRows = [...errors].flatMap(([recordNumber, list]) =>
+      list.map((e, i) => ({
+        record_number: recordNumber,
+        seq: i + 1,
+        column_name: e.column,
+        reason: e.reason,
+        value: e.value,
+      })),
+    );
+    if (errorRows.length) {
+      await client.query(
+        `insert into import_errors (tenant_id, import_id, record_number, seq, column_name, reason, value)
+         select $1, $2, x.record_number, x.seq, x.column_name, x.reason, x.value
+           from jsonb_to_recordset($3::jsonb) as x(record_number bigint, seq smallint, column_name text, reason text, value text)`,
+        [tenantId, importId, JSON.stringify(errorRows)],
+      );
+    }
+    await client.query(
+      `update imports set processed = processed + $3, inserted = inserted + $4, updated = updated + $5,
+              unchanged = unchanged + $6, failed = failed + $7
+        where tenant_id = $1 and id = $2`,
+      [tenantId, importId, records.length, inserted, updated, unchanged, errors.size],
+    );
+    return "done";
+  }
+
+  private duplicateOf(field: CsvField, value: string | null | undefined): RecordError {
+    return {
+      column: this.header(field),
+      reason: ErrorReason.duplicate,
+      value: this.reported(field, value ?? null),
+    };
+  }
+
+  private encrypt(contactId: string, taxId: string | null): Staged["taxId"] {
+    if (!taxId) return null;
+    const { vault, tenantId } = this.options;
+    const { ciphertext, keyId } = vault.encrypt(taxId, { tenantId, contactId });
+    return { ciphertext, keyId, index: vault.blindIndex(taxId, tenantId) };
+  }
+
+  /** The update of a matched contact, or null when the record changes nothing. */
+  private merge(target: ExistingRow, r: GoodRecord): Staged | null {
+    const before = existingData(target);
+    const fields = this.present.filter((k) => k !== "taxId");
+    const changed = fields.filter((k) => canonical(before[k] ?? null) !== canonical(r.data[k] ?? null));
+    const { vault, tenantId } = this.options;
+    let taxChanged = false;
+    let taxId: Staged["taxId"] = null;
+    const beforeDoc = pick(before, changed);
+    if (this.present.includes("taxId")) {
+      const storedIndex =
+        target.tax_id_index ??
+        (target.tax_id_legacy ? vault.blindIndex(target.tax_id_legacy, tenantId) : null);
+      const next = r.data.taxId ? vault.blindIndex(r.data.taxId, tenantId) : null;
+      taxChanged = storedIndex !== next;
+      // The update writes the tax columns: an unchanged value keeps its ciphertext (a legacy
+      // plaintext one is encrypted now).
+      taxId =
+        !taxChanged && target.tax_id_ciphertext && target.tax_id_key_id && target.tax_id_index
+          ? { ciphertext: target.tax_id_ciphertext, keyId: target.tax_id_key_id, index: target.tax_id_index }
+          : this.encrypt(target.id, r.data.taxId);
+      if (taxChanged) {
+        const old = target.tax_id_ciphertext
+          ? vault.decrypt(target.tax_id_ciphertext, { tenantId, contactId: target.id })
+          : target.tax_id_legacy;
+        beforeDoc.taxId = old ? maskLast4(old) : null;
+      }
+    }
+    if (!changed.length && !taxChanged) return null;
+    const merged = { ...before, ...pick(r.data, fields) } as ContactData;
+    return {
+      op: "update",
+      id: target.id,
+      number: Number(target.number),
+      record: r,
+      data: { ...merged, taxId: r.data.taxId },
+      taxId,
+      matchKeys: matchKeyList(duplicateKeys(merged)),
+      before: beforeDoc,
+      version: target.version + 1,
+    };
+  }
+
+  /** COPY into staging, then one INSERT ... SELECT and one UPDATE ... FROM. */
+  private async store(staged: Staged[]): Promise<{ inserted: Set<string>; updated: number }> {
+    const { client, job } = this;
+    const { tenantId, importId } = this.options;
+    const lines = staged.map((s) => {
+      const d = s.data;
+      const row: Record<(typeof STAGING_NAMES)[number], string | number | null> = {
+        op: s.op,
+        id: s.id,
+        number: s.number,
+        record_number: s.record.recordNumber,
+        external_id: d.externalId,
+        subtype: d.subtype,
+        prefix: d.prefix,
+        first_name: d.firstName,
+        middle_name: d.middleName,
+        last_name: d.lastName,
+        suffix: d.suffix,
+        nickname: d.nickname,
+        job_title: d.jobTitle,
+        company_name: d.companyName,
+        account_id: d.accountId,
+        roles: arrayLiteral(d.roles),
+        emails: JSON.stringify(d.emails),
+        phones: JSON.stringify(d.phones),
+        addresses: JSON.stringify(d.addresses),
+        tax_id_ciphertext: s.taxId?.ciphertext ?? null,
+        tax_id_key_id: s.taxId?.keyId ?? null,
+        tax_id_index: s.taxId?.index ?? null,
+        date_of_birth: d.dateOfBirth,
+        status: d.status,
+        notes: d.notes,
+        match_keys: arrayLiteral(s.matchKeys),
+        social: JSON.stringify(d.social),
+        notification_preferences: JSON.stringify(d.notificationPreferences),
+        custom_fields: JSON.stringify(d.customFields),
+      };
+      return copyLine(STAGING_NAMES.map((n) => row[n]));
+    });
+    await pipeline(
+      Readable.from(lines),
+      client.query(copyFrom(`copy import_staging (${STAGING_NAMES.join(", ")}) from stdin`)),
+    );
+    const now = new Date();
+    const inserted = await client.query<{ id: string }>(
+      `insert into contacts (tenant_id, ${INSERT_COLUMNS.join(", ")}, version, created_at, created_by,
+              updated_at, updated_by, import_id, import_record_number, import_source_file, loaded_at)
+       select $1, ${INSERT_COLUMNS.join(", ")}, 1, $2, $3, $2, $3, $4, record_number, $5, $2
+         from import_staging where op = 'insert' order by record_number
+       on conflict (tenant_id, external_id) where external_id is not null do nothing
+       returning id`,
+      [tenantId, now, job.created_by, importId, job.file_name],
+    );
+    const sets = this.present.flatMap((k) => {
+      if (k === "taxId")
+        return [
+          "tax_id_ciphertext = s.tax_id_ciphertext",
+          "tax_id_key_id = s.tax_id_key_id",
+          "tax_id_index = s.tax_id_index",
+          "tax_id = null",
+        ];
+      const column = COLUMN_OF[k];
+      return column ? [`${column} = s.${column}`] : [];
+    });
+    const updated = await client.query(
+      `update contacts c set ${[...sets, "match_keys = s.match_keys"].join(", ")},
+              version = c.version + 1, updated_at = $2, updated_by = $3,
+              import_id = $4, import_record_number = s.record_number, import_source_file = $5, loaded_at = $2
+         from import_staging s
+        where s.op = 'update' and c.tenant_id = $1 and c.id = s.id`,
+      [tenantId, now, job.created_by, importId, job.file_name],
+    );
+    return { inserted: new Set(inserted.rows.map((r) => r.id)), updated: updated.rowCount ?? 0 };
+  }
+
+  /**
+   * One INSERT for the chunk's events. `created`: one `add` operation per field of the new
+   * contact's document; `updated`: the diff of the fields the import changed. The tax ID is masked.
+   */
+  private async recordEvents(staged: Staged[]): Promise<void> {
+    if (!staged.length) return;
+    const { tenantId, importId } = this.options;
+    const masked = (s: Staged, doc: Record<string, unknown>) => ({
+      ...doc,
+      taxId: s.data.taxId ? maskLast4(s.data.taxId) : null,
+    });
+    const events = staged.map((s) => {
+      if (s.op === "insert") {
+        const doc = masked(s, {
+          id: s.id,
+          number: s.number,
+          ...s.data,
+          provenance: { importId, recordNumber: s.record.recordNumber, sourceFile: this.job.file_name },
+        });
+        return {
+          contact_id: s.id,
+          type: "created",
+          version: 1,
+          patch: Object.entries(doc).map(([k, value]) => ({ op: "add", path: `/${k}`, value })),
+        };
+      }
+      const before = s.before ?? {};
+      const after = pick(s.data, Object.keys(before) as ContactKey[]);
+      if ("taxId" in before) after.taxId = s.data.taxId ? maskLast4(s.data.taxId) : null;
+      return {
+        contact_id: s.id,
+        type: "updated",
+        version: s.version,
+        patch: diffDocuments(before as JsonValue, after as JsonValue),
+      };
+    });
+    await this.client.query(
+      `insert into contact_events (tenant_id, contact_id, type, version, patch, actor)
+       select $1, x.contact_id, x.type, x.version, x.patch, $2
+         from jsonb_to_recordset($3::jsonb) as x(contact_id uuid, type text, version integer, patch jsonb)`,
+      [tenantId, this.job.created_by, JSON.stringify(events)],
+    );
+  }
+}

@@ -1,0 +1,30 @@
+import type { CsvField } from "@contacts/domain/csv-layout";
+import type { ImportLimits } from "@contacts/domain/import-job";
+
+import type { RecordResult } from "./import-record.js";
+
+/** What the parse thread is started with. */
+export interface ParseThreadInput {
+  appUrl: string;
+  tenantId: string;
+  importId: string;
+  /** Records up to this number are committed: read (for the duplicate rule) but not sent again. */
+  checkpoint: number;
+  batchRecords: number;
+  limits: ImportLimits;
+  mapping: Record<string, CsvField | null>;
+  defaultAccountId: string | null;
+  matchOn: "externalId" | "email";
+}
+
+/** Messages from the parse thread, in file order. */
+export type ParseThreadMessage =
+  | { type: "header"; headers: string[]; columns: (CsvField | null)[]; delimiter: string }
+  | { type: "batch"; records: RecordResult[]; last: number }
+  | { type: "failed"; message: string }
+  | { type: "end"; total: number };
+
+/** Messages to the parse thread: `more` lets it send one more batch. */
+export interface ParseThreadCommand {
+  type: "more";
+}

@@ -1,0 +1,27 @@
+/**
+ * A real worker process for the crash-safety tests: the real `startWorker` on the test database,
+ * with the chunk size and rescan timings from the environment (as `main.ts` takes them).
+ * Run as `node --conditions=source --import tsx src/testing/worker-process.ts`.
+ */
+import { generateKeyringForTests } from "@contacts/db/crypto/keyring";
+import { pino } from "pino";
+
+import { env } from "../env.js";
+import { startWorker } from "../worker.js";
+
+// Test-only wiring: the test passes the database it created.
+const { TEST_DATABASE_URL, TEST_DATABASE_APP_URL } = process.env;
+if (!TEST_DATABASE_URL || !TEST_DATABASE_APP_URL)
+  throw new Error("TEST_DATABASE_URL and TEST_DATABASE_APP_URL are required");
+
+const worker = await startWorker({
+  databaseUrl: TEST_DATABASE_URL,
+  appUrl: TEST_DATABASE_APP_URL,
+  keyring: generateKeyringForTests(),
+  log: pino({ level: env.LOG_LEVEL }),
+  chunkRecords: env.IMPORT_CHUNK_RECORDS,
+  rescanSeconds: env.IMPORT_RESCAN_SECONDS,
+  staleSeconds: env.IMPORT_STALE_SECONDS,
+});
+process.stdout.write("ready\n");
+process.on("SIGTERM", () => void worker.stop().then(() => process.exit(0)));

@@ -1,0 +1,176 @@
+/**
+ * The import benchmark (`npm run bench:import -w @contacts/bench`): generates a realistic CSV
+ * (BENCH_IMPORT_RECORDS, default 1,000,000 records: names, mixed phone formats, quoted commas and
+ * line breaks, about 1 % bad rows), then in one run times
+ *   (a) `psql \copy` of the file into a table of text columns with the contacts table's unique and
+ *       lookup indexes (the raw baseline),
+ *   (b) a fresh import through the product (upload over HTTP, the worker in its own process, until
+ *       the import completes),
+ *   (c) a re-import of the same file in upsert mode (every record matched by external id),
+ * and prints rows/s, the ratios to (a) and the worker's peak RSS (VmHWM). Markdown on stdout.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import pg from "pg";
+import { createContactsClient } from "@contacts/client/client";
+import { uploadImport } from "@contacts/client/csv";
+import { createTenantWithKey } from "@contacts/api/tenants/tenant.service";
+import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
+
+import { generateContactsCsv } from "./import-data.js";
+import { startBenchEnvironment } from "./setup.js";
+
+const RECORDS = Number(process.env.BENCH_IMPORT_RECORDS ?? 1_000_000);
+const TENANT = "imports";
+const TARGET_FRESH = 0.5;
+const TARGET_REIMPORT = 0.35;
+const TARGET_RSS_MB = 300;
+
+const log = (line = ""): void => console.log(line);
+const seconds = (ms: number): string => (ms / 1000).toFixed(1);
+
+const env = await startBenchEnvironment({
+  jobQueue: true,
+  importLimits: { maxFileBytes: 2 ** 31, maxRecords: 10_000_000 },
+});
+const { api, url, appUrl } = env;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "contacts-import-bench-"));
+let worker: ReturnType<typeof spawn> | null = null;
+try {
+  const { apiKey } = await createTenantWithKey(api.orm.em.fork(), {
+    tenant: { id: TENANT, name: TENANT },
+    keyName: "bench",
+    permissions: ALL_PERMISSIONS,
+    createdBy: "bench",
+  });
+  const client = createContactsClient({ url: api.url, apiKey: apiKey.key });
+
+  console.error(`generating ${String(RECORDS)} records...`);
+  const csv = await generateContactsCsv(path.join(dir, "contacts.csv"), RECORDS);
+  console.error(`  ${(csv.bytes / 2 ** 20).toFixed(0)} MB, ${String(csv.bad)} bad records`);
+
+  // (a) the raw baseline: psql \copy into text columns with the same kind of indexes.
+  const owner = new pg.Pool({ connectionString: url, max: 2 });
+  await owner.query(`
+    create table import_baseline (
+      external_id text, type text, prefix text, first_name text, middle_name text, last_name text,
+      suffix text, nickname text, company text, job_title text, email text, email2 text, phone text,
+      phone2 text, address text, address2 text, city text, state text, postal_code text, country text,
+      roles text, status text, tax_id text, date_of_birth text, account_id text, notes text
+    );
+    create unique index on import_baseline (external_id);
+    create index on import_baseline (lower(last_name) collate "C");
+    create index on import_baseline (lower(first_name) collate "C");
+    create index on import_baseline (lower(company) collate "C");
+    create index on import_baseline (lower(nickname) collate "C") where nickname is not null;
+    create index on import_baseline (lower(job_title) collate "C") where job_title is not null;
+    create index on import_baseline (lower(email));
+    create index on import_baseline (status);
+    create index on import_baseline (city);
+    create index on import_baseline (state);
+    create index on import_baseline (country);
+    create index on import_baseline (roles);
+  `);
+  const psql = spawnSync("psql", ["--version"]);
+  if (psql.status !== 0)
+    throw new Error("psql is needed for the baseline (apt-get install postgresql-client)");
+  console.error("baseline: psql \\copy...");
+  const copyStarted = performance.now();
+  const copied = spawnSync(
+    "psql",
+    [
+      url,
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-c",
+      `\\copy import_baseline from '${csv.copyPath}' with (format csv, header true)`,
+    ],
+    {
+      encoding: "utf8",
+    },
+  );
+  const copyMs = performance.now() - copyStarted;
+  if (copied.status !== 0) throw new Error(`psql \\copy failed: ${copied.stderr}`);
+  await owner.query("drop table import_baseline");
+
+  // The worker in its own process (as in production), so its peak memory is its own.
+  const workerEntry = path.join(
+    path.dirname(fileURLToPath(import.meta.url)),
+    "..",
+    "apps",
+    "worker",
+    "src",
+    "main.ts",
+  );
+  worker = spawn(process.execPath, ["--conditions=source", "--import", "tsx", workerEntry], {
+    env: { ...process.env, DATABASE_URL: url, DATABASE_APP_URL: appUrl, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+
+  const importOnce = async (
+    mode: "insert" | "upsert",
+  ): Promise<{ ms: number; counts: Record<string, number> }> => {
+    const started = performance.now();
+    const { importId } = await uploadImport({ url: api.url, apiKey: apiKey.key }, csv.path, {
+      mode,
+      matchOn: "externalId",
+      fileName: `contacts-${mode}.csv`,
+    });
+    for (;;) {
+      const state = await client.imports.get.query({ id: importId });
+      if (state.state === "completed" || state.state === "failed" || state.state === "cancelled") {
+        if (state.state !== "completed") throw new Error(`import ${state.state}: ${String(state.failure)}`);
+        return { ms: performance.now() - started, counts: state.counts };
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+  console.error("fresh import...");
+  const fresh = await importOnce("insert");
+  console.error("re-import (upsert)...");
+  const again = await importOnce("upsert");
+  const status = fs.readFileSync(`/proc/${String(worker.pid)}/status`, "utf8");
+  const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+
+  const rate = (ms: number): number => (RECORDS / ms) * 1000;
+  // COPY stops at a record of the wrong column count instead of reporting it: the baseline loads
+  // the same file without those records, and its rate counts the records it loaded.
+  const copyRate = (csv.copyRecords / copyMs) * 1000;
+  const rows = [
+    ["`psql \\copy` (baseline)", copyMs, copyRate, 1, "-"],
+    ["fresh import (insert)", fresh.ms, rate(fresh.ms), rate(fresh.ms) / copyRate, TARGET_FRESH],
+    ["re-import (upsert)", again.ms, rate(again.ms), rate(again.ms) / copyRate, TARGET_REIMPORT],
+  ] as const;
+  log(
+    `# Import benchmark: ${String(RECORDS)} records (${(csv.bytes / 2 ** 20).toFixed(0)} MB, ${String(csv.bad)} bad), ${String(os.cpus().length)} cores`,
+  );
+  log();
+  log("| run | seconds | rows/s | ratio to `psql \\copy` | target |");
+  log("|---|---|---|---|---|");
+  for (const [name, ms, perSecond, ratio, target] of rows) {
+    const verdict =
+      target === "-"
+        ? "-"
+        : ratio >= target
+          ? `>= ${String(target)}x: ok`
+          : `>= ${String(target)}x: **MISS**`;
+    log(
+      `| ${name} | ${seconds(ms)} | ${Math.round(perSecond).toLocaleString("en-US")} | ${ratio.toFixed(2)}x | ${verdict} |`,
+    );
+  }
+  log();
+  log(`Fresh import counts: ${JSON.stringify(fresh.counts)}; re-import: ${JSON.stringify(again.counts)}.`);
+  log(
+    `Worker peak RSS (VmHWM): ${(peakKb / 1024).toFixed(0)} MB (target < ${String(TARGET_RSS_MB)} MB: ${peakKb / 1024 < TARGET_RSS_MB ? "ok" : "**MISS**"}).`,
+  );
+  await owner.end();
+} finally {
+  worker?.kill("SIGTERM");
+  await api.close();
+  await env.server.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
