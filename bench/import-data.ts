@@ -57,8 +57,9 @@ export async function generateContactsCsv(path: string, records: number, seed = 
     bytes += Buffer.byteLength(line);
     const ok = out.write(line);
     const copyOk = forCopy ? copyOut.write(line) : true;
-    if (!ok) await once(out, "drain");
-    if (!copyOk) await once(copyOut, "drain");
+    // Listen to both before waiting on either: a drain missed while waiting on the other never comes.
+    const drains = [...(ok ? [] : [once(out, "drain")]), ...(copyOk ? [] : [once(copyOut, "drain")])];
+    await Promise.all(drains);
   };
   await write(`${CSV_HEADERS.map(field).join(",")}\r\n`);
   for (let n = 1; n <= records; n++) {

@@ -121,6 +121,7 @@ try {
       fileName: `contacts-${mode}.csv`,
     });
     for (;;) {
+      if (worker?.exitCode != null) throw new Error(`the worker exited (${String(worker.exitCode)})`);
       const state = await client.imports.get.query({ id: importId });
       if (state.state === "completed" || state.state === "failed" || state.state === "cancelled") {
         if (state.state !== "completed") throw new Error(`import ${state.state}: ${String(state.failure)}`);

@@ -4,8 +4,11 @@ import { loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
 
 const Env = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  /** Records per import chunk: one transaction, one checkpoint. */
-  IMPORT_CHUNK_RECORDS: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  /**
+   * Records per import chunk: one transaction, one checkpoint. 1,000 measured faster than 5,000 (the
+   * first chunk reaches the database sooner) and keeps the worker's memory lower (fewer records in flight).
+   */
+  IMPORT_CHUNK_RECORDS: z.coerce.number().int().min(1).max(100_000).default(1_000),
   /** How often queued or stalled imports are looked for and queued again, in seconds. */
   IMPORT_RESCAN_SECONDS: z.coerce.number().min(0.1).default(30),
   /** A running import with no progress for this long is taken to have lost its worker, in seconds. */

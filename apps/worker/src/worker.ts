@@ -56,7 +56,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         vault,
         tenantId: data.tenantId,
         importId: data.importId,
-        batchRecords: options.chunkRecords ?? 5_000,
+        batchRecords: options.chunkRecords ?? 1_000,
         log,
       }).catch((error: unknown) => {
         // pg-boss retries the job; the message says what failed (SQL errors carry no row data).

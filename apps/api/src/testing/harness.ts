@@ -10,6 +10,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { SignJWT } from "jose";
 import { generateKeyringForTests } from "@contacts/db/crypto/keyring";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import type { TaxIdKeyring } from "@contacts/db/crypto/keyring";
 import { createOrm } from "@contacts/db/orm";
 import type { MikroORM } from "@contacts/db/orm";
 import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
@@ -47,8 +48,9 @@ export interface Harness {
     claims: Record<string, unknown>,
     options?: { expiresIn?: number; secret?: string; audience?: string; issuedAt?: number },
   ): Promise<string>;
-  /** The vault the server encrypts tax IDs with. */
+  /** The vault the server encrypts tax IDs with, and its keyring (for a worker sharing it). */
   vault: TaxIdVault;
+  keyring: TaxIdKeyring;
   /** The user-token secret (to show a service token signed with it is refused). */
   userTokenSecret: string;
   /**
@@ -154,6 +156,7 @@ export async function startHarness(
           ),
         ),
     vault: new TaxIdVault(keyring),
+    keyring,
     userTokenSecret: userSecret,
     em,
     close: async () => {

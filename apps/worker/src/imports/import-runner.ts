@@ -175,6 +175,19 @@ function canonical(value: unknown): string {
   );
 }
 
+/**
+ * A field as compared to decide whether a record changes a contact: a phone is the same number when
+ * its E.164 form is (an export writes `+12125550100` for a number typed `+1 212 555 0100`, and
+ * importing the export back must not count as a change); everything else as stored.
+ */
+function comparable(key: ContactKey, value: unknown): string {
+  if (key !== "phones" || !Array.isArray(value)) return canonical(value ?? null);
+  const phones = value as ContactData["phones"];
+  return canonical(
+    phones.map(({ number, e164, valid: _valid, ...rest }) => ({ ...rest, number: e164 ?? number })),
+  );
+}
+
 function pick(data: Partial<ContactData>, keys: readonly ContactKey[]): Record<string, unknown> {
   return Object.fromEntries(keys.filter((k) => k !== "taxId").map((k) => [k, data[k] ?? null]));
 }
@@ -577,7 +590,7 @@ class ChunkWriter {
   private merge(target: ExistingRow, r: GoodRecord): Staged | null {
     const before = existingData(target);
     const fields = this.present.filter((k) => k !== "taxId");
-    const changed = fields.filter((k) => canonical(before[k] ?? null) !== canonical(r.data[k] ?? null));
+    const changed = fields.filter((k) => comparable(k, before[k]) !== comparable(k, r.data[k]));
     const { vault, tenantId } = this.options;
     let taxChanged = false;
     let taxId: Staged["taxId"] = null;
