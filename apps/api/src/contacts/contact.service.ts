@@ -150,6 +150,7 @@ export class ContactService {
     return this.em.transactional(async (tx) => {
       if (options.userId) data = await this.linkUser(tx, data, options.userId);
       await this.checkReferences(tx, data, null);
+      await this.checkExternalId(tx, data, null);
       if (options.onDuplicate === "reject") {
         const found = await this.findDuplicates(tx, data, null, 10);
         if (found.length) {
@@ -385,6 +386,7 @@ export class ContactService {
     const before = this.viewer.eventDocument(row);
     const taxId = this.resolveTaxId(row, data.taxId);
     await this.checkReferences(tx, data, row.id);
+    await this.checkExternalId(tx, data, row.id);
     const { taxId: _sent, ...fields } = data;
     const taxIdColumns = taxId === this.viewer.taxIdOf(row) ? {} : this.encryptTaxId(row.id, taxId);
     tx.assign(row, {
@@ -676,6 +678,21 @@ export class ContactService {
   }
 
   /** Every account, role, spouse and delegate a contact points at must exist in the tenant. */
+  /**
+   * An external id names one contact per tenant (imports match on it): another contact holding it
+   * is 409 `duplicate` on the field, with that contact's id. (The unique index settles a race.)
+   */
+  private async checkExternalId(em: EntityManager, data: ContactData, selfId: string | null): Promise<void> {
+    if (!data.externalId) return;
+    const [holder] = await em.execute<{ id: string }[]>(
+      "select id from contacts where tenant_id = ? and external_id = ? and id is distinct from ?::uuid",
+      [this.tenantId, data.externalId, selfId],
+    );
+    if (holder) {
+      throw ContactsError.conflict(ErrorReason.duplicate, `${DOC}.externalId`, { contactId: holder.id });
+    }
+  }
+
   private async checkReferences(em: EntityManager, data: ContactData, selfId: string | null): Promise<void> {
     const errors: FieldError[] = [];
     const unknown = (field: string, message: string) =>

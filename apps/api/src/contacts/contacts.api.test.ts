@@ -89,7 +89,7 @@ function fullContact(): ContactInput {
     },
     userIds: ["user-ada"],
     customFields: { tier: "gold", score: 42, vip: true },
-    externalId: "crm-1",
+    externalId: `crm-${randomUUID()}`,
     originService: "legacy-crm",
     integration: true,
   };
@@ -101,7 +101,8 @@ async function countContacts(tenantId: string): Promise<number> {
 
 describe("contacts CRUD over HTTP", () => {
   it("keeps a contact with every field group unchanged through create, get and replace (tax ID masked)", async () => {
-    const created = await h.alpha.contacts.create.mutate({ contact: fullContact() });
+    const input = fullContact();
+    const created = await h.alpha.contacts.create.mutate({ contact: input });
     expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.number).toBeGreaterThanOrEqual(1);
     expect(created.version).toBe(1);
@@ -119,10 +120,10 @@ describe("contacts CRUD over HTTP", () => {
       country: "US",
     });
     expect(created.phones[2]).toMatchObject({ number: "ext. ask reception", e164: null, valid: false });
-    const { taxId: _taxId, ...rest } = fullContact();
+    const { taxId: _taxId, ...rest } = input;
     expect(created).toMatchObject({
       ...rest,
-      emails: fullContact().emails,
+      emails: input.emails,
       addresses: expect.any(Array) as unknown,
     });
 
@@ -189,6 +190,25 @@ describe("contacts CRUD over HTTP", () => {
     expect(v3.nickname).toBeNull();
     expect(new Date(v3.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(c.updatedAt).getTime());
     expect(v3.createdAt).toBe(c.createdAt);
+  });
+
+  it("keeps external ids unique per tenant: a second holder is 409 duplicate naming the field", async () => {
+    const externalId = `crm-${randomUUID()}`;
+    const first = await h.alpha.contacts.create.mutate({ contact: { ...fullContact(), externalId } });
+    const error = await rejection(
+      h.alpha.contacts.create.mutate({ contact: { ...fullContact(), externalId } }),
+    );
+    expect([error.status, error.errors, error.details]).toEqual([
+      409,
+      [{ reason: "duplicate", field: "contact.externalId" }],
+      { contactId: first.id },
+    ]);
+    // The holder itself may keep it on a replace; another tenant may use it too.
+    await h.alpha.contacts.update.mutate({
+      id: first.id,
+      contact: { ...fullContact(), externalId, notes: "kept" },
+    });
+    await h.bravo.contacts.create.mutate({ contact: { ...fullContact(), externalId } });
   });
 
   it("hands out sequential numbers per tenant", async () => {
