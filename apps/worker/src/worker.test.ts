@@ -1,6 +1,7 @@
 import { generateKeyringForTests } from "@contacts/db/crypto/keyring";
 import { createTestDatabase } from "@contacts/db/testing/test-database";
 import type { TestDatabase } from "@contacts/db/testing/test-database";
+import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -103,13 +104,15 @@ describe("worker", () => {
       expect(r.tax_id_ciphertext).toMatch(/^v1\./);
     }
     const events = await withClient(db.url, (c) =>
-      c.query<{ type: string; patch: { path: string; value: unknown }[] }>(
+      c.query<{ type: string; patch: { op: string; path: string; value: unknown }[] }>(
         "select type, patch from contact_events where tenant_id = $1",
         [tenant],
       ),
     );
     expect(events.rows).toHaveLength(7);
-    expect(events.rows[0]?.patch.find((op) => op.path === "/taxId")?.value).toMatch(/^\*\*\*-\*\*-\d{4}$/);
+    const created = events.rows[0]?.patch ?? [];
+    expect(created.map((op) => [op.op, op.path])).toEqual([["add", ""]]);
+    expect((created[0]?.value as { taxId: string }).taxId).toMatch(/^\*\*\*-\*\*-\d{4}$/);
     const count = await withClient(db.url, (c) =>
       c.query<{ contact_count: string }>("select contact_count from tenants where id = $1", [tenant]),
     );
@@ -142,6 +145,110 @@ describe("worker", () => {
       { external_id: "a", first_name: "Ann", job_title: "Boss", version: 1, import_record_number: 1 },
       { external_id: "b", first_name: "Robert", job_title: "Clerk", version: 2, import_record_number: 2 },
       { external_id: "c", first_name: "Cy", job_title: null, version: 1, import_record_number: 3 },
+    ]);
+  });
+
+  it("computes place keys in the insert exactly as the row trigger does", async () => {
+    const tenant = await createTenant(db.url);
+    await runImport(
+      tenant,
+      "External ID,First Name,Last Name,City,State,Country\np1,Ann,Lee,Springfield,IL,US\np2,Bob,Ray,ÖREBRO,,SE\np3,Cy,Long,,,\n",
+    );
+    const keys = () =>
+      withClient(
+        db.url,
+        async (c) =>
+          (
+            await c.query<{
+              external_id: string;
+              city_keys: string[];
+              state_keys: string[];
+              country_keys: string[];
+            }>(
+              "select external_id, city_keys, state_keys, country_keys from contacts where tenant_id = $1 order by external_id",
+              [tenant],
+            )
+          ).rows,
+      );
+    const imported = await keys();
+    expect(imported).toEqual([
+      { external_id: "p1", city_keys: ["springfield"], state_keys: ["il"], country_keys: ["us"] },
+      { external_id: "p2", city_keys: ["örebro"], state_keys: [], country_keys: ["se"] },
+      { external_id: "p3", city_keys: [], state_keys: [], country_keys: [] },
+    ]);
+    // The trigger recomputes them on an update of the addresses: nothing differs.
+    await withClient(db.url, (c) =>
+      c.query("update contacts set addresses = addresses where tenant_id = $1", [tenant]),
+    );
+    expect(await keys()).toEqual(imported);
+  });
+
+  it("re-applies a chunk with locks when a matched contact changes between its read and its update", async () => {
+    const tenant = await createTenant(db.url);
+    await runImport(tenant, "External ID,First Name,Last Name,Job Title\nk1,Kim,Lee,Clerk\n");
+    // Another writer changes the contact and holds its transaction open while the import runs: the
+    // import reads version 1, its update waits for the row, then finds version 2 and starts over.
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      await other.query("begin");
+      await other.query(
+        "update contacts set job_title = 'Manager', version = version + 1 where tenant_id = $1 and external_id = 'k1'",
+        [tenant],
+      );
+      const importId = await insertImport(
+        db.url,
+        tenant,
+        "External ID,First Name,Last Name\nk1,Kimberly,Lee\n",
+        {
+          mode: "upsert",
+        },
+      );
+      await worker.boss.send(IMPORT_QUEUE, { tenantId: tenant, importId }, { singletonKey: importId });
+      for (let i = 0; ; i++) {
+        const waiting = await other.query(
+          "select 1 from pg_locks where not granted and relation = 'contacts'::regclass or (not granted and locktype = 'transactionid')",
+        );
+        if (waiting.rowCount) break;
+        if (i > 500) throw new Error("the import never waited for the row");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await other.query("commit");
+      const state = await waitForImport(db.url, tenant, importId);
+      expect(state).toMatchObject({ state: "completed", updated: 1, unchanged: 0, failed: 0 });
+      // ... in the same run: the job was not failed and retried.
+      const job = await other.query<{ retry_count: number }>(
+        "select retry_count from pgboss.job where data ->> 'importId' = $1",
+        [importId],
+      );
+      expect(job.rows).toEqual([{ retry_count: 0 }]);
+    } finally {
+      await other.end();
+    }
+    const rows = await withClient(
+      db.url,
+      async (c) =>
+        (
+          await c.query<{ first_name: string; job_title: string; version: number }>(
+            "select first_name, job_title, version from contacts where tenant_id = $1",
+            [tenant],
+          )
+        ).rows,
+    );
+    expect(rows).toEqual([{ first_name: "Kimberly", job_title: "Manager", version: 3 }]);
+    const events = await withClient(
+      db.url,
+      async (c) =>
+        (
+          await c.query<{ type: string; version: number }>(
+            "select type, version from contact_events where tenant_id = $1 order by seq",
+            [tenant],
+          )
+        ).rows,
+    );
+    expect(events).toEqual([
+      { type: "created", version: 1 },
+      { type: "updated", version: 3 },
     ]);
   });
 

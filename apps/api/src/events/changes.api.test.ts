@@ -108,10 +108,14 @@ describe("contacts.history", () => {
     const unmasker = h.client(await h.keyWith("alpha", ALL_PERMISSIONS));
     expect((await unmasker.contacts.get.query({ id: c.id })).taxId).toBe("987-65-4329");
     const events = (await unmasker.contacts.history.query({ id: c.id })).items;
-    expect(events.map((e) => e.patch?.find((op) => op.path === "/taxId"))).toEqual([
-      { op: "add", path: "/taxId", value: MASKED },
-      { op: "replace", path: "/taxId", value: "***-**-4329" },
-    ]);
+    const [created, updated] = events.map((e) => e.patch);
+    expect(created?.map((op) => [op.op, op.path])).toEqual([["add", ""]]);
+    expect(created?.[0] && "value" in created[0] ? created[0].value : null).toMatchObject({ taxId: MASKED });
+    expect(updated?.find((op) => op.path === "/taxId")).toEqual({
+      op: "replace",
+      path: "/taxId",
+      value: "***-**-4329",
+    });
     const stored = await h
       .em()
       .getConnection()

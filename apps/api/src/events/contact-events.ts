@@ -35,14 +35,22 @@ function storedDocument(doc: object): JsonValue {
 }
 
 /**
+ * The event's JSON Patch: for a new contact one `add` of the whole document at the root (what the
+ * import worker writes in bulk too), for a change the diff from `before` to `after`, none when
+ * `after` is null (deleted).
+ */
+function eventPatch(before: object | null, after: object | null): JsonPatchOperation[] | null {
+  if (!after) return null;
+  if (!before) return [{ op: "add", path: "", value: storedDocument(after) }];
+  return diffDocuments(storedDocument(before), storedDocument(after));
+}
+
+/**
  * Records a change event in the caller's transaction (so it commits or rolls back with the change).
- * The patch goes from `before` (`{}` when null) to `after`; none when `after` is null (deleted).
  * Call it after the change is flushed: the contact's row lock then orders its events by `seq`.
  */
 export async function recordContactEvent(em: EntityManager, event: ContactEventInput): Promise<void> {
-  const patch = event.after
-    ? diffDocuments(storedDocument(event.before ?? {}), storedDocument(event.after))
-    : null;
+  const patch = eventPatch(event.before, event.after);
   await em.execute(
     `insert into contact_events (tenant_id, contact_id, type, version, patch, data, actor)
      values (?, ?, ?, ?, ?::jsonb, ?::jsonb, ?)`,

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { downloadFailedRows, exportContacts, uploadImport } from "@contacts/client/csv";
 import type { CsvRouteOptions } from "@contacts/client/csv";
 import { startWorker } from "@contacts/worker/worker";
+import { applyJsonPatch } from "@contacts/domain/patch";
+import type { JsonValue } from "@contacts/domain/patch";
 import type { RunningWorker } from "@contacts/worker/worker";
 
 import { startHarness } from "../testing/harness.js";
@@ -102,5 +104,22 @@ describe("import, export, edit, import again", () => {
     expect(alan.items.map((c) => c.jobTitle)).toEqual(["Cryptanalyst"]);
     const ada = await h.alpha.contacts.search.query({ lastName: "lovelace" });
     expect(ada.items.map((c) => [c.notes, c.version])).toEqual([["=1+1", 1]]);
+
+    // The change feed rebuilds each imported contact: the created event (built in SQL by the
+    // worker) and the re-import's updated event, applied in order, give the document `get` returns.
+    const turing = alan.items[0];
+    if (!turing) throw new Error("no Turing");
+    const history = await h.alpha.contacts.history.query({ id: turing.id });
+    expect(history.items.map((e) => [e.type, e.version])).toEqual([
+      ["created", 1],
+      ["updated", 2],
+    ]);
+    let document: JsonValue = {};
+    for (const event of history.items) {
+      const applied = applyJsonPatch(document, event.patch);
+      if (!applied.ok) throw new Error(`event ${String(event.seq)} does not apply`);
+      document = applied.document;
+    }
+    expect(document).toEqual(await h.alpha.contacts.get.query({ id: turing.id }));
   });
 });

@@ -103,10 +103,89 @@ const STAGING_COLUMNS = [
   ["social", "jsonb"],
   ["notification_preferences", "jsonb"],
   ["custom_fields", "jsonb"],
+  ["tax_id_masked", "text"],
+  ["expected_version", "integer"],
 ] as const;
 const STAGING_NAMES = STAGING_COLUMNS.map(([name]) => name);
-/** Columns copied from staging into a new contact (all but op and record_number). */
-const INSERT_COLUMNS = STAGING_NAMES.filter((n) => n !== "op" && n !== "record_number");
+/** Columns copied from staging into a new contact. */
+const INSERT_COLUMNS = STAGING_NAMES.filter(
+  (n) => n !== "op" && n !== "record_number" && n !== "tax_id_masked" && n !== "expected_version",
+);
+
+/**
+ * A contact matched by a chunk changed between the chunk's read and its update: the chunk is rolled
+ * back and written again with the matched rows locked.
+ */
+class ConcurrentChange extends Error {}
+
+/** An ISO 8601 timestamp as JavaScript writes it (`toISOString`), from a timestamptz. */
+const iso = (column: string): string =>
+  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * A new contact's public document by field, from the inserted row `c` and its staging row `s`: what
+ * the API's created events hold (`ContactViewer.eventDocument`, tax ID masked), built in SQL so a
+ * chunk's events cost no JSON round trip.
+ */
+const CREATED_DOCUMENT: readonly (readonly [string, string])[] = [
+  ["id", "c.id"],
+  ["number", "c.number"],
+  ["subtype", "c.subtype"],
+  ["prefix", "c.prefix"],
+  ["firstName", "c.first_name"],
+  ["middleName", "c.middle_name"],
+  ["lastName", "c.last_name"],
+  ["suffix", "c.suffix"],
+  ["nickname", "c.nickname"],
+  ["maidenName", "c.maiden_name"],
+  ["credentials", "c.credentials"],
+  ["jobTitle", "c.job_title"],
+  ["companyName", "c.company_name"],
+  ["username", "c.username"],
+  ["group", "c.contact_group"],
+  ["accountId", "c.account_id"],
+  ["roles", "c.roles"],
+  ["emails", "c.emails"],
+  ["phones", "c.phones"],
+  ["addresses", "c.addresses"],
+  ["preferredPhoneLabel", "c.preferred_phone_label"],
+  ["preferredAddressLabel", "c.preferred_address_label"],
+  ["taxId", "s.tax_id_masked"],
+  ["gender", "c.gender"],
+  ["pronouns", "c.pronouns"],
+  ["dateOfBirth", "c.date_of_birth"],
+  ["dateOfDeath", "c.date_of_death"],
+  ["status", "c.status"],
+  ["notes", "c.notes"],
+  ["social", "c.social"],
+  ["notificationPreferences", "c.notification_preferences"],
+  ["userIds", "c.user_ids"],
+  ["portalDelegates", "c.portal_delegates"],
+  ["spouseId", "c.spouse_id"],
+  ["customFields", "c.custom_fields"],
+  ["externalId", "c.external_id"],
+  ["originService", "c.origin_service"],
+  ["locked", "c.locked"],
+  ["integration", "c.integration"],
+  ["mergedIds", "c.merged_ids"],
+  [
+    "provenance",
+    `jsonb_build_object('importId', c.import_id, 'recordNumber', c.import_record_number,
+       'sourceFile', c.import_source_file, 'loadedAt', ${iso("c.loaded_at")})`,
+  ],
+  ["version", "c.version"],
+  ["createdAt", iso("c.created_at")],
+  ["createdBy", "c.created_by"],
+  ["updatedAt", iso("c.updated_at")],
+  ["updatedBy", "c.updated_by"],
+];
+
+/**
+ * The created event's JSON Patch: one `add` of the whole document at the root, as the API writes it
+ * (`createdPatch`). One jsonb_build_object call per row (47 pairs, under PostgreSQL's 100 arguments).
+ */
+const CREATED_PATCH = `jsonb_build_array(jsonb_build_object('op', 'add', 'path', '', 'value', jsonb_build_object(
+  ${CREATED_DOCUMENT.map(([field, value]) => `'${field}', ${value}`).join(",\n  ")})))`;
 
 /** A stored contact as an import compares and merges it. */
 interface ExistingRow {
@@ -334,7 +413,16 @@ export async function runImport(options: ImportRunOptions): Promise<ImportOutcom
         log.info({ importId, total: message.total }, "import completed");
         return "completed";
       }
-      const outcome = await tx(() => chunk.write(message.records, checkpoint, message.last));
+      const outcome = await tx(() => chunk.write(message.records, checkpoint, message.last)).catch(
+        (error: unknown) => {
+          if (!(error instanceof ConcurrentChange)) throw error;
+          log.debug(
+            { importId, checkpoint },
+            "a matched contact changed meanwhile: writing the chunk with locks",
+          );
+          return tx(() => chunk.write(message.records, checkpoint, message.last, true));
+        },
+      );
       if (outcome === "lost") {
         log.info({ importId, checkpoint }, "another worker committed this chunk first: stopping");
         return "lost";
@@ -392,7 +480,12 @@ class ChunkWriter {
     return this.validator?.reported(field, value) ?? null;
   }
 
-  async write(records: RecordResult[], previous: number, last: number): Promise<"done" | "lost" | "cancel"> {
+  async write(
+    records: RecordResult[],
+    previous: number,
+    last: number,
+    locking = false,
+  ): Promise<"done" | "lost" | "cancel"> {
     const { client, job } = this;
     const { tenantId, importId } = this.options;
     // The compare-and-set comes first: it locks the import's row, so a second worker on the same
@@ -420,13 +513,17 @@ class ChunkWriter {
       else r.errors.forEach((e) => reject(r.recordNumber, e));
     }
 
-    const lock = job.dry_run ? "" : "for update of c";
+    // Matched rows are read without locks (an unchanged record writes nothing, and locking a row
+    // writes to it); an update applies only if the contact still has the version read. When one
+    // does not, the chunk is written again with the rows locked (`locking`).
+    const lock = locking && !job.dry_run ? "for update of c" : "";
     const externalIds = good.flatMap((r) => (r.data.externalId ? [r.data.externalId] : []));
     const byExternalId = new Map<string, ExistingRow>();
     if (externalIds.length) {
       const found = await client.query<ExistingRow>(
-        `select ${EXISTING_COLUMNS} from contacts c
-          where c.tenant_id = $1 and c.external_id = any($2::text[]) order by c.number ${lock}`,
+        `select ${EXISTING_COLUMNS} from unnest($2::text[]) as k(external_id)
+           join contacts c on c.tenant_id = $1 and c.external_id = k.external_id
+          order by c.number ${lock}`,
         [tenantId, externalIds],
       );
       for (const row of found.rows) if (row.external_id) byExternalId.set(row.external_id, row);
@@ -444,7 +541,7 @@ class ChunkWriter {
              cross join lateral (
                select ${EXISTING_COLUMNS} from contacts c
                 where c.tenant_id = $1 and c.email_keys @> jsonb_build_array(k.key)
-                order by c.number limit 1 ${job.dry_run ? "" : "for update"}
+                order by c.number limit 1 ${locking && !job.dry_run ? "for update" : ""}
              ) c`,
           [tenantId, emails],
         );
@@ -542,7 +639,10 @@ class ChunkWriter {
         if (s.op === "insert" && !result.inserted.has(s.id))
           reject(s.record.recordNumber, this.duplicateOf("externalId", s.data.externalId));
       }
-      await this.recordEvents(staged.filter((s) => s.op === "update" || result.inserted.has(s.id)));
+      await this.recordEvents(
+        staged.filter((s) => s.op === "update"),
+        result.at,
+      );
     }
 
     const errorRows = [...errors].flatMap(([recordNumber, list]) =>
@@ -615,7 +715,9 @@ class ChunkWriter {
       }
     }
     if (!changed.length && !taxChanged) return null;
-    const merged = { ...before, ...pick(r.data, fields) } as ContactData;
+    // Fields equal as compared keep their stored form (a phone typed differently stays as typed),
+    // so the row changes exactly as the event says.
+    const merged = { ...before, ...pick(r.data, changed) } as ContactData;
     return {
       op: "update",
       id: target.id,
@@ -630,9 +732,10 @@ class ChunkWriter {
   }
 
   /** COPY into staging, then one INSERT ... SELECT and one UPDATE ... FROM. */
-  private async store(staged: Staged[]): Promise<{ inserted: Set<string>; updated: number }> {
+  private async store(staged: Staged[]): Promise<{ inserted: Set<string>; updated: number; at: Date }> {
     const { client, job } = this;
     const { tenantId, importId } = this.options;
+
     const lines = staged.map((s) => {
       const d = s.data;
       const row: Record<(typeof STAGING_NAMES)[number], string | number | null> = {
@@ -665,6 +768,8 @@ class ChunkWriter {
         social: JSON.stringify(d.social),
         notification_preferences: JSON.stringify(d.notificationPreferences),
         custom_fields: JSON.stringify(d.customFields),
+        tax_id_masked: s.data.taxId ? maskLast4(s.data.taxId) : null,
+        expected_version: s.op === "update" ? s.version - 1 : null,
       };
       return copyLine(STAGING_NAMES.map((n) => row[n]));
     });
@@ -673,13 +778,30 @@ class ChunkWriter {
       client.query(copyFrom(`copy import_staging (${STAGING_NAMES.join(", ")}) from stdin`)),
     );
     const now = new Date();
+    // New contacts and their created events in one statement. The place keys are computed here
+    // with the expression of the contacts_place_keys trigger, which then skips these rows.
     const inserted = await client.query<{ id: string }>(
-      `insert into contacts (tenant_id, ${INSERT_COLUMNS.join(", ")}, version, created_at, created_by,
-              updated_at, updated_by, import_id, import_record_number, import_source_file, loaded_at)
-       select $1, ${INSERT_COLUMNS.join(", ")}, 1, $2, $3, $2, $3, $4, record_number, $5, $2
-         from import_staging where op = 'insert' order by record_number
-       on conflict (tenant_id, external_id) where external_id is not null do nothing
-       returning id`,
+      `with c as (
+         insert into contacts (tenant_id, ${INSERT_COLUMNS.join(", ")}, city_keys, state_keys, country_keys,
+                version, created_at, created_by, updated_at, updated_by,
+                import_id, import_record_number, import_source_file, loaded_at)
+         select $1, ${INSERT_COLUMNS.map((n) => `s.${n}`).join(", ")}, k.city_keys, k.state_keys, k.country_keys,
+                1, $2, $3, $2, $3, $4, s.record_number, $5, $2
+           from import_staging s cross join lateral (
+             select coalesce(array_agg(distinct lower(a->>'city')) filter (where a->>'city' is not null), '{}') as city_keys,
+                    coalesce(array_agg(distinct lower(a->>'state')) filter (where a->>'state' is not null), '{}') as state_keys,
+                    coalesce(array_agg(distinct lower(a->>'country')) filter (where a->>'country' is not null), '{}') as country_keys
+               from jsonb_array_elements(s.addresses) a
+           ) k
+          where s.op = 'insert' order by s.record_number
+         on conflict (tenant_id, external_id) where external_id is not null do nothing
+         returning *
+       )
+       insert into contact_events (tenant_id, contact_id, type, version, patch, actor)
+       select $1, c.id, 'created', 1, ${CREATED_PATCH}, $3
+         from c join import_staging s on s.id = c.id
+        order by c.import_record_number
+       returning contact_id as id`,
       [tenantId, now, job.created_by, importId, job.file_name],
     );
     const sets = this.present.flatMap((k) => {
@@ -698,53 +820,51 @@ class ChunkWriter {
               version = c.version + 1, updated_at = $2, updated_by = $3,
               import_id = $4, import_record_number = s.record_number, import_source_file = $5, loaded_at = $2
          from import_staging s
-        where s.op = 'update' and c.tenant_id = $1 and c.id = s.id`,
+        where s.op = 'update' and c.tenant_id = $1 and c.id = s.id and c.version = s.expected_version`,
       [tenantId, now, job.created_by, importId, job.file_name],
     );
-    return { inserted: new Set(inserted.rows.map((r) => r.id)), updated: updated.rowCount ?? 0 };
+    if ((updated.rowCount ?? 0) !== staged.filter((s) => s.op === "update").length)
+      throw new ConcurrentChange();
+    return { inserted: new Set(inserted.rows.map((r) => r.id)), updated: updated.rowCount ?? 0, at: now };
   }
 
   /**
-   * One INSERT for the chunk's events. `created`: one `add` operation per field of the new
-   * contact's document; `updated`: the diff of the fields the import changed. The tax ID is masked.
+   * One INSERT for the updated contacts' events: the diff of the fields the import changed (tax ID
+   * masked), then the server fields every update changes, as in the API's updated events.
    */
-  private async recordEvents(staged: Staged[]): Promise<void> {
+  private async recordEvents(staged: Staged[], at: Date): Promise<void> {
     if (!staged.length) return;
     const { tenantId, importId } = this.options;
-    const masked = (s: Staged, doc: Record<string, unknown>) => ({
-      ...doc,
-      taxId: s.data.taxId ? maskLast4(s.data.taxId) : null,
-    });
+    const updatedAt = at.toISOString();
     const events = staged.map((s) => {
-      if (s.op === "insert") {
-        const doc = masked(s, {
-          id: s.id,
-          number: s.number,
-          ...s.data,
-          provenance: { importId, recordNumber: s.record.recordNumber, sourceFile: this.job.file_name },
-        });
-        return {
-          contact_id: s.id,
-          type: "created",
-          version: 1,
-          patch: Object.entries(doc).map(([k, value]) => ({ op: "add", path: `/${k}`, value })),
-        };
-      }
       const before = s.before ?? {};
       const after = pick(s.data, Object.keys(before) as ContactKey[]);
       if ("taxId" in before) after.taxId = s.data.taxId ? maskLast4(s.data.taxId) : null;
+      const provenance = {
+        importId,
+        recordNumber: s.record.recordNumber,
+        sourceFile: this.job.file_name,
+        loadedAt: updatedAt,
+      };
       return {
         contact_id: s.id,
         type: "updated",
         version: s.version,
-        patch: diffDocuments(before as JsonValue, after as JsonValue),
+        patch: [
+          ...diffDocuments(before as JsonValue, after as JsonValue),
+          { op: "replace", path: "/provenance", value: provenance },
+          { op: "replace", path: "/version", value: s.version },
+          { op: "replace", path: "/updatedAt", value: updatedAt },
+          { op: "replace", path: "/updatedBy", value: this.job.created_by },
+        ],
       };
     });
+    const json = JSON.stringify(events);
     await this.client.query(
       `insert into contact_events (tenant_id, contact_id, type, version, patch, actor)
        select $1, x.contact_id, x.type, x.version, x.patch, $2
          from jsonb_to_recordset($3::jsonb) as x(contact_id uuid, type text, version integer, patch jsonb)`,
-      [tenantId, this.job.created_by, JSON.stringify(events)],
+      [tenantId, this.job.created_by, json],
     );
   }
 }
