@@ -13,6 +13,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 
 import pg from "pg";
@@ -97,19 +98,41 @@ try {
   if (copied.status !== 0) throw new Error(`psql \\copy failed: ${copied.stderr}`);
   await owner.query("drop table import_baseline");
 
-  // The worker in its own process (as in production), so its peak memory is its own.
+  // The worker in its own process, compiled, as `npm start` runs it (the script builds it first),
+  // so its peak memory is its own.
   const workerEntry = path.join(
     path.dirname(fileURLToPath(import.meta.url)),
     "..",
     "apps",
     "worker",
-    "src",
-    "main.ts",
+    "dist",
+    "main.js",
   );
-  worker = spawn(process.execPath, ["--conditions=source", "--import", "tsx", workerEntry], {
-    env: { ...process.env, DATABASE_URL: url, DATABASE_APP_URL: appUrl, LOG_LEVEL: "warn" },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  if (!fs.existsSync(workerEntry)) throw new Error(`${workerEntry} is missing: run npm run build`);
+  worker = spawn(
+    process.execPath,
+    [...(process.env.BENCH_WORKER_PROFILE ? ["--cpu-prof", "--cpu-prof-dir=/tmp/wprof"] : []), workerEntry],
+    {
+      env: { ...process.env, DATABASE_URL: url, DATABASE_APP_URL: appUrl, LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  // The worker's "import completed" lines carry where its time went.
+  const completions: { waitingMs: number; writingMs: number; chunks: number }[] = [];
+  if (worker.stdout)
+    readline.createInterface({ input: worker.stdout }).on("line", (line) => {
+      try {
+        const entry = JSON.parse(line) as {
+          msg?: string;
+          waitingMs: number;
+          writingMs: number;
+          chunks: number;
+        };
+        if (entry.msg === "import completed") completions.push(entry);
+      } catch {
+        // not a log line
+      }
+    });
 
   const importOnce = async (
     mode: "insert" | "upsert",
@@ -165,6 +188,11 @@ try {
   }
   log();
   log(`Fresh import counts: ${JSON.stringify(fresh.counts)}; re-import: ${JSON.stringify(again.counts)}.`);
+  const [freshTimes, againTimes] = completions;
+  if (freshTimes && againTimes)
+    log(
+      `Worker time (fresh / re-import): waiting for the parse thread ${seconds(freshTimes.waitingMs)} / ${seconds(againTimes.waitingMs)} s, writing chunks ${seconds(freshTimes.writingMs)} / ${seconds(againTimes.writingMs)} s (${String(freshTimes.chunks)} chunks).`,
+    );
   log(
     `Worker peak RSS (VmHWM): ${(peakKb / 1024).toFixed(0)} MB (target < ${String(TARGET_RSS_MB)} MB: ${peakKb / 1024 < TARGET_RSS_MB ? "ok" : "**MISS**"}).`,
   );
