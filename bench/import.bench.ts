@@ -98,25 +98,27 @@ try {
   if (copied.status !== 0) throw new Error(`psql \\copy failed: ${copied.stderr}`);
   await owner.query("drop table import_baseline");
 
-  // The worker in its own process, compiled, as `npm start` runs it (the script builds it first),
-  // so its peak memory is its own.
-  const workerEntry = path.join(
-    path.dirname(fileURLToPath(import.meta.url)),
-    "..",
-    "apps",
-    "worker",
-    "dist",
-    "main.js",
-  );
-  if (!fs.existsSync(workerEntry)) throw new Error(`${workerEntry} is missing: run npm run build`);
-  worker = spawn(
-    process.execPath,
-    [...(process.env.BENCH_WORKER_PROFILE ? ["--cpu-prof", "--cpu-prof-dir=/tmp/wprof"] : []), workerEntry],
-    {
-      env: { ...process.env, DATABASE_URL: url, DATABASE_APP_URL: appUrl, LOG_LEVEL: "info" },
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
+  // The worker in its own process, compiled and started with the flags of its start script (a
+  // bounded heap), as `npm start` runs it (this script builds it first), so its peak memory is its
+  // own. BENCH_WORKER_PROFILE=1 writes CPU profiles of its threads to /tmp/contacts-worker-profile.
+  const workerDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "apps", "worker");
+  const startScript = (
+    JSON.parse(fs.readFileSync(path.join(workerDir, "package.json"), "utf8")) as {
+      scripts: { start: string };
+    }
+  ).scripts.start;
+  const [command, ...args] = startScript.split(/\s+/);
+  if (command !== "node") throw new Error(`the worker's start script is not a node command: ${startScript}`);
+  if (!fs.existsSync(path.join(workerDir, "dist", "main.js")))
+    throw new Error("apps/worker/dist is missing: run npm run build");
+  const profile = process.env.BENCH_WORKER_PROFILE
+    ? ["--cpu-prof", "--cpu-prof-dir=/tmp/contacts-worker-profile"]
+    : [];
+  worker = spawn(process.execPath, [...profile, ...args], {
+    cwd: workerDir,
+    env: { ...process.env, DATABASE_URL: url, DATABASE_APP_URL: appUrl, LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   // The worker's "import completed" lines carry where its time went.
   const completions: { waitingMs: number; writingMs: number; chunks: number }[] = [];
   if (worker.stdout)

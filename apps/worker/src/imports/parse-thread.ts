@@ -13,6 +13,7 @@ import { ErrorReason } from "@contacts/domain/errors";
 import pg from "pg";
 
 import { csvParseOptions, sniffDelimiter } from "./csv-format.js";
+import { FingerprintSet } from "./fingerprint-set.js";
 import { RecordValidator } from "./import-record.js";
 import type { RecordResult } from "./import-record.js";
 import type { ParseThreadCommand, ParseThreadInput, ParseThreadMessage } from "./protocol.js";
@@ -151,8 +152,8 @@ async function run(): Promise<void> {
 
     let validator: RecordValidator | null = null;
     let recordNumber = 0;
-    const seenExternalIds = new Set<string>();
-    const seenEmails = new Set<string>();
+    const seenExternalIds = new FingerprintSet();
+    const seenEmails = new FingerprintSet();
     let batch: RecordResult[] = [];
     let raw = new Map<number, string[]>();
     const flush = async () => {
@@ -195,10 +196,8 @@ async function run(): Promise<void> {
         const wellFormed = values.length === validator.headerCount;
         const externalId = wellFormed ? validator.externalIdKey(values) : null;
         const email = wellFormed && input.matchOn === "email" ? validator.emailKey(values) : null;
-        const repeatedId = externalId !== null && seenExternalIds.has(externalId);
-        const repeatedEmail = email !== null && seenEmails.has(email);
-        if (externalId !== null) seenExternalIds.add(externalId);
-        if (email !== null) seenEmails.add(email);
+        const repeatedId = externalId !== null && seenExternalIds.add(externalId);
+        const repeatedEmail = email !== null && seenEmails.add(email);
         if (recordNumber <= input.checkpoint) continue;
 
         let result = validator.validate(recordNumber, values);
