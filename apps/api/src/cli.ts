@@ -12,6 +12,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { ALL_PERMISSIONS, Permission } from "@contacts/domain/permissions";
 
 import { loadKeyring } from "./env.js";
+import { backfillMatchKeys } from "./contacts/match-keys-backfill.js";
 import { issueApiKey } from "./auth/api-key.service.js";
 import { createTenantWithKey } from "./tenants/tenant.service.js";
 
@@ -20,11 +21,16 @@ const USAGE = `contacts-admin: manage tenants and API keys
   contacts-admin tenant create --id <slug> --name <name> [--permissions a,b,...]
   contacts-admin key create --tenant <slug> [--name <name>] [--permissions a,b,...]
   contacts-admin tax-ids rotate [--batch <rows>] [--new-dev-key]
+  contacts-admin match-keys backfill [--batch <rows>]
 
 Tax-ID rotation re-encrypts every tax ID not under the current key (TAX_ID_CURRENT_KEY, or the
 development keyring in the data folder; --new-dev-key first adds a new development key and makes it
 current), in batches, each committed on its own (safe to stop and rerun). Needs an owner that
 bypasses row-level security (the embedded server's superuser does).
+
+The match-keys backfill writes the duplicate-detection keys of contacts stored without them (written
+before duplicate detection existed, or loaded by SQL such as the benchmark seed), in batches; same
+owner requirement, safe to rerun.
 
 Permissions default to all of: ${ALL_PERMISSIONS.join(", ")}.
 Uses DATABASE_URL, or the embedded PostgreSQL of this checkout.`;
@@ -70,6 +76,14 @@ async function run(args: string[], em: EntityManager, ownerUrl: string): Promise
       return issued;
     });
     process.stdout.write(`API key for ${tenantId} (shown once): ${key.key}\n`);
+    return;
+  }
+  if (noun === "match-keys" && verb === "backfill") {
+    const result = await backfillMatchKeys(ownerUrl, {
+      batchSize: values.batch ? Number(values.batch) : 1000,
+      onProgress: ({ scanned, updated }) => process.stdout.write(`scanned ${scanned}, updated ${updated}\n`),
+    });
+    process.stdout.write(`done: ${result.updated} of ${result.scanned} contacts given their match keys\n`);
     return;
   }
   if (noun === "tax-ids" && verb === "rotate") {

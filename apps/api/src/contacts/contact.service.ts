@@ -151,6 +151,10 @@ export class ContactService {
       if (options.userId) data = await this.linkUser(tx, data, options.userId);
       await this.checkReferences(tx, data, null);
       await this.checkExternalId(tx, data, null);
+      // The number comes from the tenant row, which orders the tenant's creates: checking for
+      // duplicates after it (each statement reads what has committed) sees a concurrent create of
+      // the same person, so two of them cannot both pass `reject`.
+      const number = await this.nextNumber(tx);
       if (options.onDuplicate === "reject") {
         const found = await this.findDuplicates(tx, data, null, 10);
         if (found.length) {
@@ -159,7 +163,6 @@ export class ContactService {
           });
         }
       }
-      const number = await this.nextNumber(tx);
       const now = new Date();
       const id = randomUUID();
       const { taxId, ...fields } = data;

@@ -3,6 +3,7 @@ import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import type { ContactInput } from "@contacts/domain/contact";
 
 import { rejection, startHarness } from "../testing/harness.js";
+import { backfillMatchKeys } from "./match-keys-backfill.js";
 import type { Harness } from "../testing/harness.js";
 
 let h: Harness;
@@ -337,6 +338,30 @@ describe("duplicate detection", () => {
   });
 });
 
+describe("onDuplicate: reject under concurrency", () => {
+  it("lets exactly one of 8 simultaneous creates of the same person through", async () => {
+    const same = () => person("Twin", "Racer", { emails: [{ address: "twin@racer.example" }] });
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, () =>
+        h.alpha.contacts.create.mutate({ contact: same(), onDuplicate: "reject" }),
+      ),
+    );
+    const created = results.filter((r) => r.status === "fulfilled");
+    const refused = await Promise.all(
+      results.flatMap((r) => (r.status === "rejected" ? [rejection(Promise.reject(r.reason as Error))] : [])),
+    );
+    expect(created).toHaveLength(1);
+    expect(refused.map((e) => [e.status, e.errors[0]?.reason])).toEqual(Array(7).fill([409, "duplicate"]));
+    const [stored] = await h
+      .em()
+      .getConnection()
+      .execute<{ n: number }[]>(
+        "select count(*)::int as n from contacts where tenant_id = 'alpha' and emails::text like '%twin@racer.example%'",
+      );
+    expect(stored?.n).toBe(1);
+  });
+});
+
 describe("accounts.removeContacts", () => {
   it("deletes every contact of an account in one transaction, refusing while one is locked or referenced", async () => {
     const account = await h.alpha.accounts.create.mutate({
@@ -368,5 +393,24 @@ describe("accounts.removeContacts", () => {
       expect((await h.alpha.contacts.history.query({ id: m.id })).items.at(-1)?.type).toBe("deleted");
     }
     expect(await h.em().count(ContactEntity, { tenantId: "alpha", id: outsider.id })).toBe(1);
+  });
+});
+
+describe("match-keys backfill", () => {
+  it("gives contacts stored without match keys their keys, so duplicates finds them", async () => {
+    const old = await create(person("Legacy", "Row", { emails: [{ address: "legacy@row.example" }] }));
+    const sql = (text: string, params: unknown[] = []) => h.em().getConnection().execute(text, params);
+    await sql("update contacts set match_keys = '{}' where tenant_id = 'alpha' and id = ?", [old.id]);
+    const twin = await create(person("Other", "Name", { emails: [{ address: "LEGACY@row.example" }] }));
+    const before = await h.alpha.contacts.duplicates.query({ id: twin.id });
+    expect(before.items.map((d) => d.contact.id)).not.toContain(old.id);
+
+    const result = await backfillMatchKeys(h.db.url, { batchSize: 7 });
+    expect(result.updated).toBe(1);
+    expect(result.scanned).toBeGreaterThan(7);
+    const after = await h.alpha.contacts.duplicates.query({ id: twin.id });
+    expect(after.items.map((d) => [d.contact.id, d.confidence])).toContainEqual([old.id, 0.95]);
+    expect((await stored(old.id)).version).toBe(old.version);
+    expect((await backfillMatchKeys(h.db.url)).updated).toBe(0);
   });
 });
