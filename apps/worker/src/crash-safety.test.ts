@@ -30,8 +30,8 @@ afterAll(async () => {
 
 const workerDir = fileURLToPath(new URL("..", import.meta.url));
 
-/** Starts a real worker process and waits until it is ready. */
-async function startWorkerProcess(): Promise<ChildProcess> {
+/** Starts a real worker process (with `parseThreads` parse threads per import) and waits until it is ready. */
+async function startWorkerProcess(parseThreads = 1): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     ["--conditions=source", "--import", "tsx", "src/testing/worker-process.ts"],
@@ -43,6 +43,7 @@ async function startWorkerProcess(): Promise<ChildProcess> {
         TEST_DATABASE_APP_URL: db.appUrl,
         LOG_LEVEL: "warn",
         IMPORT_CHUNK_RECORDS: "100",
+        IMPORT_PARSE_THREADS: String(parseThreads),
         IMPORT_RESCAN_SECONDS: "0.5",
         IMPORT_STALE_SECONDS: "1",
       },
@@ -79,14 +80,15 @@ async function endState(tenantId: string, importId: string) {
 }
 
 describe("crash safety with real processes", () => {
-  it("resumes after SIGKILL from the checkpoint, ending as an uninterrupted run", async () => {
+  it("resumes after SIGKILL from the checkpoint, ending as an uninterrupted run (whatever the parse threads)", async () => {
     const file = bigFile();
     const reference = await createTenant(db.url);
     const crashed = await createTenant(db.url);
     const referenceImport = await insertImport(db.url, reference, file, { chunkBytes: 10_000 });
     const crashedImport = await insertImport(db.url, crashed, file, { chunkBytes: 10_000 });
 
-    const first = await startWorkerProcess();
+    // Killed while two parse threads share the batches, resumed with three, compared with one.
+    const first = await startWorkerProcess(2);
     await sendImportJob(db.url, crashed, crashedImport);
     const mid = await waitForImport(db.url, crashed, crashedImport, (s) => s.checkpoint > 0, 60_000);
     first.kill("SIGKILL");
@@ -96,9 +98,12 @@ describe("crash safety with real processes", () => {
     expect(atKill.checkpoint).toBeGreaterThanOrEqual(mid.checkpoint);
     expect(atKill.checkpoint).toBeLessThan(3000);
 
-    await startWorkerProcess(); // its rescan finds the stalled import and queues it again
-    await sendImportJob(db.url, reference, referenceImport);
+    const second = await startWorkerProcess(3); // its rescan finds the stalled import and queues it again
     const done = await waitForImport(db.url, crashed, crashedImport, undefined, 120_000);
+    second.kill("SIGKILL");
+    await new Promise((r) => second.once("exit", r));
+    await startWorkerProcess(1);
+    await sendImportJob(db.url, reference, referenceImport);
     const referenceDone = await waitForImport(db.url, reference, referenceImport, undefined, 120_000);
     expect(done).toMatchObject({ state: "completed", total_records: 3000, processed: 3000 });
     expect({ ...done, state: done.state }).toMatchObject({

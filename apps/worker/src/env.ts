@@ -9,6 +9,11 @@ const Env = z.object({
    * first chunk reaches the database sooner) and keeps the worker's memory lower (fewer records in flight).
    */
   IMPORT_CHUNK_RECORDS: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  /**
+   * Parse threads per import: each reads the whole file and validates every n-th batch, so
+   * validation (the bound of a re-import) uses the cores PostgreSQL leaves free.
+   */
+  IMPORT_PARSE_THREADS: z.coerce.number().int().min(1).max(16).default(1),
   /** How often queued or stalled imports are looked for and queued again, in seconds. */
   IMPORT_RESCAN_SECONDS: z.coerce.number().min(0.1).default(30),
   /** A running import with no progress for this long is taken to have lost its worker, in seconds. */

@@ -23,6 +23,8 @@ export interface WorkerOptions {
   keyring: TaxIdKeyring;
   log: Logger;
   chunkRecords?: number;
+  /** Parse threads per import (default 1). */
+  parseThreads?: number;
   rescanSeconds?: number;
   staleSeconds?: number;
 }
@@ -57,6 +59,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         tenantId: data.tenantId,
         importId: data.importId,
         batchRecords: options.chunkRecords ?? 1_000,
+        parseThreads: options.parseThreads ?? 1,
         log,
       }).catch((error: unknown) => {
         // pg-boss retries the job; the message says what failed (SQL errors carry no row data).

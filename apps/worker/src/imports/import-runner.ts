@@ -31,6 +31,8 @@ export interface ImportRunOptions {
   importId: string;
   /** Records per chunk transaction. */
   batchRecords: number;
+  /** Parse threads validating batches in turn (at least 1). */
+  parseThreads: number;
   log: Logger;
 }
 
@@ -267,6 +269,15 @@ function comparable(key: ContactKey, value: unknown): string {
   );
 }
 
+/** Whether a record's value of a field equals the stored one (strings compared as they are, lists as JSON). */
+function sameValue(key: ContactKey, stored: unknown, incoming: unknown): boolean {
+  if (stored === undefined) stored = null;
+  if (incoming === undefined) incoming = null;
+  if (typeof stored !== "object" || typeof incoming !== "object" || stored === null || incoming === null)
+    return stored === incoming;
+  return comparable(key, stored) === comparable(key, incoming);
+}
+
 function pick(data: Partial<ContactData>, keys: readonly ContactKey[]): Record<string, unknown> {
   return Object.fromEntries(keys.filter((k) => k !== "taxId").map((k) => [k, data[k] ?? null]));
 }
@@ -306,7 +317,7 @@ class Inbox {
  * bounded heap makes V8 collect early instead of growing towards its default limit (gigabytes on a
  * large machine), which kept the worker's resident memory over 400 MB.
  */
-const PARSE_THREAD_HEAP = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 48 };
+const PARSE_THREAD_HEAP = { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 16 };
 
 function startParseThread(input: ParseThreadInput): { worker: Worker; inbox: Inbox } {
   const fromSource = import.meta.url.endsWith(".ts");
@@ -340,7 +351,7 @@ export async function runImport(options: ImportRunOptions): Promise<ImportOutcom
   const { tenantId, importId, log } = options;
   const client = new pg.Client({ connectionString: options.appUrl, application_name: "contacts-import" });
   await client.connect();
-  let thread: Worker | null = null;
+  const threads: Worker[] = [];
   try {
     const tx = async <T>(fn: () => Promise<T>): Promise<T> => {
       await client.query("begin");
@@ -398,28 +409,39 @@ export async function runImport(options: ImportRunOptions): Promise<ImportOutcom
     );
 
     let checkpoint = Number(job.checkpoint);
-    const started = startParseThread({
-      appUrl: options.appUrl,
-      tenantId,
-      importId,
-      checkpoint,
-      batchRecords: options.batchRecords,
-      limits: job.limits,
-      mapping: job.mapping,
-      defaultAccountId: job.account_id,
-      matchOn: job.match_on,
-    });
-    thread = started.worker;
+    // Batch i comes from thread i % count: each validates every count-th batch.
+    const count = Math.max(1, options.parseThreads);
+    const parsers = Array.from({ length: count }, (_, index) =>
+      startParseThread({
+        appUrl: options.appUrl,
+        tenantId,
+        importId,
+        checkpoint,
+        batchRecords: options.batchRecords,
+        limits: job.limits,
+        mapping: job.mapping,
+        defaultAccountId: job.account_id,
+        matchOn: job.match_on,
+        shard: { index, count },
+      }),
+    );
+    threads.push(...parsers.map((p) => p.worker));
+    let turn = 0;
+    let headerSeen = false;
     const chunk = new ChunkWriter(client, options, job);
     // Where the time goes, logged at the end: waiting for the parse thread vs. writing chunks.
     const timings = { waitingMs: 0, writingMs: 0, chunks: 0 };
     for (;;) {
       const waitStarted = performance.now();
-      const message = await started.inbox.next();
+      const parser = parsers[turn];
+      if (!parser) throw new Error("no parse thread");
+      const message = await parser.inbox.next();
       timings.waitingMs += performance.now() - waitStarted;
       log.debug({ importId, type: message.type }, "parse thread message");
       if (message.type === "header") {
-        chunk.setHeader(message.headers, message.columns);
+        // Every thread sends the same header first.
+        if (!headerSeen) chunk.setHeader(message.headers, message.columns);
+        headerSeen = true;
         continue;
       }
       if (message.type === "failed") {
@@ -456,10 +478,11 @@ export async function runImport(options: ImportRunOptions): Promise<ImportOutcom
       timings.chunks++;
       checkpoint = message.last;
       const more: ParseThreadCommand = { type: "more" };
-      thread.postMessage(more);
+      parser.worker.postMessage(more);
+      turn = (turn + 1) % count;
     }
   } finally {
-    if (thread) await thread.terminate();
+    await Promise.all(threads.map((t) => t.terminate()));
     await client.end().catch(() => undefined);
   }
 }
@@ -717,7 +740,7 @@ class ChunkWriter {
   private merge(target: ExistingRow, r: GoodRecord): Staged | null {
     const before = existingData(target);
     const fields = this.present.filter((k) => k !== "taxId");
-    const changed = fields.filter((k) => comparable(k, before[k]) !== comparable(k, r.data[k]));
+    const changed = fields.filter((k) => !sameValue(k, before[k], r.data[k]));
     const { vault, tenantId } = this.options;
     let taxChanged = false;
     let taxId: Staged["taxId"] = null;

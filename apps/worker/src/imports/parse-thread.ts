@@ -1,8 +1,8 @@
 /**
- * The parse thread of one import: reads the file from `import_chunks`, parses it (csv-parse),
- * validates and normalizes each record with the domain schema, applies the in-file duplicate rule,
- * and hands batches to the main thread, at most two ahead, so parsing runs on one core while
- * PostgreSQL merges the previous batch on the other.
+ * A parse thread of one import: reads the file from `import_chunks`, parses it (csv-parse), applies
+ * the in-file duplicate rule to every record, validates and normalizes the records of its share of
+ * the batches with the domain schema, and hands them to the main thread, at most two ahead, so
+ * validation runs on the free cores while PostgreSQL merges the previous batch.
  */
 import { parentPort, workerData } from "node:worker_threads";
 
@@ -199,6 +199,9 @@ async function run(): Promise<void> {
         const repeatedId = externalId !== null && seenExternalIds.add(externalId);
         const repeatedEmail = email !== null && seenEmails.add(email);
         if (recordNumber <= input.checkpoint) continue;
+        // Batches are runs of batchRecords records from the checkpoint, dealt out to the threads.
+        const batchIndex = Math.floor((recordNumber - input.checkpoint - 1) / input.batchRecords);
+        if (batchIndex % input.shard.count !== input.shard.index) continue;
 
         let result = validator.validate(recordNumber, values);
         if (repeatedId || repeatedEmail) {

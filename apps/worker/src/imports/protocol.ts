@@ -15,6 +15,11 @@ export interface ParseThreadInput {
   mapping: Record<string, CsvField | null>;
   defaultAccountId: string | null;
   matchOn: "externalId" | "email";
+  /**
+   * This thread validates batches `index`, `index + count`, ... (counted from the checkpoint); every
+   * thread reads the whole file, so each applies the in-file duplicate rule to every record.
+   */
+  shard: { index: number; count: number };
 }
 
 /** Messages from the parse thread, in file order. */
