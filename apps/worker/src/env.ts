@@ -10,6 +10,15 @@ const Env = z.object({
    */
   IMPORT_CHUNK_RECORDS: z.coerce.number().int().min(1).max(100_000).default(1_000),
   /**
+   * A chunk also ends once its records hold this many characters, so a file of wide records (long
+   * notes, many columns) makes smaller chunks and the worker's memory stays bounded.
+   */
+  IMPORT_CHUNK_CHARS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(4 * 2 ** 20),
+  /**
    * Parse threads per import: each reads the whole file and validates every n-th batch, so
    * validation (the bound of a re-import) uses the cores PostgreSQL leaves free.
    */

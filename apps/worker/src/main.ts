@@ -13,6 +13,7 @@ const worker = await startWorker({
   keyring: loadKeyring().keyring,
   log,
   chunkRecords: env.IMPORT_CHUNK_RECORDS,
+  chunkChars: env.IMPORT_CHUNK_CHARS,
   parseThreads: env.IMPORT_PARSE_THREADS,
   rescanSeconds: env.IMPORT_RESCAN_SECONDS,
   staleSeconds: env.IMPORT_STALE_SECONDS,

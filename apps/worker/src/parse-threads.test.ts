@@ -61,26 +61,49 @@ async function outcome(worker: RunningWorker, options: TestImport = {}) {
 }
 
 describe("parse threads", () => {
-  it("give the single thread's outcome with 1, 2 and 3 threads", async () => {
+  it("give the single thread's outcome with 1, 2 and 3 threads, and with chunks cut by size", async () => {
     const results = [];
-    for (const parseThreads of [1, 2, 3]) {
+    // Records here hold 17 to 31 characters (values, without delimiters): 100 characters end a
+    // chunk after 4 or 5 records, well before 50.
+    const configs = [
+      { parseThreads: 1, chunkRecords: 3 },
+      { parseThreads: 2, chunkRecords: 3 },
+      { parseThreads: 3, chunkRecords: 3 },
+      { parseThreads: 2, chunkRecords: 50, chunkChars: 100 },
+    ];
+    for (const { parseThreads, chunkRecords, chunkChars } of configs) {
+      const logged: { msg?: string; chunks?: number }[] = [];
+      const log = pino(
+        { level: "info" },
+        { write: (line: string) => logged.push(JSON.parse(line) as never) },
+      );
       // One worker per thread count, one at a time on the queue.
       const worker = await startWorker({
         databaseUrl: db.url,
         appUrl: db.appUrl,
         keyring: generateKeyringForTests(),
-        log: pino({ level: "silent" }),
-        chunkRecords: 3,
+        log,
+        chunkRecords,
         parseThreads,
+        ...(chunkChars ? { chunkChars } : {}),
       });
       workers.push(worker);
-      results.push({
-        all: await outcome(worker),
-        limited: await outcome(worker, { limits: { maxRecords: 20 } }),
-      });
+      const all = await outcome(worker);
+      const chunks = logged.find((l) => l.msg === "import completed")?.chunks;
+      results.push({ all, chunks, limited: await outcome(worker, { limits: { maxRecords: 20 } }) });
       await worker.stop();
     }
     const [one] = results;
+    // 40 records in chunks of 3 (14 chunks), and in chunks cut at 100 characters in the last run.
+    let bySize = 0;
+    let chars = 0;
+    for (const line of FILE.split("\n").slice(1)) {
+      chars += line.split(",").join("").length;
+      if (chars >= 100) [bySize, chars] = [bySize + 1, 0];
+    }
+    if (chars > 0) bySize++;
+    expect(bySize).toBeGreaterThan(7);
+    expect(results.map((r) => r.chunks)).toEqual([14, 14, 14, bySize]);
     expect(one?.all.state).toMatchObject({ state: "completed", processed: 40, inserted: 36, failed: 4 });
     expect(one?.all.rows.map((r) => r.import_record_number)).toEqual(
       Array.from({ length: 40 }, (_, i) => i + 1).filter((i) => ![5, 9, 22, 31].includes(i)),

@@ -23,6 +23,8 @@ export interface WorkerOptions {
   keyring: TaxIdKeyring;
   log: Logger;
   chunkRecords?: number;
+  /** A chunk also ends once its records hold this many characters (default 4 Mi). */
+  chunkChars?: number;
   /** Parse threads per import (default 1). */
   parseThreads?: number;
   rescanSeconds?: number;
@@ -59,6 +61,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         tenantId: data.tenantId,
         importId: data.importId,
         batchRecords: options.chunkRecords ?? 1_000,
+        batchChars: options.chunkChars ?? 4 * 2 ** 20,
         parseThreads: options.parseThreads ?? 1,
         log,
       }).catch((error: unknown) => {

@@ -31,6 +31,8 @@ export interface ImportRunOptions {
   importId: string;
   /** Records per chunk transaction. */
   batchRecords: number;
+  /** A chunk also ends once its records hold this many characters (wide files: smaller chunks). */
+  batchChars: number;
   /** Parse threads validating batches in turn (at least 1). */
   parseThreads: number;
   log: Logger;
@@ -418,6 +420,7 @@ export async function runImport(options: ImportRunOptions): Promise<ImportOutcom
         importId,
         checkpoint,
         batchRecords: options.batchRecords,
+        batchChars: options.batchChars,
         limits: job.limits,
         mapping: job.mapping,
         defaultAccountId: job.account_id,

@@ -155,6 +155,9 @@ async function run(): Promise<void> {
     const seenExternalIds = new FingerprintSet();
     const seenEmails = new FingerprintSet();
     let batch: RecordResult[] = [];
+    let batchIndex = 0;
+    let batchLength = 0;
+    let batchChars = 0;
     let raw = new Map<number, string[]>();
     const flush = async () => {
       if (!batch.length || !validator) return;
@@ -199,20 +202,29 @@ async function run(): Promise<void> {
         const repeatedId = externalId !== null && seenExternalIds.add(externalId);
         const repeatedEmail = email !== null && seenEmails.add(email);
         if (recordNumber <= input.checkpoint) continue;
-        // Batches are runs of batchRecords records from the checkpoint, dealt out to the threads.
-        const batchIndex = Math.floor((recordNumber - input.checkpoint - 1) / input.batchRecords);
-        if (batchIndex % input.shard.count !== input.shard.index) continue;
-
-        let result = validator.validate(recordNumber, values);
-        if (repeatedId || repeatedEmail) {
-          const errors = result.ok ? [] : result.errors;
-          if (repeatedId) errors.push(validator.error("externalId", ErrorReason.duplicate, values));
-          if (repeatedEmail) errors.push(validator.error("email", ErrorReason.duplicate, values));
-          result = { ok: false, recordNumber, errors };
+        // Batches are runs of records from the checkpoint, ended by batchRecords records or
+        // batchChars characters (wide records make smaller batches, so memory stays bounded), and
+        // dealt out to the threads: every thread sees every record, so all agree on the boundaries.
+        const mine = batchIndex % input.shard.count === input.shard.index;
+        if (mine) {
+          let result = validator.validate(recordNumber, values);
+          if (repeatedId || repeatedEmail) {
+            const errors = result.ok ? [] : result.errors;
+            if (repeatedId) errors.push(validator.error("externalId", ErrorReason.duplicate, values));
+            if (repeatedEmail) errors.push(validator.error("email", ErrorReason.duplicate, values));
+            result = { ok: false, recordNumber, errors };
+          }
+          batch.push(result);
+          if (result.ok) raw.set(recordNumber, values);
         }
-        batch.push(result);
-        if (result.ok) raw.set(recordNumber, values);
-        if (batch.length >= input.batchRecords) await flush();
+        batchLength++;
+        for (const value of values) batchChars += value.length;
+        if (batchLength >= input.batchRecords || batchChars >= input.batchChars) {
+          if (mine) await flush();
+          batchIndex++;
+          batchLength = 0;
+          batchChars = 0;
+        }
       }
       await feed;
       if (!validator) throw new FileError("the file has no header");

@@ -11,6 +11,8 @@ export interface ParseThreadInput {
   /** Records up to this number are committed: read (for the duplicate rule) but not sent again. */
   checkpoint: number;
   batchRecords: number;
+  /** A batch also ends once its records hold this many characters. */
+  batchChars: number;
   limits: ImportLimits;
   mapping: Record<string, CsvField | null>;
   defaultAccountId: string | null;

@@ -20,6 +20,7 @@ const worker = await startWorker({
   keyring: generateKeyringForTests(),
   log: pino({ level: env.LOG_LEVEL }),
   chunkRecords: env.IMPORT_CHUNK_RECORDS,
+  chunkChars: env.IMPORT_CHUNK_CHARS,
   parseThreads: env.IMPORT_PARSE_THREADS,
   rescanSeconds: env.IMPORT_RESCAN_SECONDS,
   staleSeconds: env.IMPORT_STALE_SECONDS,
