@@ -252,6 +252,65 @@ describe("worker", () => {
     ]);
   });
 
+  it("skips re-importing a record the contact was last written from, unless the contact changed since", async () => {
+    const tenant = await createTenant(db.url);
+    const file = "External ID,First Name,Last Name\nsa,Sam,Ash\nsb,Sue,Bay\nsc,Sid,Cole\n";
+    await runImport(tenant, file);
+    const sql = (text: string, params: unknown[] = []) =>
+      withClient(db.url, async (c) => (await c.query<Record<string, unknown>>(text, params)).rows);
+    const hashes = await sql(
+      "select external_id, import_source_hash from contacts where tenant_id = $1 order by external_id",
+      [tenant],
+    );
+    expect(hashes.map((r) => typeof r.import_source_hash)).toEqual(["string", "string", "string"]);
+    // Another writer changes sb: its hash is cleared, so the re-import compares it and puts it back.
+    await sql(
+      "update contacts set first_name = 'Changed', version = version + 1 where tenant_id = $1 and external_id = 'sb'",
+      [tenant],
+    );
+    expect(
+      (
+        await sql("select import_source_hash from contacts where tenant_id = $1 and external_id = 'sb'", [
+          tenant,
+        ])
+      )[0],
+    ).toEqual({ import_source_hash: null });
+    // sa's name is changed behind the hash's back (the hash set back to its record's): the re-import
+    // trusts the hash and does not even compare sa, which shows the record was skipped.
+    const saHash = hashes[0]?.import_source_hash;
+    await sql(
+      "update contacts set first_name = 'Zed', import_source_hash = 'x' where tenant_id = $1 and external_id = 'sa'",
+      [tenant],
+    );
+    await sql("update contacts set import_source_hash = $2 where tenant_id = $1 and external_id = 'sa'", [
+      tenant,
+      saHash,
+    ]);
+
+    const again = await runImport(tenant, file, { mode: "upsert" });
+    expect(again.state).toMatchObject({
+      state: "completed",
+      processed: 3,
+      updated: 1,
+      unchanged: 2,
+      failed: 0,
+    });
+    const names = await sql(
+      "select external_id, first_name from contacts where tenant_id = $1 order by external_id",
+      [tenant],
+    );
+    expect(names).toEqual([
+      { external_id: "sa", first_name: "Zed" },
+      { external_id: "sb", first_name: "Sue" },
+      { external_id: "sc", first_name: "Sid" },
+    ]);
+    // The same records under another header or mapping are not the same source: compared again.
+    const remapped = await runImport(tenant, "External ID,Given Name,Last Name\nsa,Sam,Ash\n", {
+      mode: "upsert",
+    });
+    expect(remapped.state).toMatchObject({ state: "completed", updated: 1, unchanged: 0 });
+  });
+
   it("upserts by primary email, and insert mode rejects an existing external id", async () => {
     const tenant = await createTenant(db.url);
     await runImport(tenant, "External ID,First Name,Last Name,Email\na,Ann,Lee,ann@example.com\n");

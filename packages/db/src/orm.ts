@@ -16,6 +16,7 @@ import { Migration20261123000007MatchKeys } from "./migrations/Migration20261123
 import { Migration20261123000008Imports } from "./migrations/Migration20261123000008_imports.js";
 import { Migration20261123000009FilterFrequency } from "./migrations/Migration20261123000009_filter_frequency.js";
 import { Migration20261123000010BulkLoad } from "./migrations/Migration20261123000010_bulk_load.js";
+import { Migration20261123000011ImportSourceHash } from "./migrations/Migration20261123000011_import_source_hash.js";
 import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
 import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
 
@@ -42,6 +43,7 @@ export const migrations = [
   { name: "Migration20261123000008_imports", class: Migration20261123000008Imports },
   { name: "Migration20261123000009_filter_frequency", class: Migration20261123000009FilterFrequency },
   { name: "Migration20261123000010_bulk_load", class: Migration20261123000010BulkLoad },
+  { name: "Migration20261123000011_import_source_hash", class: Migration20261123000011ImportSourceHash },
 ];
 
 export interface OrmOptions {

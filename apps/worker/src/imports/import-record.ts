@@ -20,6 +20,8 @@ export interface GoodRecord {
   recordNumber: number;
   data: ContactData;
   matchKeys: string[];
+  /** The source record's hash, stored on the contact an upsert by external id writes. */
+  sourceHash?: string | null;
 }
 
 export interface BadRecord {
@@ -27,7 +29,12 @@ export interface BadRecord {
   errors: RecordError[];
 }
 
-export type RecordResult = ({ ok: true } & GoodRecord) | ({ ok: false } & BadRecord);
+/**
+ * A validated record, a rejected one, or (`same`) one identical to the source record the matched
+ * contact was last written from, with the contact unchanged since: nothing to validate or compare.
+ */
+export type RecordResult =
+  ({ ok: true } & GoodRecord) | ({ ok: false } & BadRecord) | { ok: "same"; recordNumber: number };
 
 /**
  * Columns holding personal data: their values are masked (`maskLast4`) in the error report. Names,

@@ -109,6 +109,7 @@ const STAGING_COLUMNS = [
   ["custom_fields", "jsonb"],
   ["tax_id_masked", "text"],
   ["expected_version", "integer"],
+  ["import_source_hash", "text"],
 ] as const;
 const STAGING_NAMES = STAGING_COLUMNS.map(([name]) => name);
 /** Columns copied from staging into a new contact. */
@@ -425,6 +426,7 @@ export async function runImport(options: ImportRunOptions): Promise<ImportOutcom
         mapping: job.mapping,
         defaultAccountId: job.account_id,
         matchOn: job.match_on,
+        mode: job.mode,
         shard: { index, count },
       }),
     );
@@ -556,8 +558,11 @@ class ChunkWriter {
     const reject = (recordNumber: number, error: RecordError) =>
       errors.set(recordNumber, [...(errors.get(recordNumber) ?? []), error]);
     const good: GoodRecord[] = [];
+    // Records identical to the source the contact was last written from count as unchanged.
+    let unchanged = 0;
     for (const r of records) {
-      if (r.ok) good.push(r);
+      if (r.ok === "same") unchanged++;
+      else if (r.ok) good.push(r);
       else r.errors.forEach((e) => reject(r.recordNumber, e));
     }
 
@@ -604,7 +609,6 @@ class ChunkWriter {
 
     const staged: Staged[] = [];
     const targeted = new Set<string>();
-    let unchanged = 0;
     const inserts: GoodRecord[] = [];
     for (const r of good) {
       const ext = r.data.externalId;
@@ -821,6 +825,7 @@ class ChunkWriter {
         social: JSON.stringify(d.social),
         notification_preferences: JSON.stringify(d.notificationPreferences),
         custom_fields: JSON.stringify(d.customFields),
+        import_source_hash: s.record.sourceHash ?? null,
         tax_id_masked: s.data.taxId ? maskLast4(s.data.taxId) : null,
         expected_version: s.op === "update" ? s.version - 1 : null,
       };
@@ -874,7 +879,7 @@ class ChunkWriter {
     await client.query("set local enable_hashjoin = off");
     await client.query("set local enable_mergejoin = off");
     const updated = await client.query(
-      `update contacts c set ${[...sets, "match_keys = s.match_keys"].join(", ")},
+      `update contacts c set ${[...sets, "match_keys = s.match_keys", "import_source_hash = s.import_source_hash"].join(", ")},
               version = c.version + 1, updated_at = $2, updated_by = $3,
               import_id = $4, import_record_number = s.record_number, import_source_file = $5, loaded_at = $2
          from import_staging s

@@ -4,6 +4,7 @@
  * the batches with the domain schema, and hands them to the main thread, at most two ahead, so
  * validation runs on the free cores while PostgreSQL merges the previous batch.
  */
+import { hash } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 
 import { parse } from "csv-parse";
@@ -68,7 +69,7 @@ async function checkReferences(
   const roles = new Set<string>();
   const accounts = new Set<string>();
   for (const r of results) {
-    if (!r.ok) continue;
+    if (r.ok !== true) continue;
     r.data.roles.forEach((code) => roles.add(code));
     if (r.data.accountId) accounts.add(r.data.accountId);
   }
@@ -93,7 +94,7 @@ async function checkReferences(
       : [],
   );
   results.forEach((r, i) => {
-    if (!r.ok) return;
+    if (r.ok !== true) return;
     const values = raw.get(r.recordNumber) ?? [];
     const errors = [];
     if (r.data.roles.some((code) => !knownRoles.has(code)))
@@ -107,6 +108,46 @@ async function checkReferences(
     }
     if (errors.length) results[i] = { ok: false, recordNumber: r.recordNumber, errors };
   });
+}
+
+/** A record of this thread's current batch, validated when the batch is complete. */
+interface Pending {
+  recordNumber: number;
+  values: string[];
+  repeatedId: boolean;
+  repeatedEmail: boolean;
+}
+
+/** The hash of a source record under the file's header, mapping and default account. */
+function sourceHash(signature: string, values: readonly string[]): string {
+  return hash("sha256", `${signature}\n${JSON.stringify(values)}`, "base64");
+}
+
+/**
+ * In an upsert by external id, the source hashes stored on the batch's contacts (one index probe
+ * per id), by external id; null when records cannot be skipped (other modes).
+ */
+async function storedSourceHashes(
+  client: pg.Client,
+  pending: readonly Pending[],
+  validator: RecordValidator,
+): Promise<Map<string, string> | null> {
+  if (input.mode !== "upsert" || input.matchOn !== "externalId") return null;
+  const ids = pending.flatMap((p) => {
+    const id = p.values.length === validator.headerCount ? validator.externalIdKey(p.values) : null;
+    return id === null ? [] : [id];
+  });
+  const found = ids.length
+    ? await client.query<{ external_id: string; hash: string }>(
+        `select k.external_id, c.hash from unnest($2::text[]) as k(external_id)
+           cross join lateral (
+             select import_source_hash as hash from contacts c
+              where c.tenant_id = $1 and c.external_id = k.external_id and import_source_hash is not null limit 1
+           ) c`,
+        [input.tenantId, ids],
+      )
+    : { rows: [] };
+  return new Map(found.rows.map((r) => [r.external_id, r.hash]));
 }
 
 async function run(): Promise<void> {
@@ -154,17 +195,41 @@ async function run(): Promise<void> {
     let recordNumber = 0;
     const seenExternalIds = new FingerprintSet();
     const seenEmails = new FingerprintSet();
-    let batch: RecordResult[] = [];
+    let pending: Pending[] = [];
     let batchIndex = 0;
     let batchLength = 0;
     let batchChars = 0;
-    let raw = new Map<number, string[]>();
+    let sourceSignature = "";
     const flush = async () => {
-      if (!batch.length || !validator) return;
-      await checkReferences(client, batch, validator, raw);
+      if (!pending.length || !validator) return;
+      const v = validator;
+      const stored = await storedSourceHashes(client, pending, v);
+      const batch: RecordResult[] = [];
+      const raw = new Map<number, string[]>();
+      for (const { recordNumber: n, values, repeatedId, repeatedEmail } of pending) {
+        // Stored with every contact the record writes, so a later upsert of the same file skips it.
+        const digest = sourceHash(sourceSignature, values);
+        const externalId = stored && values.length === v.headerCount ? v.externalIdKey(values) : null;
+        if (externalId !== null && !repeatedId && stored?.get(externalId) === digest) {
+          batch.push({ ok: "same", recordNumber: n });
+          continue;
+        }
+        let result = v.validate(n, values);
+        if (repeatedId || repeatedEmail) {
+          const errors = result.ok === false ? result.errors : [];
+          if (repeatedId) errors.push(v.error("externalId", ErrorReason.duplicate, values));
+          if (repeatedEmail) errors.push(v.error("email", ErrorReason.duplicate, values));
+          result = { ok: false, recordNumber: n, errors };
+        }
+        if (result.ok === true) {
+          result.sourceHash = digest;
+          raw.set(n, values);
+        }
+        batch.push(result);
+      }
+      await checkReferences(client, batch, v, raw);
       await sendBatch(batch, recordNumber);
-      batch = [];
-      raw = new Map();
+      pending = [];
     };
     try {
       for await (const values of parser as AsyncIterable<string[]>) {
@@ -184,6 +249,7 @@ async function run(): Promise<void> {
               "not a contacts CSV: the header has neither a name column (First Name, Last Name) nor a Company column",
             );
           validator = new RecordValidator(values, mapping, limits, input.defaultAccountId);
+          sourceSignature = JSON.stringify([values, mapping.columns, input.defaultAccountId]);
           post({ type: "header", headers: values, columns: mapping.columns, delimiter });
           continue;
         }
@@ -206,17 +272,7 @@ async function run(): Promise<void> {
         // batchChars characters (wide records make smaller batches, so memory stays bounded), and
         // dealt out to the threads: every thread sees every record, so all agree on the boundaries.
         const mine = batchIndex % input.shard.count === input.shard.index;
-        if (mine) {
-          let result = validator.validate(recordNumber, values);
-          if (repeatedId || repeatedEmail) {
-            const errors = result.ok ? [] : result.errors;
-            if (repeatedId) errors.push(validator.error("externalId", ErrorReason.duplicate, values));
-            if (repeatedEmail) errors.push(validator.error("email", ErrorReason.duplicate, values));
-            result = { ok: false, recordNumber, errors };
-          }
-          batch.push(result);
-          if (result.ok) raw.set(recordNumber, values);
-        }
+        if (mine) pending.push({ recordNumber, values, repeatedId, repeatedEmail });
         batchLength++;
         for (const value of values) batchChars += value.length;
         if (batchLength >= input.batchRecords || batchChars >= input.batchChars) {

@@ -17,6 +17,7 @@ export interface ParseThreadInput {
   mapping: Record<string, CsvField | null>;
   defaultAccountId: string | null;
   matchOn: "externalId" | "email";
+  mode: "insert" | "upsert";
   /**
    * This thread validates batches `index`, `index + count`, ... (counted from the checkpoint); every
    * thread reads the whole file, so each applies the in-file duplicate rule to every record.
