@@ -114,6 +114,8 @@ async function checkReferences(
 interface Pending {
   recordNumber: number;
   values: string[];
+  /** The external id as the duplicate rule compared it (null: none, or a malformed record). */
+  externalId: string | null;
   repeatedId: boolean;
   repeatedEmail: boolean;
 }
@@ -130,13 +132,9 @@ function sourceHash(signature: string, values: readonly string[]): string {
 async function storedSourceHashes(
   client: pg.Client,
   pending: readonly Pending[],
-  validator: RecordValidator,
 ): Promise<Map<string, string> | null> {
   if (input.mode !== "upsert" || input.matchOn !== "externalId") return null;
-  const ids = pending.flatMap((p) => {
-    const id = p.values.length === validator.headerCount ? validator.externalIdKey(p.values) : null;
-    return id === null ? [] : [id];
-  });
+  const ids = pending.flatMap((p) => (p.externalId === null ? [] : [p.externalId]));
   const found = ids.length
     ? await client.query<{ external_id: string; hash: string }>(
         `select k.external_id, c.hash from unnest($2::text[]) as k(external_id)
@@ -203,13 +201,12 @@ async function run(): Promise<void> {
     const flush = async () => {
       if (!pending.length || !validator) return;
       const v = validator;
-      const stored = await storedSourceHashes(client, pending, v);
+      const stored = await storedSourceHashes(client, pending);
       const batch: RecordResult[] = [];
       const raw = new Map<number, string[]>();
-      for (const { recordNumber: n, values, repeatedId, repeatedEmail } of pending) {
+      for (const { recordNumber: n, values, externalId, repeatedId, repeatedEmail } of pending) {
         // Stored with every contact the record writes, so a later upsert of the same file skips it.
         const digest = sourceHash(sourceSignature, values);
-        const externalId = stored && values.length === v.headerCount ? v.externalIdKey(values) : null;
         if (externalId !== null && !repeatedId && stored?.get(externalId) === digest) {
           batch.push({ ok: "same", recordNumber: n });
           continue;
@@ -272,7 +269,7 @@ async function run(): Promise<void> {
         // batchChars characters (wide records make smaller batches, so memory stays bounded), and
         // dealt out to the threads: every thread sees every record, so all agree on the boundaries.
         const mine = batchIndex % input.shard.count === input.shard.index;
-        if (mine) pending.push({ recordNumber, values, repeatedId, repeatedEmail });
+        if (mine) pending.push({ recordNumber, values, externalId, repeatedId, repeatedEmail });
         batchLength++;
         for (const value of values) batchChars += value.length;
         if (batchLength >= input.batchRecords || batchChars >= input.batchChars) {

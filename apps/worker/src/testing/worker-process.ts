@@ -8,15 +8,14 @@ import { pino } from "pino";
 
 import { env } from "../env.js";
 import { startWorker } from "../worker.js";
+import { testDatabaseEnv } from "./env.js";
 
 // Test-only wiring: the test passes the database it created.
-const { TEST_DATABASE_URL, TEST_DATABASE_APP_URL } = process.env;
-if (!TEST_DATABASE_URL || !TEST_DATABASE_APP_URL)
-  throw new Error("TEST_DATABASE_URL and TEST_DATABASE_APP_URL are required");
+const database = testDatabaseEnv();
 
 const worker = await startWorker({
-  databaseUrl: TEST_DATABASE_URL,
-  appUrl: TEST_DATABASE_APP_URL,
+  databaseUrl: database.url,
+  appUrl: database.appUrl,
   keyring: generateKeyringForTests(),
   log: pino({ level: env.LOG_LEVEL }),
   chunkRecords: env.IMPORT_CHUNK_RECORDS,
