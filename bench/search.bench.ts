@@ -17,6 +17,8 @@ import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import pg from "pg";
 import {
+  collectRareMatches,
+  filterFrequencyQuery,
   freeTextQuery,
   freeTextTerms,
   freeTextWords,
@@ -24,7 +26,7 @@ import {
   searchQuery,
   toPgPlaceholders,
 } from "@contacts/api/contacts/contact-queries";
-import type { SqlQuery } from "@contacts/api/contacts/contact-queries";
+import type { FilterFrequency, SqlQuery } from "@contacts/api/contacts/contact-queries";
 import { startBenchEnvironment } from "./setup.js";
 import { createTenantWithKey } from "@contacts/api/tenants/tenant.service";
 import { createContactsClient } from "@contacts/client/client";
@@ -117,7 +119,7 @@ async function inTenant<T extends pg.QueryResultRow>(tenantId: string, query: Sq
 
 /**
  * A search as the API runs it, in one transaction as the application role: with free text, first
- * the dictionary words of its terms, then the search with those words.
+ * the dictionary words of its terms; with a place or role filter, how common it is; then the search.
  */
 async function searchInTenant<T extends pg.QueryResultRow = { id: string }>(
   tenantId: string,
@@ -135,7 +137,15 @@ async function searchInTenant<T extends pg.QueryResultRow = { id: string }>(
       const found = await c.query<{ term: number; word: string }>(toPgPlaceholders(words.sql), words.params);
       freeText = freeTextWords(terms, found.rows);
     }
-    const query = searchQuery(tenantId, input, null, freeText);
+    // A rare place or role filter collects its matches (the API decides the same way).
+    const frequency = filterFrequencyQuery(tenantId, input);
+    const collect = frequency
+      ? collectRareMatches(
+          (await c.query<FilterFrequency>(toPgPlaceholders(frequency.sql), frequency.params)).rows[0],
+          input,
+        )
+      : false;
+    const query = searchQuery(tenantId, input, null, freeText, collect);
     const result = await c.query<T>(prefix + toPgPlaceholders(query.sql), query.params);
     await c.query("commit");
     return result.rows;

@@ -24,6 +24,7 @@ import type { ContactViewer } from "./contact.dto.js";
 import {
   arrayLiteral,
   collectRareMatches,
+  type FilterFrequency,
   descendantsQuery,
   filterFrequencyQuery,
   freeTextQuery,
@@ -61,11 +62,6 @@ export interface MergeOutcome {
 export interface DuplicateCandidate {
   row: ContactEntity;
   match: DuplicateMatch;
-}
-
-interface FilterFrequency {
-  frequency: number | null;
-  contacts: string | null;
 }
 
 /** At most this many stored contacts are scored as possible duplicates of one contact. */
@@ -242,7 +238,7 @@ export class ContactService {
     const collect = frequency
       ? collectRareMatches(
           (await this.em.execute<FilterFrequency[]>(frequency.sql, frequency.params))[0],
-          input.limit,
+          input,
         )
       : false;
     const query = searchQuery(this.tenantId, input, taxIdIndex, freeText, collect);
