@@ -813,10 +813,10 @@ export async function seedTenant(pool: pg.Pool, options: SeedOptions): Promise<v
       tenantId,
       base + contacts,
     ]);
-    await client.query("vacuum (analyze) accounts, contacts");
+    await client.query("vacuum (analyze) accounts, contacts, search_postings");
     // The first pass leaves some pages not marked all-visible (seen: 16 % at 1M), and index-only
     // scans then read those rows; a second pass marks them, as autovacuum would in time.
-    await client.query("vacuum contacts");
+    await client.query("vacuum contacts, search_postings");
     // Write the seed's dirty pages now, not in a checkpoint during the first measurements.
     await client.query("checkpoint");
   } finally {

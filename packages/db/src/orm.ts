@@ -18,6 +18,7 @@ import { Migration20261123000009FilterFrequency } from "./migrations/Migration20
 import { Migration20261123000010BulkLoad } from "./migrations/Migration20261123000010_bulk_load.js";
 import { Migration20261123000011ImportSourceHash } from "./migrations/Migration20261123000011_import_source_hash.js";
 import { Migration20261123000012CoveringSearchIndexes } from "./migrations/Migration20261123000012_covering_search_indexes.js";
+import { Migration20261123000013SearchPostings } from "./migrations/Migration20261123000013_search_postings.js";
 import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
 import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
 
@@ -45,7 +46,11 @@ export const migrations = [
   { name: "Migration20261123000009_filter_frequency", class: Migration20261123000009FilterFrequency },
   { name: "Migration20261123000010_bulk_load", class: Migration20261123000010BulkLoad },
   { name: "Migration20261123000011_import_source_hash", class: Migration20261123000011ImportSourceHash },
-  { name: "Migration20261123000012_covering_search_indexes", class: Migration20261123000012CoveringSearchIndexes },
+  {
+    name: "Migration20261123000012_covering_search_indexes",
+    class: Migration20261123000012CoveringSearchIndexes,
+  },
+  { name: "Migration20261123000013_search_postings", class: Migration20261123000013SearchPostings },
 ];
 
 export interface OrmOptions {

@@ -9,6 +9,7 @@ import { SEARCH_TENANT_TABLES } from "./migrations/Migration20261123000004_searc
 import { EVENT_TENANT_TABLES } from "./migrations/Migration20261123000005_contact_events.js";
 import { IDEMPOTENCY_TENANT_TABLES } from "./migrations/Migration20261123000006_idempotency.js";
 import { IMPORT_TENANT_TABLES } from "./migrations/Migration20261123000008_imports.js";
+import { POSTING_TENANT_TABLES } from "./migrations/Migration20261123000013_search_postings.js";
 
 /** Every table holding tenant data, whichever migration added it. */
 const ALL_TENANT_TABLES = [
@@ -17,6 +18,7 @@ const ALL_TENANT_TABLES = [
   ...EVENT_TENANT_TABLES,
   ...IDEMPOTENCY_TENANT_TABLES,
   ...IMPORT_TENANT_TABLES,
+  ...POSTING_TENANT_TABLES,
 ];
 import { createTestDatabase } from "./testing/test-database.js";
 import type { TestDatabase } from "./testing/test-database.js";

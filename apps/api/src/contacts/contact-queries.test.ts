@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { ContactSearchInput } from "@contacts/domain/search";
 
-import { collectRareMatches } from "./contact-queries.js";
+import { collectRareMatches, POSTING_WALK_MAX_WORDS, postingWalkWords } from "./contact-queries.js";
 
 describe("collectRareMatches", () => {
   const million = { contacts: 1_000_000 };
@@ -22,5 +23,34 @@ describe("collectRareMatches", () => {
   it("walks when nothing is known about the value", () => {
     expect(collectRareMatches(undefined, { limit: 50 })).toBe(false);
     expect(collectRareMatches({ contacts: 10, frequency: null }, { limit: 50 })).toBe(false);
+  });
+});
+
+describe("postingWalkWords", () => {
+  const base = { limit: 50, q: "smith" };
+
+  it("walks the postings for one term alone in last-name order, either way", () => {
+    expect(postingWalkWords(base, [["smith", "smithe"]])).toEqual(["smith", "smithe"]);
+    const desc: ContactSearchInput = {
+      ...base,
+      sort: { field: "lastName", direction: "desc" },
+      cursor: "x",
+      fields: ["id"],
+    };
+    expect(postingWalkWords(desc, [["smith"]])).toEqual(["smith"]);
+  });
+
+  it("does not for several terms, another sort, another filter, no word or too many words", () => {
+    expect(postingWalkWords(base, [["ada"], ["smith"]])).toBeNull();
+    expect(
+      postingWalkWords({ ...base, sort: { field: "firstName", direction: "asc" } }, [["smith"]]),
+    ).toBeNull();
+    expect(postingWalkWords({ ...base, status: ["active"] }, [["smith"]])).toBeNull();
+    expect(postingWalkWords({ ...base, city: "Paris" }, [["smith"]])).toBeNull();
+    expect(postingWalkWords(base, [[]])).toBeNull();
+    expect(postingWalkWords({ limit: 50 }, null)).toBeNull();
+    const many = Array.from({ length: POSTING_WALK_MAX_WORDS + 1 }, (_, i) => `w${String(i)}`);
+    expect(postingWalkWords(base, [many])).toBeNull();
+    expect(postingWalkWords(base, [many.slice(1)])).toHaveLength(POSTING_WALK_MAX_WORDS);
   });
 });

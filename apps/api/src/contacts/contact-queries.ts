@@ -287,11 +287,73 @@ export function collectRareMatches(
   );
 }
 
+/** Most words a one-term free-text search walks in order (each a range of at most a page). */
+export const POSTING_WALK_MAX_WORDS = 256;
+
+/** Inputs that shape the page of a search without filtering it. */
+const PAGING_KEYS = new Set(["q", "limit", "cursor", "sort", "fields"]);
+
+/**
+ * The words of a free-text search that is served by walking `search_postings` (migration 13): one
+ * term, the last-name order, no other filter (any other filter could leave a walk of one page per
+ * word short of a page). Null for every other search.
+ */
+export function postingWalkWords(
+  input: ContactSearchInput,
+  freeText: readonly (readonly string[])[] | null,
+): readonly string[] | null {
+  const words = freeText?.length === 1 ? freeText[0] : undefined;
+  if (!words?.length || words.length > POSTING_WALK_MAX_WORDS) return null;
+  if ((input.sort?.field ?? "lastName") !== "lastName") return null;
+  // A key may be present with no value (`{ cursor: undefined }`): only set filters count.
+  const filtered = Object.entries(input as Record<string, unknown>).some(
+    ([key, value]) => value !== undefined && !PAGING_KEYS.has(key),
+  );
+  return filtered ? null : words;
+}
+
+/**
+ * A one-term free-text page from the postings: after the cursor, the first `limit + 1` entries of
+ * each word in last-name order (index entries only), merged without duplicates (a contact may hold
+ * two of the words); then the page's rows.
+ */
+function postingWalkQuery(tenantId: string, input: ContactSearchInput, words: readonly string[]): SqlQuery {
+  const direction = input.sort?.direction ?? "asc";
+  const after = new Conditions();
+  if (input.cursor) {
+    const cursor = decodeCursor(input.cursor, isSortCursor);
+    if (cursor.s !== `lastName:${direction}`) throw invalidCursor();
+    after.add(
+      `and (s.sort_last, s.contact_id) ${direction === "asc" ? ">" : "<"} (?::text, ?::uuid)`,
+      cursor.k,
+      cursor.i,
+    );
+  }
+  const order = (t: string) => `${t}.sort_last ${direction}, ${t}.contact_id ${direction}`;
+  return {
+    sql: `with page as materialized (
+        select p.contact_id as id, p.sort_last as k
+        from unnest(?::text[]) as t (word)
+        cross join lateral (
+          select s.contact_id, s.sort_last from search_postings s
+          where s.tenant_id = ? and s.word = t.word ${after.where}
+          order by ${order("s")} limit ?
+        ) p
+        group by p.sort_last, p.contact_id
+        order by ${order("p")} limit ?)
+      select c.*, p.k::text as sort_key from page p join contacts c on c.tenant_id = ? and c.id = p.id
+      order by p.k ${direction}, p.id ${direction}`,
+    params: [arrayLiteral(words), tenantId, ...after.params, input.limit + 1, input.limit + 1, tenantId],
+  };
+}
+
 /**
  * `contacts.search` as SQL: the filters, the keyset condition for the cursor, the sort with the id
  * as tie-breaker, one row more than the page (to know whether there is a next page). With `q`,
  * `freeText` holds the words of each of its terms (`freeTextQuery`). `collect` (a rare place or
- * role filter, see `collectRareMatches`) gathers the matches first, as email and free text do.
+ * role filter, see `collectRareMatches`) gathers the matches first, as email and free text do; a
+ * one-term free-text search alone in the last-name order walks the postings instead
+ * (`postingWalkWords`).
  */
 export function searchQuery(
   tenantId: string,
@@ -304,6 +366,8 @@ export function searchQuery(
   const direction = input.sort?.direction ?? "asc";
   const { expression, cast } = SORT_KEYS[field];
   const signature = `${field}:${direction}`;
+  const walk = taxIdIndex ? null : postingWalkWords(input, freeText);
+  if (walk) return postingWalkQuery(tenantId, input, walk);
   const c = searchConditions(tenantId, input, taxIdIndex);
   const m = candidateConditions(tenantId, input, freeText);
   if (m) c.add(m.where, ...m.params);

@@ -446,3 +446,92 @@ describe("paging", () => {
     }
   });
 });
+
+describe("free text through the postings (one term, last-name order)", () => {
+  let client: typeof h.alpha;
+  const TOTAL = 1_000;
+  const ALL_STATUSES = ["active", "inactive", "duplicate", "deceased"] as const;
+
+  beforeAll(async () => {
+    const { apiKey } = await createTenantWithKey(h.em(), {
+      tenant: { id: "postings", name: "Postings" },
+      keyName: "test",
+      permissions: ALL_PERMISSIONS.filter((p) => p !== "contacts:unmask-tax-id"),
+      createdBy: "test",
+    });
+    client = h.client(apiKey.key);
+    // Each contact holds two words starting with "word" (its first and last name), and few distinct
+    // last names, so the id breaks most ties.
+    await h
+      .em()
+      .getConnection()
+      .execute(
+        `insert into contacts (tenant_id, id, number, subtype, first_name, last_name, roles, status,
+         created_at, created_by, updated_at, updated_by)
+       select 'postings', gen_random_uuid(), n, 'person', 'Word' || (n % 13), 'Wordsmith' || (n % 5),
+         array[]::text[], (array['active', 'inactive', 'duplicate', 'deceased'])[1 + n % 4],
+         now(), 'test', now(), 'test'
+       from generate_series(1, ?) n`,
+        [TOTAL],
+      );
+    await h.em().getConnection().execute("update tenants set contact_seq = ? where id = 'postings'", [TOTAL]);
+  });
+
+  /** Every id a search pages through, in order. */
+  async function everyPage(input: Parameters<typeof client.contacts.search.query>[0]): Promise<string[]> {
+    const seen: string[] = [];
+    for await (const page of pages(client.contacts.search, input)) seen.push(...page.items.map((c) => c.id));
+    return seen;
+  }
+
+  it("pages one-term free text exactly as the word index does, each contact once, both ways", async () => {
+    for (const direction of ["asc", "desc"] as const) {
+      const sort = { field: "lastName", direction } as const;
+      // With a status filter (here: every status) the search takes the word index instead.
+      const walked = await everyPage({ q: "word", sort, limit: 37 });
+      const collected = await everyPage({ q: "word", sort, limit: 37, status: [...ALL_STATUSES] });
+      expect(walked).toHaveLength(TOTAL);
+      expect(new Set(walked).size).toBe(TOTAL);
+      expect(walked).toEqual(collected);
+    }
+    const typo = await everyPage({ q: "wrodsmith2", limit: 50 });
+    expect(typo).toHaveLength(TOTAL / 5);
+    expect(typo).toEqual(await everyPage({ q: "wrodsmith2", limit: 50, status: [...ALL_STATUSES] }));
+  });
+
+  it("follows renames and deletes: the postings hold exactly each contact's words under its sort key", async () => {
+    const [first, second] = (await client.contacts.search.query({ q: "wordsmith3", limit: 2 })).items;
+    await client.contacts.patch.mutate({
+      id: first?.id ?? "",
+      patch: [{ op: "replace", path: "/lastName", value: "Aardvark" }],
+    });
+    await client.contacts.delete.mutate({ id: second?.id ?? "" });
+    const ids = async (q: string) =>
+      (await client.contacts.search.query({ q, limit: 1000 })).items.map((c) => c.id);
+    expect(await ids("wordsmith3")).not.toContain(first?.id);
+    expect(await ids("wordsmith3")).not.toContain(second?.id);
+    expect(await ids("aardvark")).toEqual([first?.id]);
+    expect((await ids("word")).slice(0, 1)).toEqual([first?.id]); // "aardvark" now sorts first
+    const [check] = await h
+      .em()
+      .getConnection()
+      .execute<{ postings: string; words: string; strays: string }[]>(
+        `select (select count(*) from search_postings where tenant_id = 'postings') as postings,
+           (select sum(cardinality(search_words)) from contacts where tenant_id = 'postings') as words,
+           (select count(*) from search_postings p where p.tenant_id = 'postings' and not exists (
+              select 1 from contacts c where c.tenant_id = p.tenant_id and c.id = p.contact_id
+                and c.sort_last = p.sort_last and p.word = any(c.search_words))) as strays`,
+      );
+    expect(Number(check?.postings)).toBe(Number(check?.words));
+    expect(Number(check?.strays)).toBe(0);
+  });
+
+  it("answers 400 on `cursor` for a cursor of another sort", async () => {
+    const other = await client.contacts.search.query({ q: "word", sort: { field: "firstName" }, limit: 5 });
+    const error = await rejection(
+      client.contacts.search.query({ q: "word", cursor: other.nextCursor ?? "" }),
+    );
+    expect(error.status).toBe(400);
+    expect(error.errors).toEqual([{ reason: "invalid", field: "cursor" }]);
+  });
+});
