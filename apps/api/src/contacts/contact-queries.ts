@@ -5,6 +5,7 @@ import type {
   SortField,
 } from "@contacts/domain/search";
 
+import { PAGE_COLUMNS } from "./contact-row.js";
 import { decodeCursor, encodeCursor, invalidCursor } from "./cursor.js";
 
 /**
@@ -341,7 +342,7 @@ function postingWalkQuery(tenantId: string, input: ContactSearchInput, words: re
         ) p
         group by p.sort_last, p.contact_id
         order by ${order("p")} limit ?)
-      select c.*, p.k::text as sort_key from page p join contacts c on c.tenant_id = ? and c.id = p.id
+      select ${PAGE_COLUMNS}, p.k::text as sort_key from page p join contacts c on c.tenant_id = ? and c.id = p.id
       order by p.k ${direction}, p.id ${direction}`,
     params: [arrayLiteral(words), tenantId, ...after.params, input.limit + 1, input.limit + 1, tenantId],
   };
@@ -383,7 +384,7 @@ export function searchQuery(
   if (m || collect) {
     return {
       sql: `with matches as materialized (select c.id, ${expression} as k from contacts c where ${c.where})
-        select c.*, p.k::text as sort_key
+        select ${PAGE_COLUMNS}, p.k::text as sort_key
         from (select id, k from matches order by k ${direction}, id ${direction} limit ?) p
         join contacts c on c.tenant_id = ? and c.id = p.id
         order by p.k ${direction}, p.id ${direction}`,
@@ -395,7 +396,7 @@ export function searchQuery(
   // migration 12), then its rows: walking past non-matching contacts reads index entries, not rows.
   return {
     sql: `with page as materialized (select c.id, ${expression} as k from contacts c where ${c.where} order by ${order} limit ?)
-      select c.*, p.k::text as sort_key from page p join contacts c on c.tenant_id = ? and c.id = p.id
+      select ${PAGE_COLUMNS}, p.k::text as sort_key from page p join contacts c on c.tenant_id = ? and c.id = p.id
       order by p.k ${direction}, p.id ${direction}`,
     params: [...c.params, input.limit + 1, tenantId],
   };
@@ -417,7 +418,7 @@ export function listQuery(tenantId: string, input: ContactListInput): SqlQuery {
   if (input.emailAddress) c.add("c.email_keys @> jsonb_build_array(lower(?::text))", input.emailAddress);
   if (input.cursor) c.add("c.number > ?", decodeCursor(input.cursor, isNumberCursor).n);
   return {
-    sql: `select c.* from contacts c where ${c.where} order by c.number limit ?`,
+    sql: `select ${PAGE_COLUMNS} from contacts c where ${c.where} order by c.number limit ?`,
     params: [...c.params, input.limit + 1],
   };
 }
@@ -434,7 +435,7 @@ export function descendantsQuery(tenantId: string, input: ContactDescendantsInpu
         union
         select child.id from accounts child join tree on child.parent_id = tree.id where child.tenant_id = ?
       )
-      select c.* from contacts c
+      select ${PAGE_COLUMNS} from contacts c
       where c.tenant_id = ? and c.account_id in (select id from tree) and c.number > ?
       order by c.number limit ?`,
     params: [tenantId, input.accountId, tenantId, tenantId, after, input.limit + 1],

@@ -1,7 +1,70 @@
 import type { ContactEntity } from "@contacts/db/entities/contact.entity";
 
-/** A row of `select c.* from contacts c`, as the driver returns it. */
+/** A row of `select c.* from contacts c` (or of `PAGE_COLUMNS`), as the driver returns it. */
 export type ContactRow = Record<string, unknown> & { id: string; number: string | number; sort_key?: string };
+
+/**
+ * The columns a page of contacts reads: what `contactFromRow` maps, without the derived search
+ * columns (word, place and email keys, sort keys, match keys, source hash), which nothing reading a
+ * page uses and which the driver would otherwise parse for every row.
+ */
+export const PAGE_COLUMNS = [
+  "tenant_id",
+  "id",
+  "number",
+  "subtype",
+  "prefix",
+  "first_name",
+  "middle_name",
+  "last_name",
+  "suffix",
+  "nickname",
+  "maiden_name",
+  "credentials",
+  "job_title",
+  "company_name",
+  "username",
+  "contact_group",
+  "account_id",
+  "roles",
+  "emails",
+  "phones",
+  "addresses",
+  "preferred_phone_label",
+  "preferred_address_label",
+  "tax_id_ciphertext",
+  "tax_id_key_id",
+  "tax_id_index",
+  "tax_id",
+  "gender",
+  "pronouns",
+  "date_of_birth",
+  "date_of_death",
+  "status",
+  "notes",
+  "social",
+  "notification_preferences",
+  "user_ids",
+  "portal_delegates",
+  "spouse_id",
+  "merged_ids",
+  "custom_fields",
+  "external_id",
+  "origin_service",
+  "locked",
+  "integration",
+  "version",
+  "created_at",
+  "created_by",
+  "updated_at",
+  "updated_by",
+  "import_id",
+  "import_record_number",
+  "import_source_file",
+  "loaded_at",
+]
+  .map((column) => `c.${column}`)
+  .join(", ");
 
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
 const json = (v: unknown): unknown => (typeof v === "string" ? JSON.parse(v) : v);
