@@ -65,8 +65,14 @@ export class Migration20261123000013SearchPostings extends Migration {
       create trigger contacts_postings_delete after delete on contacts for each row
         execute function contacts_unpost_words();
 
+      -- Existing contacts post their words. Row-level security binds a table owner that is not a
+      -- superuser (forced): lifted for the copy, inside this migration's transaction.
+      alter table contacts no force row level security;
+      alter table search_postings no force row level security;
       insert into search_postings (tenant_id, word, sort_last, contact_id)
         select c.tenant_id, w, c.sort_last, c.id from contacts c cross join unnest(c.search_words) w;
+      alter table contacts force row level security;
+      alter table search_postings force row level security;
       analyze search_postings;
     `);
   }
