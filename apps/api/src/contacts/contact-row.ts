@@ -8,7 +8,7 @@ export type ContactRow = Record<string, unknown> & { id: string; number: string 
  * columns (word, place and email keys, sort keys, match keys, source hash), which nothing reading a
  * page uses and which the driver would otherwise parse for every row.
  */
-export const PAGE_COLUMNS = [
+export const PAGE_COLUMN_NAMES: readonly string[] = [
   "tenant_id",
   "id",
   "number",
@@ -62,9 +62,8 @@ export const PAGE_COLUMNS = [
   "import_record_number",
   "import_source_file",
   "loaded_at",
-]
-  .map((column) => `c.${column}`)
-  .join(", ");
+];
+export const PAGE_COLUMNS = PAGE_COLUMN_NAMES.map((column) => `c.${column}`).join(", ");
 
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : (v as string));
 const json = (v: unknown): unknown => (typeof v === "string" ? JSON.parse(v) : v);
