@@ -247,6 +247,20 @@ const cases: { name: string; input: (i: number) => SearchRaw }[] = [
   { name: "q prefix", input: (i) => ({ q: pick(longNames, i).toLowerCase().slice(0, 5) }) },
   { name: "q one typo", input: (i) => ({ q: typo(pick(longNames, i)) }) },
   {
+    name: "q first and last name",
+    input: (i) => {
+      const s = pick(persons, i);
+      return { q: `${s.first_name ?? ""} ${s.last_name ?? ""}` };
+    },
+  },
+  {
+    name: "q prefix + country",
+    input: (i) => {
+      const s = pick(persons, i);
+      return { q: (s.last_name ?? "").toLowerCase().slice(0, 4), country: s.country };
+    },
+  },
+  {
     name: "lastName+country+status",
     input: (i) => {
       const s = pick(persons, i);
