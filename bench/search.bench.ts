@@ -207,6 +207,7 @@ const typo = (word: string): string => {
 const longNames = persons
   .flatMap((s) => [s.first_name ?? "", s.last_name ?? ""])
   .filter((n) => n.length >= 5);
+const longLastNames = persons.filter((s) => (s.last_name ?? "").length >= 4);
 const STATUSES: SearchRaw["status"][] = [
   ["inactive"],
   ["duplicate", "deceased"],
@@ -256,7 +257,7 @@ const cases: { name: string; input: (i: number) => SearchRaw }[] = [
   {
     name: "q prefix + country",
     input: (i) => {
-      const s = pick(persons, i);
+      const s = pick(longLastNames, i);
       return { q: (s.last_name ?? "").toLowerCase().slice(0, 4), country: s.country };
     },
   },
