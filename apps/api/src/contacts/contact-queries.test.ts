@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+
 import { describe, expect, it } from "vitest";
 import type { ContactSearchInput } from "@contacts/domain/search";
 
@@ -20,6 +22,11 @@ describe("collectRareMatches", () => {
     expect(collectRareMatches({ contacts: "1000000", frequency: "0.003" }, { limit: 50 })).toBe(false);
   });
 
+  it("with free text, collects a place or role under 10 % (the alternative walks the postings)", () => {
+    expect(collectRareMatches({ ...million, frequency: 0.09 }, { limit: 50, q: "smith" })).toBe(true);
+    expect(collectRareMatches({ ...million, frequency: 0.11 }, { limit: 50, q: "smith" })).toBe(false);
+  });
+
   it("walks when nothing is known about the value", () => {
     expect(collectRareMatches(undefined, { limit: 50 })).toBe(false);
     expect(collectRareMatches({ contacts: 10, frequency: null }, { limit: 50 })).toBe(false);
@@ -40,13 +47,24 @@ describe("postingWalkWords", () => {
     expect(postingWalkWords(desc, [["smith"]])).toEqual(["smith"]);
   });
 
+  it("walks with place and role filters, checked on the last-name index", () => {
+    const filters = {
+      city: "Paris",
+      state: "IDF",
+      country: "FR",
+      role: "BILLING",
+    };
+    expect(postingWalkWords({ ...base, ...filters }, [["smith"]])).toEqual(["smith"]);
+  });
+
   it("does not for several terms, another sort, another filter, no word or too many words", () => {
     expect(postingWalkWords(base, [["ada"], ["smith"]])).toBeNull();
     expect(
       postingWalkWords({ ...base, sort: { field: "firstName", direction: "asc" } }, [["smith"]]),
     ).toBeNull();
+    expect(postingWalkWords({ ...base, accountIds: [randomUUID()] }, [["smith"]])).toBeNull();
+    expect(postingWalkWords({ ...base, firstName: "ada" }, [["smith"]])).toBeNull();
     expect(postingWalkWords({ ...base, status: ["active"] }, [["smith"]])).toBeNull();
-    expect(postingWalkWords({ ...base, city: "Paris" }, [["smith"]])).toBeNull();
     expect(postingWalkWords(base, [[]])).toBeNull();
     expect(postingWalkWords({ limit: 50 }, null)).toBeNull();
     const many = Array.from({ length: POSTING_WALK_MAX_WORDS + 1 }, (_, i) => `w${String(i)}`);

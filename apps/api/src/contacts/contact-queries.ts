@@ -275,13 +275,16 @@ const COVERED_WALK_COST = 1 / 8;
  * Whether to collect every match and sort them rather than walk the sort order: walking costs about
  * `page / frequency` steps of `walkCost`, collecting `frequency * contacts` rows, so collect when the
  * frequency is under `sqrt(page / contacts * walkCost)`: 0.7 % for a 50-row page of a million
- * contacts walking rows, 0.25 % walking the covering last-name index.
+ * contacts walking rows, 0.25 % walking the covering last-name index. With free text, under
+ * `POSTING_WALK_MIN_FREQUENCY`.
  */
 export function collectRareMatches(
   row: FilterFrequency | undefined,
-  input: Pick<ContactSearchInput, "limit" | "sort">,
+  input: Pick<ContactSearchInput, "limit" | "sort" | "q">,
 ): boolean {
   if (row?.frequency == null || row.contacts == null) return false;
+  // With free text the alternative is a walk of the text's postings (`postingWalkWords`).
+  if (input.q !== undefined) return Number(row.frequency) < POSTING_WALK_MIN_FREQUENCY;
   const walkCost = (input.sort?.field ?? "lastName") === "lastName" ? COVERED_WALK_COST : 1;
   return (
     Number(row.frequency) < Math.sqrt(((input.limit + 1) / Math.max(Number(row.contacts), 1)) * walkCost)
@@ -295,9 +298,23 @@ export const POSTING_WALK_MAX_WORDS = 256;
 const PAGING_KEYS = new Set(["q", "limit", "cursor", "sort", "fields"]);
 
 /**
+ * Filters a posting walk checks on the last-name index, which carries their columns (an index-only
+ * probe per entry, migration 12): places and roles, whose frequency the planner's statistics give,
+ * so that a value too rare to meet a page soon collects through its GIN index instead
+ * (`collectRareMatches`).
+ */
+const WALK_FILTER_KEYS = new Set(["city", "state", "country", "role"]);
+
+/**
+ * A posting walk with a place or role filter probes about `page / frequency` entries per word; under
+ * this frequency, intersecting the word and filter GIN indexes reads fewer rows.
+ */
+export const POSTING_WALK_MIN_FREQUENCY = 0.1;
+
+/**
  * The words of a free-text search that is served by walking `search_postings` (migration 13): one
- * term, the last-name order, no other filter (any other filter could leave a walk of one page per
- * word short of a page). Null for every other search.
+ * term, the last-name order, and no filter but places and roles that are not rare (the caller
+ * collects those: `collectRareMatches`). Null for every other search.
  */
 export function postingWalkWords(
   input: ContactSearchInput,
@@ -307,16 +324,18 @@ export function postingWalkWords(
   if (!words?.length || words.length > POSTING_WALK_MAX_WORDS) return null;
   if ((input.sort?.field ?? "lastName") !== "lastName") return null;
   // A key may be present with no value (`{ cursor: undefined }`): only set filters count.
-  const filtered = Object.entries(input as Record<string, unknown>).some(
-    ([key, value]) => value !== undefined && !PAGING_KEYS.has(key),
+  const other = Object.entries(input as Record<string, unknown>).some(
+    ([key, value]) => value !== undefined && !PAGING_KEYS.has(key) && !WALK_FILTER_KEYS.has(key),
   );
-  return filtered ? null : words;
+  return other ? null : words;
 }
 
 /**
  * A one-term free-text page from the postings: after the cursor, the first `limit + 1` entries of
- * each word in last-name order (index entries only), merged without duplicates (a contact may hold
- * two of the words); then the page's rows.
+ * each word in last-name order that pass the filters (each checked on the contact's entry in the
+ * last-name index), merged without duplicates (a contact may hold two of the words); then the
+ * page's rows. A contact on the page is among the first `limit + 1` passing entries of each of its
+ * words, so no word needs more.
  */
 function postingWalkQuery(tenantId: string, input: ContactSearchInput, words: readonly string[]): SqlQuery {
   const direction = input.sort?.direction ?? "asc";
@@ -325,9 +344,17 @@ function postingWalkQuery(tenantId: string, input: ContactSearchInput, words: re
     const cursor = decodeCursor(input.cursor, isSortCursor);
     if (cursor.s !== `lastName:${direction}`) throw invalidCursor();
     after.add(
-      `and (s.sort_last, s.contact_id) ${direction === "asc" ? ">" : "<"} (?::text, ?::uuid)`,
+      `(s.sort_last, s.contact_id) ${direction === "asc" ? ">" : "<"} (?::text, ?::uuid)`,
       cursor.k,
       cursor.i,
+    );
+  }
+  const filters = searchConditions(tenantId, input, null);
+  if (filters.parts.length > 1) {
+    after.add(
+      `exists (select 1 from contacts c where ${filters.where}
+         and c.sort_last = s.sort_last and c.id = s.contact_id)`,
+      ...filters.params,
     );
   }
   const order = (t: string) => `${t}.sort_last ${direction}, ${t}.contact_id ${direction}`;
@@ -337,7 +364,7 @@ function postingWalkQuery(tenantId: string, input: ContactSearchInput, words: re
         from unnest(?::text[]) as t (word)
         cross join lateral (
           select s.contact_id, s.sort_last from search_postings s
-          where s.tenant_id = ? and s.word = t.word ${after.where}
+          where s.tenant_id = ? and s.word = t.word ${after.parts.map((part) => `and ${part}`).join(" ")}
           order by ${order("s")} limit ?
         ) p
         group by p.sort_last, p.contact_id
@@ -353,8 +380,8 @@ function postingWalkQuery(tenantId: string, input: ContactSearchInput, words: re
  * as tie-breaker, one row more than the page (to know whether there is a next page). With `q`,
  * `freeText` holds the words of each of its terms (`freeTextQuery`). `collect` (a rare place or
  * role filter, see `collectRareMatches`) gathers the matches first, as email and free text do; a
- * one-term free-text search alone in the last-name order walks the postings instead
- * (`postingWalkWords`).
+ * one-term free-text search in the last-name order, alone or with common status, place or role
+ * filters, walks the postings instead (`postingWalkWords`).
  */
 export function searchQuery(
   tenantId: string,
@@ -367,7 +394,7 @@ export function searchQuery(
   const direction = input.sort?.direction ?? "asc";
   const { expression, cast } = SORT_KEYS[field];
   const signature = `${field}:${direction}`;
-  const walk = taxIdIndex ? null : postingWalkWords(input, freeText);
+  const walk = taxIdIndex || collect ? null : postingWalkWords(input, freeText);
   if (walk) return postingWalkQuery(tenantId, input, walk);
   const c = searchConditions(tenantId, input, taxIdIndex);
   const m = candidateConditions(tenantId, input, freeText);

@@ -450,7 +450,6 @@ describe("paging", () => {
 describe("free text through the postings (one term, last-name order)", () => {
   let client: typeof h.alpha;
   const TOTAL = 1_000;
-  const ALL_STATUSES = ["active", "inactive", "duplicate", "deceased"] as const;
 
   beforeAll(async () => {
     const { apiKey } = await createTenantWithKey(h.em(), {
@@ -469,7 +468,8 @@ describe("free text through the postings (one term, last-name order)", () => {
         `insert into contacts (tenant_id, id, number, subtype, first_name, last_name, roles, status,
          created_at, created_by, updated_at, updated_by)
        select 'postings', gen_random_uuid(), n, 'person', 'Word' || (n % 13), 'Wordsmith' || (n % 5),
-         array[]::text[], (array['active', 'inactive', 'duplicate', 'deceased'])[1 + n % 4],
+         case when n % 20 = 0 then array['TECHNICAL'] when n % 2 = 0 then array['BILLING'] else array[]::text[] end,
+         (array['active', 'inactive', 'duplicate', 'deceased'])[1 + n % 4],
          now(), 'test', now(), 'test'
        from generate_series(1, ?) n`,
         [TOTAL],
@@ -484,19 +484,36 @@ describe("free text through the postings (one term, last-name order)", () => {
     return seen;
   }
 
+  // Every contact's number: a filter that keeps all of them and makes the search take the word index.
+  const everyNumber = () => Array.from({ length: TOTAL }, (_, i) => i + 1);
+
   it("pages one-term free text exactly as the word index does, each contact once, both ways", async () => {
     for (const direction of ["asc", "desc"] as const) {
       const sort = { field: "lastName", direction } as const;
-      // With a status filter (here: every status) the search takes the word index instead.
       const walked = await everyPage({ q: "word", sort, limit: 37 });
-      const collected = await everyPage({ q: "word", sort, limit: 37, status: [...ALL_STATUSES] });
+      const collected = await everyPage({ q: "word", sort, limit: 37, numbers: everyNumber() });
       expect(walked).toHaveLength(TOTAL);
       expect(new Set(walked).size).toBe(TOTAL);
       expect(walked).toEqual(collected);
     }
     const typo = await everyPage({ q: "wrodsmith2", limit: 50 });
     expect(typo).toHaveLength(TOTAL / 5);
-    expect(typo).toEqual(await everyPage({ q: "wrodsmith2", limit: 50, status: [...ALL_STATUSES] }));
+    expect(typo).toEqual(await everyPage({ q: "wrodsmith2", limit: 50, numbers: everyNumber() }));
+  });
+
+  it("pages one-term free text with a role filter exactly as the word index does", async () => {
+    for (const direction of ["asc", "desc"] as const) {
+      const input = { q: "word", sort: { field: "lastName", direction }, limit: 23 } as const;
+      // Half the contacts are BILLING; one in twenty TECHNICAL (each word's walk goes further).
+      for (const [role, count] of [
+        ["BILLING", TOTAL / 2 - TOTAL / 20],
+        ["TECHNICAL", TOTAL / 20],
+      ] as const) {
+        const walked = await everyPage({ ...input, role });
+        expect(walked).toHaveLength(count);
+        expect(walked).toEqual(await everyPage({ ...input, role, numbers: everyNumber() }));
+      }
+    }
   });
 
   it("follows renames and deletes: the postings hold exactly each contact's words under its sort key", async () => {
