@@ -330,6 +330,30 @@ export function postingWalkWords(
   return other ? null : words;
 }
 
+/** The sort a search cursor belongs to (a cursor of another sort is refused). */
+function sortSignature(input: Pick<ContactSearchInput, "sort">): string {
+  return `${input.sort?.field ?? "lastName"}:${input.sort?.direction ?? "asc"}`;
+}
+
+/**
+ * The keyset condition of a search cursor on `(columns)` (the sort key, then the id); a cursor of
+ * another sort or direction is a 400.
+ */
+function afterCursor(c: Conditions, input: ContactSearchInput, columns: string, cast: string): void {
+  if (!input.cursor) return;
+  const direction = input.sort?.direction ?? "asc";
+  const cursor = decodeCursor(input.cursor, isSortCursor);
+  if (cursor.s !== sortSignature(input)) throw invalidCursor();
+  c.add(`(${columns}) ${direction === "asc" ? ">" : "<"} (?::${cast}, ?::uuid)`, cursor.k, cursor.i);
+}
+
+/** The rows of a page of `(id, k)` pairs, in its order (the tenant is the next parameter). */
+function pageRows(page: string, direction: "asc" | "desc"): string {
+  return `select ${PAGE_COLUMNS}, p.k::text as sort_key from ${page} p
+    join contacts c on c.tenant_id = ? and c.id = p.id
+    order by p.k ${direction}, p.id ${direction}`;
+}
+
 /**
  * A one-term free-text page from the postings: after the cursor, the first `limit + 1` entries of
  * each word in last-name order that pass the filters (each checked on the contact's entry in the
@@ -340,15 +364,7 @@ export function postingWalkWords(
 function postingWalkQuery(tenantId: string, input: ContactSearchInput, words: readonly string[]): SqlQuery {
   const direction = input.sort?.direction ?? "asc";
   const after = new Conditions();
-  if (input.cursor) {
-    const cursor = decodeCursor(input.cursor, isSortCursor);
-    if (cursor.s !== `lastName:${direction}`) throw invalidCursor();
-    after.add(
-      `(s.sort_last, s.contact_id) ${direction === "asc" ? ">" : "<"} (?::text, ?::uuid)`,
-      cursor.k,
-      cursor.i,
-    );
-  }
+  afterCursor(after, input, "s.sort_last, s.contact_id", "text");
   const filters = searchConditions(tenantId, input, null);
   if (filters.parts.length > 1) {
     after.add(
@@ -369,8 +385,7 @@ function postingWalkQuery(tenantId: string, input: ContactSearchInput, words: re
         ) p
         group by p.sort_last, p.contact_id
         order by ${order("p")} limit ?)
-      select ${PAGE_COLUMNS}, p.k::text as sort_key from page p join contacts c on c.tenant_id = ? and c.id = p.id
-      order by p.k ${direction}, p.id ${direction}`,
+      ${pageRows("page", direction)}`,
     params: [arrayLiteral(words), tenantId, ...after.params, input.limit + 1, input.limit + 1, tenantId],
   };
 }
@@ -380,8 +395,8 @@ function postingWalkQuery(tenantId: string, input: ContactSearchInput, words: re
  * as tie-breaker, one row more than the page (to know whether there is a next page). With `q`,
  * `freeText` holds the words of each of its terms (`freeTextQuery`). `collect` (a rare place or
  * role filter, see `collectRareMatches`) gathers the matches first, as email and free text do; a
- * one-term free-text search in the last-name order, alone or with common status, place or role
- * filters, walks the postings instead (`postingWalkWords`).
+ * one-term free-text search in the last-name order, alone or with a common place or role filter,
+ * walks the postings instead (`postingWalkWords`).
  */
 export function searchQuery(
   tenantId: string,
@@ -393,28 +408,16 @@ export function searchQuery(
   const field = input.sort?.field ?? "lastName";
   const direction = input.sort?.direction ?? "asc";
   const { expression, cast } = SORT_KEYS[field];
-  const signature = `${field}:${direction}`;
   const walk = taxIdIndex || collect ? null : postingWalkWords(input, freeText);
   if (walk) return postingWalkQuery(tenantId, input, walk);
   const c = searchConditions(tenantId, input, taxIdIndex);
   const m = candidateConditions(tenantId, input, freeText);
   if (m) c.add(m.where, ...m.params);
-  if (input.cursor) {
-    const cursor = decodeCursor(input.cursor, isSortCursor);
-    if (cursor.s !== signature) throw invalidCursor();
-    c.add(
-      `(${expression}, c.id) ${direction === "asc" ? ">" : "<"} (?::${cast}, ?::uuid)`,
-      cursor.k,
-      cursor.i,
-    );
-  }
+  afterCursor(c, input, `${expression}, c.id`, cast);
   if (m || collect) {
     return {
       sql: `with matches as materialized (select c.id, ${expression} as k from contacts c where ${c.where})
-        select ${PAGE_COLUMNS}, p.k::text as sort_key
-        from (select id, k from matches order by k ${direction}, id ${direction} limit ?) p
-        join contacts c on c.tenant_id = ? and c.id = p.id
-        order by p.k ${direction}, p.id ${direction}`,
+        ${pageRows(`(select id, k from matches order by k ${direction}, id ${direction} limit ?)`, direction)}`,
       params: [...c.params, input.limit + 1, tenantId],
     };
   }
@@ -423,16 +426,14 @@ export function searchQuery(
   // migration 12), then its rows: walking past non-matching contacts reads index entries, not rows.
   return {
     sql: `with page as materialized (select c.id, ${expression} as k from contacts c where ${c.where} order by ${order} limit ?)
-      select ${PAGE_COLUMNS}, p.k::text as sort_key from page p join contacts c on c.tenant_id = ? and c.id = p.id
-      order by p.k ${direction}, p.id ${direction}`,
+      ${pageRows("page", direction)}`,
     params: [...c.params, input.limit + 1, tenantId],
   };
 }
 
 /** The cursor after `last` in a search (its sort key as the database printed it, and its id). */
 export function searchCursor(input: ContactSearchInput, last: { sort_key?: string; id: string }): string {
-  const signature = `${input.sort?.field ?? "lastName"}:${input.sort?.direction ?? "asc"}`;
-  return encodeCursor({ k: last.sort_key ?? "", i: last.id, s: signature });
+  return encodeCursor({ k: last.sort_key ?? "", i: last.id, s: sortSignature(input) });
 }
 
 /** `contacts.list`: one account's contacts in number order, with the Rackspace filters. */

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { iterate, pages } from "@contacts/client/client";
 import type { ContactInput } from "@contacts/domain/contact";
-import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 import { ContactSearchInput } from "@contacts/domain/search";
 
-import { createTenantWithKey } from "../tenants/tenant.service.js";
 import { searchCursor, searchQuery } from "./contact-queries.js";
 import { rejection, startHarness } from "../testing/harness.js";
 import type { Harness } from "../testing/harness.js";
@@ -314,13 +312,7 @@ describe("paging", () => {
   const TOTAL = 2_500;
 
   beforeAll(async () => {
-    const { apiKey } = await createTenantWithKey(h.em(), {
-      tenant: { id: "paging", name: "Paging" },
-      keyName: "test",
-      permissions: ALL_PERMISSIONS.filter((p) => p !== "contacts:unmask-tax-id"),
-      createdBy: "test",
-    });
-    client = h.client(apiKey.key);
+    client = await h.tenantClient("paging");
     const account = await client.accounts.create.mutate({
       account: { type: "CLOUD", key: "big", name: "Big" },
     });
@@ -452,13 +444,7 @@ describe("free text through the postings (one term, last-name order)", () => {
   const TOTAL = 1_000;
 
   beforeAll(async () => {
-    const { apiKey } = await createTenantWithKey(h.em(), {
-      tenant: { id: "postings", name: "Postings" },
-      keyName: "test",
-      permissions: ALL_PERMISSIONS.filter((p) => p !== "contacts:unmask-tax-id"),
-      createdBy: "test",
-    });
-    client = h.client(apiKey.key);
+    client = await h.tenantClient("postings");
     // Each contact holds two words starting with "word" (its first and last name), and few distinct
     // last names, so the id breaks most ties.
     await h

@@ -9,7 +9,6 @@ import type { ContactEvent } from "@contacts/domain/events";
 import { applyJsonPatch } from "@contacts/domain/patch";
 import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 
-import { createTenantWithKey } from "../tenants/tenant.service.js";
 import { rejection, startHarness } from "../testing/harness.js";
 import type { Harness } from "../testing/harness.js";
 
@@ -28,17 +27,6 @@ const MASKED = "***-**-6789";
 
 function person(firstName: string, extra: Partial<ContactInput> = {}): ContactInput {
   return { subtype: "person", firstName, lastName: "Feed", ...extra };
-}
-
-/** A new tenant and a client of it (every permission but unmasking). */
-async function newTenant(id: string): Promise<ContactsClient> {
-  const { apiKey } = await createTenantWithKey(h.em(), {
-    tenant: { id, name: id },
-    keyName: "test",
-    permissions: ALL_PERMISSIONS.filter((p) => p !== "contacts:unmask-tax-id"),
-    createdBy: "test",
-  });
-  return h.client(apiKey.key);
 }
 
 /** Every history page of a contact, following nextCursor. */
@@ -140,8 +128,8 @@ describe("contacts.changes", () => {
   });
 
   it("delivers every event exactly once, in commit order, to a consumer reading while 4 writers commit", async () => {
-    const client = await newTenant("feed");
-    const other = await newTenant("feed-other");
+    const client = await h.tenantClient("feed");
+    const other = await h.tenantClient("feed-other");
     const WRITERS = 4;
     const OPS = 20;
     const seen = new Map<number, ContactEvent>();
@@ -255,7 +243,7 @@ describe("contacts.changes", () => {
   }, 120_000);
 
   it("tells a consumer whose cursor is older than the retained events to resync", async () => {
-    const client = await newTenant("retention");
+    const client = await h.tenantClient("retention");
     await client.contacts.create.mutate({ contact: person("Old") });
     await client.contacts.create.mutate({ contact: person("Older") });
     const first = await client.contacts.changes.query({ limit: 1 });

@@ -36,6 +36,8 @@ export interface Harness {
   /** Tenant `bravo`, same permissions as alpha's. */
   bravo: ContactsClient;
   client(apiKey: string, headers?: Record<string, string>): ContactsClient;
+  /** A new tenant (named by its id) and a client with the same permissions as alpha's. */
+  tenantClient(id: string): Promise<ContactsClient>;
   /** A client with a platform token (every tenant, every permission) acting in `tenantId`. */
   platform(tenantId: string): Promise<ContactsClient>;
   /** A new key for a tenant with exactly these permissions. */
@@ -123,6 +125,7 @@ export async function startHarness(
     alphaKey,
     bravo: client(bravoKey),
     client,
+    tenantClient: async (id) => client(await tenant(id)),
     platform: async (tenantId) =>
       client(
         await new SignJWT({
