@@ -76,10 +76,34 @@ try {
     create index on import_baseline (country);
     create index on import_baseline (roles);
   `);
+  // WAL written and checkpoints taken per run: on a table whose indexes take random inserts, every
+  // index page touched for the first time after a checkpoint goes into the WAL whole.
+  const walMark = async (): Promise<{ lsn: string; checkpoints: number }> => {
+    const [row] = (
+      await owner.query<{ lsn: string; checkpoints: string }>(
+        `select pg_current_wal_lsn()::text as lsn,
+                (select num_timed + num_requested from pg_stat_checkpointer) as checkpoints`,
+      )
+    ).rows;
+    if (!row) throw new Error("no WAL position");
+    return { lsn: row.lsn, checkpoints: Number(row.checkpoints) };
+  };
+  const walSince = async (from: { lsn: string; checkpoints: number }): Promise<string> => {
+    const to = await walMark();
+    const [row] = (
+      await owner.query<{ bytes: string }>("select pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn) as bytes", [
+        to.lsn,
+        from.lsn,
+      ])
+    ).rows;
+    const bytes = Number(row?.bytes ?? 0);
+    return `${(bytes / 2 ** 30).toFixed(1)} GB (${Math.round(bytes / RECORDS).toLocaleString("en-US")} bytes a record, ${String(to.checkpoints - from.checkpoints)} checkpoints)`;
+  };
   const psql = spawnSync("psql", ["--version"]);
   if (psql.status !== 0)
     throw new Error("psql is needed for the baseline (apt-get install postgresql-client)");
   console.error("baseline: psql \\copy...");
+  const copyWal = await walMark();
   const copyStarted = performance.now();
   const copied = spawnSync(
     "psql",
@@ -96,6 +120,7 @@ try {
   );
   const copyMs = performance.now() - copyStarted;
   if (copied.status !== 0) throw new Error(`psql \\copy failed: ${copied.stderr}`);
+  const copyWalUsed = await walSince(copyWal);
   await owner.query("drop table import_baseline");
 
   // The worker in its own process, compiled and started with the flags of its start script (a
@@ -156,9 +181,13 @@ try {
     }
   };
   console.error("fresh import...");
+  const freshWal = await walMark();
   const fresh = await importOnce("insert");
+  const freshWalUsed = await walSince(freshWal);
   console.error("re-import (upsert)...");
+  const againWal = await walMark();
   const again = await importOnce("upsert");
+  const againWalUsed = await walSince(againWal);
   const status = fs.readFileSync(`/proc/${String(worker.pid)}/status`, "utf8");
   const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
 
@@ -195,6 +224,7 @@ try {
     log(
       `Worker time (fresh / re-import): waiting for the parse thread ${seconds(freshTimes.waitingMs)} / ${seconds(againTimes.waitingMs)} s, writing chunks ${seconds(freshTimes.writingMs)} / ${seconds(againTimes.writingMs)} s (${String(freshTimes.chunks)} chunks).`,
     );
+  log(`WAL written: baseline ${copyWalUsed}; fresh import ${freshWalUsed}; re-import ${againWalUsed}.`);
   log(
     `Worker peak RSS (VmHWM): ${(peakKb / 1024).toFixed(0)} MB (target < ${String(TARGET_RSS_MB)} MB: ${peakKb / 1024 < TARGET_RSS_MB ? "ok" : "**MISS**"}).`,
   );
