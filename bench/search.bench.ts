@@ -143,6 +143,7 @@ async function searchInTenant<T extends pg.QueryResultRow = { id: string }>(
       ? collectRareMatches(
           (await c.query<FilterFrequency>(toPgPlaceholders(frequency.sql), frequency.params)).rows[0],
           input,
+          freeText,
         )
       : false;
     const query = searchQuery(tenantId, input, null, freeText, collect);

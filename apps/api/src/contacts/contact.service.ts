@@ -239,6 +239,7 @@ export class ContactService {
       ? collectRareMatches(
           (await this.em.execute<FilterFrequency[]>(frequency.sql, frequency.params))[0],
           input,
+          freeText,
         )
       : false;
     const query = searchQuery(this.tenantId, input, taxIdIndex, freeText, collect);
