@@ -362,27 +362,19 @@ describe("paging", () => {
   it("pages a role filter the same whether it collects the matches or walks the sort order", async () => {
     // The API picks one of the two plans from how common the value is (collectRareMatches); both
     // must give the same pages. Run here as the owner, with the tenant named in the query.
-    const connection = h.em().getConnection();
     for (const sort of [
       { field: "lastName", direction: "asc" },
       { field: "createdAt", direction: "desc" },
     ] as const) {
-      const walk = async (collect: boolean): Promise<string[]> => {
-        const seen: string[] = [];
-        let cursor: string | undefined;
-        do {
-          const input = ContactSearchInput.parse({ role: "BILLING", sort, limit: 300, cursor });
-          const rows = await connection.execute<{ id: string; sort_key: string }[]>(
-            searchQuery("paging", input, null, null, collect).sql,
-            searchQuery("paging", input, null, null, collect).params,
-          );
-          const page = rows.slice(0, input.limit);
-          seen.push(...page.map((r) => r.id));
-          const last = page.at(-1);
-          cursor = rows.length > input.limit && last ? searchCursor(input, last) : undefined;
-        } while (cursor);
-        return seen;
-      };
+      const walk = async (collect: boolean): Promise<string[]> =>
+        (
+          await everyPageOfPlan(
+            "paging",
+            ContactSearchInput.parse({ role: "BILLING", sort, limit: 300 }),
+            null,
+            collect,
+          )
+        ).ids;
       const collected = await walk(true);
       expect(collected).toHaveLength(Math.floor(TOTAL / 3));
       expect(await walk(false)).toEqual(collected);
@@ -439,6 +431,32 @@ describe("paging", () => {
   });
 });
 
+/**
+ * Every id of a search paged through one plan of `searchQuery` (`collect` or not), run as the owner
+ * with the tenant named in the query, and the SQL of each page.
+ */
+async function everyPageOfPlan(
+  tenantId: string,
+  input: ContactSearchInput,
+  freeText: string[][] | null,
+  collect: boolean,
+): Promise<{ ids: string[]; sql: string[] }> {
+  const connection = h.em().getConnection();
+  const ids: string[] = [];
+  const sql: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const query = searchQuery(tenantId, { ...input, cursor }, null, freeText, collect);
+    sql.push(query.sql);
+    const rows = await connection.execute<{ id: string; sort_key: string }[]>(query.sql, query.params);
+    const page = rows.slice(0, input.limit);
+    ids.push(...page.map((r) => r.id));
+    const last = page.at(-1);
+    cursor = rows.length > input.limit && last ? searchCursor(input, last) : undefined;
+  } while (cursor);
+  return { ids, sql };
+}
+
 describe("free text through the postings (one term, last-name order)", () => {
   let client: typeof h.alpha;
   const TOTAL = 1_000;
@@ -487,11 +505,8 @@ describe("free text through the postings (one term, last-name order)", () => {
     expect(typo).toEqual(await everyPage({ q: "wrodsmith2", limit: 50, numbers: everyNumber() }));
   });
 
-  /**
-   * Every id of a search paged through one plan, run here as the owner: the walk of the postings
-   * (`collect` false) or the intersection of the GIN indexes (`collect` true).
-   */
-  async function everyPageOfPlan(input: ContactSearchInput, collect: boolean): Promise<string[]> {
+  /** Every id of a search paged through the walk of the postings (`collect` false) or the GIN indexes. */
+  async function everyPageOfTextPlan(input: ContactSearchInput, collect: boolean): Promise<string[]> {
     const connection = h.em().getConnection();
     const terms = freeTextTerms(input.q ?? "");
     const dictionary = freeTextQuery("postings", terms);
@@ -499,19 +514,10 @@ describe("free text through the postings (one term, last-name order)", () => {
       terms,
       await connection.execute<{ term: number; word: string }[]>(dictionary.sql, dictionary.params),
     );
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const query = searchQuery("postings", { ...input, cursor }, null, words, collect);
-      // The plan under test is the one taken.
-      expect(query.sql.includes("search_postings")).toBe(!collect);
-      const rows = await connection.execute<{ id: string; sort_key: string }[]>(query.sql, query.params);
-      const page = rows.slice(0, input.limit);
-      seen.push(...page.map((r) => r.id));
-      const last = page.at(-1);
-      cursor = rows.length > input.limit && last ? searchCursor(input, last) : undefined;
-    } while (cursor);
-    return seen;
+    const { ids, sql } = await everyPageOfPlan("postings", input, words, collect);
+    // The plan under test is the one taken.
+    for (const text of sql) expect(text.includes("search_postings")).toBe(!collect);
+    return ids;
   }
 
   it("pages one-term free text with a role filter the same through the postings and the word index", async () => {
@@ -527,10 +533,10 @@ describe("free text through the postings (one term, last-name order)", () => {
           sort: { field: "lastName", direction },
           limit: 23,
         });
-        const walked = await everyPageOfPlan(input, false);
+        const walked = await everyPageOfTextPlan(input, false);
         expect(walked).toHaveLength(count);
         expect(new Set(walked).size).toBe(count);
-        expect(walked).toEqual(await everyPageOfPlan(input, true));
+        expect(walked).toEqual(await everyPageOfTextPlan(input, true));
         // The API, whichever plan it picks, pages the same.
         expect(await everyPage(input)).toEqual(walked);
       }
