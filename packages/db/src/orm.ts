@@ -19,6 +19,7 @@ import { Migration20261123000010BulkLoad } from "./migrations/Migration202611230
 import { Migration20261123000011ImportSourceHash } from "./migrations/Migration20261123000011_import_source_hash.js";
 import { Migration20261123000012CoveringSearchIndexes } from "./migrations/Migration20261123000012_covering_search_indexes.js";
 import { Migration20261123000013SearchPostings } from "./migrations/Migration20261123000013_search_postings.js";
+import { Migration20261123000014PlacePostings } from "./migrations/Migration20261123000014_place_postings.js";
 import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
 import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
 
@@ -51,6 +52,7 @@ export const migrations = [
     class: Migration20261123000012CoveringSearchIndexes,
   },
   { name: "Migration20261123000013_search_postings", class: Migration20261123000013SearchPostings },
+  { name: "Migration20261123000014_place_postings", class: Migration20261123000014PlacePostings },
 ];
 
 export interface OrmOptions {

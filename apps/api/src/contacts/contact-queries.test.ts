@@ -7,6 +7,7 @@ import {
   collectRareMatches,
   POSTING_WALK_MAX_WORDS,
   postingWalkCheaper,
+  placeWalkKey,
   postingWalkWords,
 } from "./contact-queries.js";
 
@@ -109,5 +110,35 @@ describe("postingWalkWords", () => {
     const many = Array.from({ length: POSTING_WALK_MAX_WORDS + 1 }, (_, i) => `w${String(i)}`);
     expect(postingWalkWords(base, [many])).toBeNull();
     expect(postingWalkWords(base, [many.slice(1)])).toHaveLength(POSTING_WALK_MAX_WORDS);
+  });
+});
+
+describe("placeWalkKey", () => {
+  it("walks the postings of a lone city, state or country in last-name order, either way", () => {
+    expect(placeWalkKey({ limit: 50, city: "Paris" })).toEqual({
+      sql: "array[? || lower(?::text)]",
+      params: ["city:", "Paris"],
+    });
+    expect(placeWalkKey({ limit: 50, state: "IDF", fields: ["id"], cursor: "x" })?.params).toEqual([
+      "state:",
+      "IDF",
+    ]);
+    const desc: ContactSearchInput = {
+      limit: 5,
+      country: "FR",
+      sort: { field: "lastName", direction: "desc" },
+    };
+    expect(placeWalkKey(desc)?.params).toEqual(["country:", "FR"]);
+  });
+
+  it("does not with two filters, free text, a non-place filter or another sort", () => {
+    expect(placeWalkKey({ limit: 50, city: "Paris", country: "FR" })).toBeNull();
+    expect(placeWalkKey({ limit: 50, city: "Paris", q: "ada" })).toBeNull();
+    expect(placeWalkKey({ limit: 50, city: "Paris", role: "BILLING" })).toBeNull();
+    expect(placeWalkKey({ limit: 50, role: "BILLING" })).toBeNull();
+    expect(
+      placeWalkKey({ limit: 50, city: "Paris", sort: { field: "createdAt", direction: "asc" } }),
+    ).toBeNull();
+    expect(placeWalkKey({ limit: 50 })).toBeNull();
   });
 });

@@ -357,6 +357,26 @@ export function postingWalkWords(
   return other ? null : words;
 }
 
+/** The place filters whose keys are posted (migration 14), in the order a walk prefers them. */
+const PLACE_KEYS = ["city", "state", "country"] as const;
+
+/**
+ * The posting key of a search with one place filter and nothing else but paging, in the last-name
+ * order: its page is the first entries of that key (`city:<key>`, built with the filter's own
+ * `lower`), however many contacts hold the place. Null for every other search.
+ */
+export function placeWalkKey(input: ContactSearchInput): SqlQuery | null {
+  if ((input.sort?.field ?? "lastName") !== "lastName") return null;
+  const set = Object.entries(input as Record<string, unknown>).filter(
+    ([key, value]) => value !== undefined && !PAGING_KEYS.has(key),
+  );
+  const [only] = set;
+  if (set.length !== 1 || !only || input.q !== undefined) return null;
+  const [key, value] = only;
+  if (!(PLACE_KEYS as readonly string[]).includes(key)) return null;
+  return { sql: `array[? || lower(?::text)]`, params: [`${key}:`, value] };
+}
+
 /** The sort a search cursor belongs to (a cursor of another sort is refused). */
 function sortSignature(input: Pick<ContactSearchInput, "sort">): string {
   return `${input.sort?.field ?? "lastName"}:${input.sort?.direction ?? "asc"}`;
@@ -388,12 +408,17 @@ function pageRows(page: string, direction: "asc" | "desc"): string {
  * page's rows. A contact on the page is among the first `limit + 1` passing entries of each of its
  * words, so no word needs more.
  */
-function postingWalkQuery(tenantId: string, input: ContactSearchInput, words: readonly string[]): SqlQuery {
+function postingWalkQuery(
+  tenantId: string,
+  input: ContactSearchInput,
+  words: SqlQuery,
+  checkFilters = true,
+): SqlQuery {
   const direction = input.sort?.direction ?? "asc";
   const after = new Conditions();
   afterCursor(after, input, "s.sort_last, s.contact_id", "text");
   const filters = searchConditions(tenantId, input, null);
-  if (filters.parts.length > 1) {
+  if (checkFilters && filters.parts.length > 1) {
     after.add(
       `exists (select 1 from contacts c where ${filters.where}
          and c.sort_last = s.sort_last and c.id = s.contact_id)`,
@@ -404,7 +429,7 @@ function postingWalkQuery(tenantId: string, input: ContactSearchInput, words: re
   return {
     sql: `with page as materialized (
         select p.contact_id as id, p.sort_last as k
-        from unnest(?::text[]) as t (word)
+        from unnest(${words.sql}) as t (word)
         cross join lateral (
           select s.contact_id, s.sort_last from search_postings s
           where s.tenant_id = ? and s.word = t.word ${after.parts.map((part) => `and ${part}`).join(" ")}
@@ -413,7 +438,7 @@ function postingWalkQuery(tenantId: string, input: ContactSearchInput, words: re
         group by p.sort_last, p.contact_id
         order by ${order("p")} limit ?)
       ${pageRows("page", direction)}`,
-    params: [arrayLiteral(words), tenantId, ...after.params, input.limit + 1, input.limit + 1, tenantId],
+    params: [...words.params, tenantId, ...after.params, input.limit + 1, input.limit + 1, tenantId],
   };
 }
 
@@ -435,8 +460,10 @@ export function searchQuery(
   const field = input.sort?.field ?? "lastName";
   const direction = input.sort?.direction ?? "asc";
   const { expression, cast } = SORT_KEYS[field];
+  const place = taxIdIndex ? null : placeWalkKey(input);
+  if (place) return postingWalkQuery(tenantId, input, place, false);
   const walk = taxIdIndex || collect ? null : postingWalkWords(input, freeText);
-  if (walk) return postingWalkQuery(tenantId, input, walk);
+  if (walk) return postingWalkQuery(tenantId, input, { sql: "?::text[]", params: [arrayLiteral(walk)] });
   const c = searchConditions(tenantId, input, taxIdIndex);
   const m = candidateConditions(tenantId, input, freeText);
   if (m) c.add(m.where, ...m.params);
