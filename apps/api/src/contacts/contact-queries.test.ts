@@ -5,9 +5,10 @@ import type { ContactSearchInput } from "@contacts/domain/search";
 
 import {
   collectRareMatches,
+  filterFrequencyQuery,
   POSTING_WALK_MAX_WORDS,
   postingWalkCheaper,
-  placeWalkKey,
+  lonePlaceKey,
   postingWalkWords,
 } from "./contact-queries.js";
 
@@ -113,13 +114,13 @@ describe("postingWalkWords", () => {
   });
 });
 
-describe("placeWalkKey", () => {
-  it("walks the postings of a lone city, state or country in last-name order, either way", () => {
-    expect(placeWalkKey({ limit: 50, city: "Paris" })).toEqual({
+describe("lonePlaceKey", () => {
+  it("keys a lone city, state or country in last-name order, either way, with or without free text", () => {
+    expect(lonePlaceKey({ limit: 50, city: "Paris" })).toEqual({
       sql: "array[? || lower(?::text)]",
       params: ["city:", "Paris"],
     });
-    expect(placeWalkKey({ limit: 50, state: "IDF", fields: ["id"], cursor: "x" })?.params).toEqual([
+    expect(lonePlaceKey({ limit: 50, state: "IDF", fields: ["id"], cursor: "x" })?.params).toEqual([
       "state:",
       "IDF",
     ]);
@@ -128,17 +129,29 @@ describe("placeWalkKey", () => {
       country: "FR",
       sort: { field: "lastName", direction: "desc" },
     };
-    expect(placeWalkKey(desc)?.params).toEqual(["country:", "FR"]);
+    expect(lonePlaceKey(desc)?.params).toEqual(["country:", "FR"]);
+    expect(lonePlaceKey({ limit: 50, city: "Paris", q: "ada" })?.params).toEqual(["city:", "Paris"]);
   });
 
-  it("does not with two filters, free text, a non-place filter or another sort", () => {
-    expect(placeWalkKey({ limit: 50, city: "Paris", country: "FR" })).toBeNull();
-    expect(placeWalkKey({ limit: 50, city: "Paris", q: "ada" })).toBeNull();
-    expect(placeWalkKey({ limit: 50, city: "Paris", role: "BILLING" })).toBeNull();
-    expect(placeWalkKey({ limit: 50, role: "BILLING" })).toBeNull();
+  it("does not with two filters, a non-place filter or another sort", () => {
+    expect(lonePlaceKey({ limit: 50, city: "Paris", country: "FR" })).toBeNull();
+    expect(lonePlaceKey({ limit: 50, city: "Paris", role: "BILLING" })).toBeNull();
+    expect(lonePlaceKey({ limit: 50, role: "BILLING" })).toBeNull();
     expect(
-      placeWalkKey({ limit: 50, city: "Paris", sort: { field: "createdAt", direction: "asc" } }),
+      lonePlaceKey({ limit: 50, city: "Paris", sort: { field: "createdAt", direction: "asc" } }),
     ).toBeNull();
-    expect(placeWalkKey({ limit: 50 })).toBeNull();
+    expect(lonePlaceKey({ limit: 50 })).toBeNull();
+  });
+
+  it("skips the frequency lookup of a lone place, which walks whatever its frequency", () => {
+    expect(filterFrequencyQuery("t", { limit: 50, city: "Paris" })).toBeNull();
+    expect(filterFrequencyQuery("t", { limit: 50, city: "Paris", q: "ada" })).toBeNull();
+    expect(filterFrequencyQuery("t", { limit: 50, city: "Paris", role: "BILLING" })?.params).toEqual([
+      "city",
+      "paris",
+      "role",
+      "BILLING",
+      "t",
+    ]);
   });
 });

@@ -246,9 +246,12 @@ export interface FilterFrequency {
 
 /**
  * How common the rarest place or role filter of a search is (`contact_filter_frequency`, from the
- * planner's statistics), with the tenant's contact count; null when the search has none.
+ * planner's statistics), with the tenant's contact count; null when the search has none or its plan
+ * does not depend on it (`lonePlaceKey`).
  */
 export function filterFrequencyQuery(tenantId: string, input: ContactSearchInput): SqlQuery | null {
+  // A lone place filter walks its postings whatever its frequency.
+  if (lonePlaceKey(input)) return null;
   const candidates: [string, string | undefined][] = [
     ["city", input.city?.toLowerCase()],
     ["state", input.state?.toLowerCase()],
@@ -361,20 +364,74 @@ export function postingWalkWords(
 const PLACE_KEYS = ["city", "state", "country"] as const;
 
 /**
- * The posting key of a search with one place filter and nothing else but paging, in the last-name
- * order: its page is the first entries of that key (`city:<key>`, built with the filter's own
- * `lower`), however many contacts hold the place. Null for every other search.
+ * The posting key of a search whose only filter is one place (free text aside), in the last-name
+ * order: `city:<key>` built with the filter's own `lower`. Its page is the first entries of that key
+ * (`postingWalkQuery`) or, with one term of free text, of the key and the term's words merged
+ * (`postingMergeQuery`), however many contacts hold the place. Null for every other search.
  */
-export function placeWalkKey(input: ContactSearchInput): SqlQuery | null {
+export function lonePlaceKey(input: ContactSearchInput): SqlQuery | null {
   if ((input.sort?.field ?? "lastName") !== "lastName") return null;
   const set = Object.entries(input as Record<string, unknown>).filter(
     ([key, value]) => value !== undefined && !PAGING_KEYS.has(key),
   );
   const [only] = set;
-  if (set.length !== 1 || !only || input.q !== undefined) return null;
+  if (set.length !== 1 || !only) return null;
   const [key, value] = only;
   if (!(PLACE_KEYS as readonly string[]).includes(key)) return null;
   return { sql: `array[? || lower(?::text)]`, params: [`${key}:`, value] };
+}
+
+/** Most words of a term merged with a place's postings (a branch each). */
+export const POSTING_MERGE_MAX_WORDS = 32;
+
+/**
+ * One term of free text with one place filter: the postings of the term's words, each in last-name
+ * order and merged (a contact holding two of the words once), joined in step with the place's
+ * postings (a merge join: both are in the same order), so the page costs the entries passed on both
+ * sides until 51 match (measured at 1M, SQL side: p95 12 ms against 16 for the better of walking the
+ * words with the filter checked and intersecting the GIN indexes).
+ */
+function postingMergeQuery(
+  tenantId: string,
+  input: ContactSearchInput,
+  words: readonly string[],
+  place: SqlQuery,
+): SqlQuery {
+  const direction = input.sort?.direction ?? "asc";
+  const order = (t: string) => `${t}.sort_last ${direction}, ${t}.contact_id ${direction}`;
+  const after = (t: string): Conditions => {
+    const c = new Conditions();
+    afterCursor(c, input, `${t}.sort_last, ${t}.contact_id`, "text");
+    return c;
+  };
+  const tail = (c: Conditions) => c.parts.map((part) => `and ${part}`).join(" ");
+  const branch = after("s");
+  const placeSide = after("p");
+  return {
+    sql: `with page as materialized (
+        select w.contact_id as id, w.sort_last as k from (
+          select distinct on (u.sort_last, u.contact_id) u.sort_last, u.contact_id from (
+            ${words
+              .map(
+                () => `(select s.sort_last, s.contact_id from search_postings s
+                  where s.tenant_id = ? and s.word = ? ${tail(branch)} order by ${order("s")})`,
+              )
+              .join(" union all ")}
+          ) u order by ${order("u")}
+        ) w
+        join search_postings p on p.tenant_id = ? and p.word = (${place.sql})[1]
+          and p.sort_last = w.sort_last and p.contact_id = w.contact_id ${tail(placeSide)}
+        order by ${order("w")} limit ?)
+      ${pageRows("page", direction)}`,
+    params: [
+      ...words.flatMap((word) => [tenantId, word, ...branch.params]),
+      tenantId,
+      ...place.params,
+      ...placeSide.params,
+      input.limit + 1,
+      tenantId,
+    ],
+  };
 }
 
 /** The sort a search cursor belongs to (a cursor of another sort is refused). */
@@ -460,8 +517,14 @@ export function searchQuery(
   const field = input.sort?.field ?? "lastName";
   const direction = input.sort?.direction ?? "asc";
   const { expression, cast } = SORT_KEYS[field];
-  const place = taxIdIndex ? null : placeWalkKey(input);
-  if (place) return postingWalkQuery(tenantId, input, place, false);
+  const place = taxIdIndex ? null : lonePlaceKey(input);
+  if (place && input.q === undefined) return postingWalkQuery(tenantId, input, place, false);
+  if (place) {
+    const words = postingWalkWords(input, freeText);
+    if (words && words.length <= POSTING_MERGE_MAX_WORDS)
+      return postingMergeQuery(tenantId, input, words, place);
+    collect = true;
+  }
   const walk = taxIdIndex || collect ? null : postingWalkWords(input, freeText);
   if (walk) return postingWalkQuery(tenantId, input, { sql: "?::text[]", params: [arrayLiteral(walk)] });
   const c = searchConditions(tenantId, input, taxIdIndex);

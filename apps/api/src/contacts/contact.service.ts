@@ -32,7 +32,6 @@ import {
   freeTextWords,
   listQuery,
   numberCursor,
-  placeWalkKey,
   searchCursor,
   searchQuery,
 } from "./contact-queries.js";
@@ -235,8 +234,7 @@ export class ContactService {
   async search(input: ContactSearchInput): Promise<ContactPage> {
     const taxIdIndex = input.taxId ? this.vault.blindIndex(input.taxId, this.tenantId) : null;
     const freeText = input.q ? await this.freeTextWords(input.q) : null;
-    // A lone place filter walks its postings whatever its frequency (`placeWalkKey`).
-    const frequency = placeWalkKey(input) ? null : filterFrequencyQuery(this.tenantId, input);
+    const frequency = filterFrequencyQuery(this.tenantId, input);
     const collect = frequency
       ? collectRareMatches(
           (await this.em.execute<FilterFrequency[]>(frequency.sql, frequency.params))[0],
