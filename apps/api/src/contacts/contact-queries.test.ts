@@ -6,6 +6,8 @@ import type { ContactSearchInput } from "@contacts/domain/search";
 import {
   collectRareMatches,
   filterFrequencyQuery,
+  PLACE_MERGE_MIN_HOLDERS,
+  POSTING_MERGE_MAX_WORDS,
   POSTING_WALK_MAX_WORDS,
   postingWalkCheaper,
   lonePlaceKey,
@@ -145,7 +147,8 @@ describe("lonePlaceKey", () => {
 
   it("skips the frequency lookup of a lone place, which walks whatever its frequency", () => {
     expect(filterFrequencyQuery("t", { limit: 50, city: "Paris" })).toBeNull();
-    expect(filterFrequencyQuery("t", { limit: 50, city: "Paris", q: "ada" })).toBeNull();
+    // With free text the frequency decides between merging and intersecting (`collectRareMatches`).
+    expect(filterFrequencyQuery("t", { limit: 50, city: "Paris", q: "ada" })).not.toBeNull();
     expect(filterFrequencyQuery("t", { limit: 50, city: "Paris", role: "BILLING" })?.params).toEqual([
       "city",
       "paris",
@@ -153,5 +156,22 @@ describe("lonePlaceKey", () => {
       "BILLING",
       "t",
     ]);
+  });
+});
+
+describe("collectRareMatches with free text and a lone place", () => {
+  const input: ContactSearchInput = { limit: 50, q: "smit", city: "Paris" };
+  const row = (holders: number) => ({ frequency: holders / 1_000_000, contacts: 1_000_000 });
+
+  it("merges with the place's postings unless few contacts hold it", () => {
+    expect(collectRareMatches(row(PLACE_MERGE_MIN_HOLDERS), input, [["smith", "smithe"]])).toBe(false);
+    expect(collectRareMatches(row(PLACE_MERGE_MIN_HOLDERS - 1), input, [["smith"]])).toBe(true);
+    expect(collectRareMatches(row(670_000), input, [["smith"]])).toBe(false);
+  });
+
+  it("weighs walking against intersecting past the words a merge takes", () => {
+    const many = Array.from({ length: POSTING_MERGE_MAX_WORDS + 1 }, (_, i) => `w${String(i)}`);
+    expect(collectRareMatches(row(670_000), input, [many])).toBe(false); // walks: common place
+    expect(collectRareMatches(row(25_000), input, [many])).toBe(true); // 33 words at 2.5 %
   });
 });
