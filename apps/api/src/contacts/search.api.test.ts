@@ -431,6 +431,18 @@ describe("paging", () => {
   });
 });
 
+type SearchQueryInput = Parameters<Harness["alpha"]["contacts"]["search"]["query"]>[0];
+
+/** Every id a search pages through the API, in order. */
+async function everyPageOf(client: Harness["alpha"], input: SearchQueryInput): Promise<string[]> {
+  const seen: string[] = [];
+  for await (const page of pages(client.contacts.search, input)) seen.push(...page.items.map((c) => c.id));
+  return seen;
+}
+
+/** The numbers 1 to `total`: a filter that keeps every contact of a tenant numbered from 1. */
+const numbersUpTo = (total: number): number[] => Array.from({ length: total }, (_, i) => i + 1);
+
 /**
  * Every id of a search paged through one plan of `searchQuery` (`collect` or not), run as the owner
  * with the tenant named in the query, and the SQL of each page.
@@ -504,15 +516,10 @@ describe("a lone place filter through the postings (last-name order)", () => {
     await h.em().getConnection().execute("update tenants set contact_seq = ? where id = 'places'", [TOTAL]);
   });
 
-  /** Every id a search pages through, in order. */
-  async function everyPage(input: Parameters<typeof client.contacts.search.query>[0]): Promise<string[]> {
-    const seen: string[] = [];
-    for await (const page of pages(client.contacts.search, input)) seen.push(...page.items.map((c) => c.id));
-    return seen;
-  }
+  const everyPage = (input: SearchQueryInput) => everyPageOf(client, input);
 
   // A filter that keeps every contact and makes the search take the place's GIN index instead.
-  const everyNumber = () => Array.from({ length: TOTAL }, (_, i) => i + 1);
+  const everyNumber = () => numbersUpTo(TOTAL);
 
   it("pages a city, state or country exactly as the place index does, any case, both ways", async () => {
     for (const direction of ["asc", "desc"] as const) {
@@ -609,15 +616,10 @@ describe("free text through the postings (one term, last-name order)", () => {
     await h.em().getConnection().execute("update tenants set contact_seq = ? where id = 'postings'", [TOTAL]);
   });
 
-  /** Every id a search pages through, in order. */
-  async function everyPage(input: Parameters<typeof client.contacts.search.query>[0]): Promise<string[]> {
-    const seen: string[] = [];
-    for await (const page of pages(client.contacts.search, input)) seen.push(...page.items.map((c) => c.id));
-    return seen;
-  }
+  const everyPage = (input: SearchQueryInput) => everyPageOf(client, input);
 
   // Every contact's number: a filter that keeps all of them and makes the search take the word index.
-  const everyNumber = () => Array.from({ length: TOTAL }, (_, i) => i + 1);
+  const everyNumber = () => numbersUpTo(TOTAL);
 
   it("pages one-term free text exactly as the word index does, each contact once, both ways", async () => {
     for (const direction of ["asc", "desc"] as const) {
