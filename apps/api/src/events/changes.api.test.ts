@@ -242,6 +242,58 @@ describe("contacts.changes", () => {
     expect(after).toEqual({ items: [], nextCursor: since });
   }, 120_000);
 
+  it("delivers every event once, in (txid, seq) order, when transaction ids cross a power of ten", async () => {
+    const client = await h.tenantClient("feed-xid");
+    const admin = new pg.Client({ connectionString: h.db.url });
+    await admin.connect();
+    const txid = async () => BigInt((await admin.query("select pg_current_xact_id()::text as t")).rows[0].t);
+    // Each burned id is its own committed transaction.
+    const burn = (n: number) =>
+      admin.query(`do $$ begin for i in 1..${n} loop perform pg_current_xact_id(); commit; end loop; end $$`);
+    try {
+      const now = await txid();
+      const power = 10n ** BigInt(now.toString().length);
+      // Stop short of the power of ten, so the writes below straddle it.
+      if (power - now > 150n) await burn(Number(power - now - 150n));
+      const writer = async (w: number) => {
+        for (let i = 0; i < 40; i++) {
+          await client.contacts.create.mutate({ contact: person(`X${w}-${i}`) });
+          if (i % 10 === 9) await burn(3);
+        }
+      };
+      await Promise.all([0, 1, 2, 3].map(writer));
+      expect(await txid()).toBeGreaterThan(power);
+
+      const inSql = (
+        await admin.query<{ seq: string; txid: string }>(
+          "select seq, txid::text as txid from contact_events where tenant_id = 'feed-xid' order by contact_events.txid, seq",
+        )
+      ).rows;
+      expect(inSql).toHaveLength(160);
+      // The events do sit on both sides of the power of ten.
+      expect(inSql.some((r) => BigInt(r.txid) < power)).toBe(true);
+      expect(inSql.some((r) => BigInt(r.txid) > power)).toBe(true);
+      const expectedSeqs = inSql.map((r) => Number(r.seq));
+
+      for (const limit of [1, 7, 1000]) {
+        const delivered: number[] = [];
+        let since: string | null = null;
+        for (;;) {
+          const page: { items: ContactEvent[]; nextCursor: string } = await client.contacts.changes.query({
+            since,
+            limit,
+          });
+          delivered.push(...page.items.map((e) => e.seq));
+          since = page.nextCursor;
+          if (page.items.length < limit) break;
+        }
+        expect({ limit, delivered }).toEqual({ limit, delivered: expectedSeqs });
+      }
+    } finally {
+      await admin.end();
+    }
+  }, 120_000);
+
   it("tells a consumer whose cursor is older than the retained events to resync", async () => {
     const client = await h.tenantClient("retention");
     await client.contacts.create.mutate({ contact: person("Old") });

@@ -78,6 +78,11 @@ interface EventRow {
   created_at: Date | string;
 }
 
+/**
+ * The txid goes out as text (xid8 is 64-bit). An `order by` must name the table's column
+ * (`contact_events.txid`): a bare `txid` there means this output alias, and sorts as text
+ * ("1000" before "786").
+ */
 const COLUMNS = "seq, txid::text as txid, contact_id, type, version, patch, data, actor, created_at";
 
 function eventFromRow(row: EventRow): ContactEvent {
@@ -192,7 +197,7 @@ export async function contactChanges(
     `select ${COLUMNS} from contact_events
       where tenant_id = ? and (txid, seq) > (?::xid8, ?::bigint)
         and txid < (select pg_snapshot_xmin(pg_current_snapshot()))
-      order by txid, seq limit ?`,
+      order by contact_events.txid, contact_events.seq limit ?`,
     [tenantId, start.txid, start.seq, input.limit],
   );
   const last = rows.at(-1);
