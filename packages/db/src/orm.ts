@@ -20,6 +20,7 @@ import { Migration20261123000011ImportSourceHash } from "./migrations/Migration2
 import { Migration20261123000012CoveringSearchIndexes } from "./migrations/Migration20261123000012_covering_search_indexes.js";
 import { Migration20261123000013SearchPostings } from "./migrations/Migration20261123000013_search_postings.js";
 import { Migration20261123000014PlacePostings } from "./migrations/Migration20261123000014_place_postings.js";
+import { Migration20261123000015LastBulkImport } from "./migrations/Migration20261123000015_last_bulk_import.js";
 import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
 import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
 
@@ -53,6 +54,7 @@ export const migrations = [
   },
   { name: "Migration20261123000013_search_postings", class: Migration20261123000013SearchPostings },
   { name: "Migration20261123000014_place_postings", class: Migration20261123000014PlacePostings },
+  { name: "Migration20261123000015_last_bulk_import", class: Migration20261123000015LastBulkImport },
 ];
 
 export interface OrmOptions {

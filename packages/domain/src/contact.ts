@@ -376,7 +376,7 @@ export type ContactInput = z.input<typeof ContactInput>;
 export type ContactData = z.output<typeof ContactInput>;
 export type Phone = ContactData["phones"][number];
 
-/** Where a bulk-loaded contact came from. */
+/** Where a bulk-loaded contact came from (also the shape of the last bulk load that wrote it). */
 export const Provenance = z.object({
   importId: Id,
   recordNumber: z.number().int(),
@@ -390,7 +390,10 @@ export const ContactServerFields = z.object({
   id: Id,
   number: z.number().int().min(1),
   mergedIds: z.array(Id),
+  /** The import that created the contact: written once, kept when later imports update it. */
   provenance: Provenance.nullable(),
+  /** The last import that wrote the contact (its creating one until another updates it). */
+  lastBulkImport: Provenance.nullable(),
   ...Audit,
 });
 export type ContactServerFields = z.infer<typeof ContactServerFields>;

@@ -128,6 +128,7 @@ const SERVER_MANAGED_KEYS = new Set([
   "updatedAt",
   "updatedBy",
   "provenance",
+  "lastBulkImport",
   "mergedIds",
 ]);
 

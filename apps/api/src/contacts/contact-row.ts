@@ -62,6 +62,7 @@ export const PAGE_COLUMN_NAMES: readonly string[] = [
   "import_record_number",
   "import_source_file",
   "loaded_at",
+  "last_bulk_import",
 ];
 export const PAGE_COLUMNS = PAGE_COLUMN_NAMES.map((column) => `c.${column}`).join(", ");
 
@@ -138,6 +139,7 @@ export function contactFromRow(r: ContactRow): ContactEntity {
     importRecordNumber: r.import_record_number === null ? null : Number(r.import_record_number),
     importSourceFile: text(r.import_source_file),
     loadedAt: r.loaded_at === null ? null : timestamp(r.loaded_at),
+    lastBulkImport: (json(r.last_bulk_import) as ContactEntity["lastBulkImport"] | undefined) ?? null,
   };
   const complete: EveryProperty<typeof record, ContactEntity> = record;
   return complete;

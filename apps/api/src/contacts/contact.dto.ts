@@ -137,6 +137,7 @@ function contactDocument(row: ContactEntity, taxId: string | null): Contact {
             loadedAt: row.loadedAt.toISOString(),
           }
         : null,
+    lastBulkImport: row.lastBulkImport ?? null,
     version: row.version,
     createdAt: row.createdAt.toISOString(),
     createdBy: row.createdBy,

@@ -140,6 +140,7 @@ describe("contacts CRUD over HTTP", () => {
       updatedAt: _updatedAt,
       updatedBy: _updatedBy,
       provenance: _provenance,
+      lastBulkImport: _lastBulkImport,
       mergedIds: _mergedIds,
       ...editable
     } = got as typeof created;

@@ -1,9 +1,11 @@
+import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { downloadFailedRows, exportContacts, uploadImport } from "@contacts/client/csv";
 import type { CsvRouteOptions } from "@contacts/client/csv";
 import { startWorker } from "@contacts/worker/worker";
 import { applyJsonPatch } from "@contacts/domain/patch";
+import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 import type { JsonValue } from "@contacts/domain/patch";
 import type { RunningWorker } from "@contacts/worker/worker";
 
@@ -121,5 +123,123 @@ describe("import, export, edit, import again", () => {
       document = applied.document;
     }
     expect(document).toEqual(await h.alpha.contacts.get.query({ id: turing.id }));
+  });
+});
+
+const encode = (lines: string[]) => new TextEncoder().encode(lines.join("\n") + "\n");
+
+describe("imports and the contact writer's rules", () => {
+  it("leaves a locked contact unchanged: its record fails with reason `locked`", async () => {
+    const admin = h.client(await h.keyWith("alpha", ALL_PERMISSIONS));
+    const locked = await admin.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Lock", lastName: "Smith", externalId: "lk-1", locked: true },
+    });
+    const open = await admin.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Open", lastName: "Smith", externalId: "lk-2" },
+    });
+    const upload = await uploadImport(
+      api,
+      encode(["External ID,First Name,Last Name", "lk-1,Changed,Smith", "lk-2,Changed,Smith"]),
+      { mode: "upsert", fileName: "locked.csv" },
+    );
+    const done = await completed(upload.importId);
+    expect([done.state, done.counts]).toEqual([
+      "completed",
+      { processed: 2, inserted: 0, updated: 1, unchanged: 0, failed: 1 },
+    ]);
+    const errors = await h.alpha.imports.errors.query({ id: upload.importId });
+    expect(errors.items).toEqual([
+      expect.objectContaining({ recordNumber: 1, column: "External ID", reason: "locked" }),
+    ]);
+    expect(await admin.contacts.get.query({ id: locked.id })).toEqual(locked);
+    expect(await admin.contacts.get.query({ id: open.id })).toMatchObject({ firstName: "Changed", version: 2 });
+  });
+
+  it("keeps the creating import's provenance and records the last import separately", async () => {
+    const first = await uploadImport(
+      api,
+      encode(["External ID,First Name,Last Name", "pv-1,Prov,Enance", "pv-2,Kept,Enance"]),
+      { fileName: "first.csv" },
+    );
+    await completed(first.importId);
+    const [created] = (await h.alpha.contacts.search.query({ lastName: "enance", firstName: "prov" })).items;
+    expect(created?.provenance).toMatchObject({ importId: first.importId, recordNumber: 1, sourceFile: "first.csv" });
+    expect(created?.lastBulkImport).toEqual(created?.provenance);
+
+    const second = await uploadImport(
+      api,
+      encode(["External ID,First Name,Last Name", "pv-0,New,Enance", "pv-1,Prov,Enanced"]),
+      { mode: "upsert", fileName: "second.csv" },
+    );
+    await completed(second.importId);
+    const updated = await h.alpha.contacts.get.query({ id: created?.id ?? "" });
+    expect(updated.lastName).toBe("Enanced");
+    expect(updated.provenance).toEqual(created?.provenance);
+    expect(updated.lastBulkImport).toMatchObject({ importId: second.importId, recordNumber: 2, sourceFile: "second.csv" });
+    // The updated event carries the new last import, and replays to what get returns.
+    const history = await h.alpha.contacts.history.query({ id: updated.id });
+    const patch = history.items.at(-1)?.patch ?? [];
+    expect(patch).toContainEqual({ op: "replace", path: "/lastBulkImport", value: updated.lastBulkImport });
+    expect(patch.some((op) => op.path === "/provenance")).toBe(false);
+    let document: JsonValue = {};
+    for (const event of history.items) {
+      const applied = applyJsonPatch(document, event.patch);
+      if (!applied.ok) throw new Error(`event ${String(event.seq)} does not apply`);
+      document = applied.document;
+    }
+    expect(document).toEqual(updated);
+  });
+
+  it("does not give contacts a role deleted after the file was checked (roles.delete racing a chunk)", async () => {
+    const admin = h.client(await h.keyWith("alpha", ALL_PERMISSIONS));
+    await admin.roles.create.mutate({ code: "RACE_ROLE" });
+    await admin.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Held", lastName: "Race", externalId: "race-0" },
+    });
+    // Chunk 1 (2 records) updates race-0 and has no role; chunk 2 gives its contacts the role.
+    const lines = [
+      "External ID,First Name,Last Name,Roles",
+      "race-0,Held,Raced,",
+      "race-1,One,Race,",
+      "race-2,Two,Race,RACE_ROLE",
+      "race-3,Three,Race,RACE_ROLE",
+    ];
+    const blocker = new pg.Client({ connectionString: h.db.url });
+    await blocker.connect();
+    let importId = "";
+    try {
+      // Holding race-0's row keeps chunk 1 from committing while the parse thread checks chunk 2.
+      await blocker.query("begin");
+      await blocker.query("select 1 from contacts where tenant_id = 'alpha' and external_id = 'race-0' for update");
+      importId = (await uploadImport(api, encode(lines), { mode: "upsert", fileName: "race.csv" })).importId;
+      for (let i = 0; ; i++) {
+        const waiting = await blocker.query("select 1 from pg_locks where not granted and locktype = 'transactionid'");
+        if (waiting.rowCount) break;
+        if (i > 500) throw new Error("the import never waited for the row");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // The parse thread runs ahead of the writer: chunk 2 is checked (the role exists) meanwhile.
+      await new Promise((r) => setTimeout(r, 500));
+      // No contact holds the role yet, so the delete goes through.
+      expect(await admin.roles.delete.mutate({ code: "RACE_ROLE" })).toEqual({ code: "RACE_ROLE", deleted: true });
+      await blocker.query("commit");
+    } finally {
+      await blocker.end();
+    }
+    const done = await completed(importId);
+    expect([done.state, done.counts]).toEqual([
+      "completed",
+      { processed: 4, inserted: 1, updated: 1, unchanged: 0, failed: 2 },
+    ]);
+    const errors = await h.alpha.imports.errors.query({ id: importId });
+    expect(errors.items.map((e) => [e.recordNumber, e.column, e.reason])).toEqual([
+      [3, "Roles", "unknown_reference"],
+      [4, "Roles", "unknown_reference"],
+    ]);
+    const holders = await h
+      .em()
+      .getConnection()
+      .execute<{ n: string }[]>("select count(*) as n from contacts where 'RACE_ROLE' = any(roles)");
+    expect(holders[0]?.n).toBe("0");
   });
 });

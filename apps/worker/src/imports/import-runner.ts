@@ -178,6 +178,7 @@ const CREATED_DOCUMENT: readonly (readonly [string, string])[] = [
     `jsonb_build_object('importId', c.import_id, 'recordNumber', c.import_record_number,
        'sourceFile', c.import_source_file, 'loadedAt', ${iso("c.loaded_at")})`,
   ],
+  ["lastBulkImport", "c.last_bulk_import"],
   ["version", "c.version"],
   ["createdAt", iso("c.created_at")],
   ["createdBy", "c.created_by"],
@@ -187,10 +188,17 @@ const CREATED_DOCUMENT: readonly (readonly [string, string])[] = [
 
 /**
  * The created event's JSON Patch: one `add` of the whole document at the root, as the API writes it
- * (`createdPatch`). One jsonb_build_object call per row (47 pairs, under PostgreSQL's 100 arguments).
+ * (`createdPatch`). One jsonb_build_object call per row (48 pairs, under PostgreSQL's 100 arguments).
  */
 const CREATED_PATCH = `jsonb_build_array(jsonb_build_object('op', 'add', 'path', '', 'value', jsonb_build_object(
   ${CREATED_DOCUMENT.map(([field, value]) => `'${field}', ${value}`).join(",\n  ")})))`;
+
+/**
+ * The last bulk load of a contact this chunk writes (staging row `s`; $2 the time, $4 the import,
+ * $5 the file). The provenance columns are the creating load's and are written by the insert only.
+ */
+const LAST_BULK_IMPORT = `jsonb_build_object('importId', $4::uuid, 'recordNumber', s.record_number,
+  'sourceFile', $5::text, 'loadedAt', ${iso("$2::timestamptz")})`;
 
 /** A stored contact as an import compares and merges it. */
 interface ExistingRow {
@@ -219,13 +227,14 @@ interface ExistingRow {
   date_of_birth: string | null;
   status: string;
   notes: string | null;
+  locked: boolean;
   match_key?: string;
 }
 
 const EXISTING_COLUMNS = `c.id, c.number, c.version, c.external_id, c.subtype, c.prefix, c.first_name,
   c.middle_name, c.last_name, c.suffix, c.nickname, c.job_title, c.company_name, c.account_id, c.roles,
   c.emails, c.phones, c.addresses, c.tax_id_index, c.tax_id_ciphertext, c.tax_id_key_id, c.tax_id as tax_id_legacy,
-  c.date_of_birth::text as date_of_birth, c.status, c.notes`;
+  c.date_of_birth::text as date_of_birth, c.status, c.notes, c.locked`;
 
 function existingData(row: ExistingRow): Partial<ContactData> {
   return {
@@ -557,14 +566,15 @@ class ChunkWriter {
     const errors = new Map<number, RecordError[]>();
     const reject = (recordNumber: number, error: RecordError) =>
       errors.set(recordNumber, [...(errors.get(recordNumber) ?? []), error]);
-    const good: GoodRecord[] = [];
+    const parsed: GoodRecord[] = [];
     // Records identical to the source the contact was last written from count as unchanged.
     let unchanged = 0;
     for (const r of records) {
       if (r.ok === "same") unchanged++;
-      else if (r.ok) good.push(r);
+      else if (r.ok) parsed.push(r);
       else r.errors.forEach((e) => reject(r.recordNumber, e));
     }
+    const good = await this.withLiveReferences(parsed, reject);
 
     // Matched rows are read without locks (an unchanged record writes nothing, and locking a row
     // writes to it); an update applies only if the contact still has the version read. When one
@@ -635,6 +645,16 @@ class ChunkWriter {
       }
       if (!target) {
         inserts.push(r);
+        continue;
+      }
+      if (target.locked) {
+        // As through the API: a locked contact does not change (README, "Locked contacts").
+        const key = job.match_on === "email" ? (r.data.emails[0]?.address ?? null) : (ext ?? null);
+        reject(r.recordNumber, {
+          column: this.header(job.match_on),
+          reason: ErrorReason.locked,
+          value: this.reported(job.match_on, key),
+        });
         continue;
       }
       targeted.add(target.id);
@@ -726,6 +746,62 @@ class ChunkWriter {
       [tenantId, importId, records.length, inserted, updated, unchanged, errors.size],
     );
     return "done";
+  }
+
+  /**
+   * The records whose roles and account still exist, read in this chunk's transaction with share
+   * locks. The parse thread checked them on its own connection, before this transaction: a
+   * `roles.delete` committed since would otherwise leave contacts holding a deleted role (a delete
+   * counts the role's contacts after locking the role, so it now waits for this commit and sees
+   * them), and a deleted account would fail the whole chunk on the foreign key.
+   */
+  private async withLiveReferences(
+    records: GoodRecord[],
+    reject: (recordNumber: number, error: RecordError) => void,
+  ): Promise<GoodRecord[]> {
+    const { client, job } = this;
+    const { tenantId } = this.options;
+    const roles = [...new Set(records.flatMap((r) => r.data.roles))];
+    const accounts = [...new Set(records.flatMap((r) => (r.data.accountId ? [r.data.accountId] : [])))];
+    if (!roles.length && !accounts.length) return records;
+    const lock = (mode: string) => (job.dry_run ? "" : mode);
+    const liveRoles = new Set(
+      roles.length
+        ? (
+            await client.query<{ code: string }>(
+              `select code from roles where tenant_id = $1 and code = any($2::text[]) order by code ${lock("for share")}`,
+              [tenantId, roles],
+            )
+          ).rows.map((r) => r.code)
+        : [],
+    );
+    const liveAccounts = new Set(
+      accounts.length
+        ? (
+            await client.query<{ id: string }>(
+              `select id from accounts where tenant_id = $1 and id = any($2::uuid[]) order by id ${lock("for key share")}`,
+              [tenantId, accounts],
+            )
+          ).rows.map((r) => r.id)
+        : [],
+    );
+    return records.filter((r) => {
+      const errors: RecordError[] = [];
+      if (r.data.roles.some((code) => !liveRoles.has(code)))
+        errors.push({
+          column: this.header("roles"),
+          reason: ErrorReason.unknownReference,
+          value: this.reported("roles", r.data.roles.join(";")),
+        });
+      if (r.data.accountId && !liveAccounts.has(r.data.accountId))
+        errors.push({
+          column: this.header("accountId"),
+          reason: ErrorReason.unknownReference,
+          value: this.reported("accountId", r.data.accountId),
+        });
+      errors.forEach((e) => reject(r.recordNumber, e));
+      return errors.length === 0;
+    });
   }
 
   private duplicateOf(field: CsvField, value: string | null | undefined): RecordError {
@@ -842,9 +918,9 @@ class ChunkWriter {
       `with c as (
          insert into contacts (tenant_id, ${INSERT_COLUMNS.join(", ")}, city_keys, state_keys, country_keys,
                 version, created_at, created_by, updated_at, updated_by,
-                import_id, import_record_number, import_source_file, loaded_at)
+                import_id, import_record_number, import_source_file, loaded_at, last_bulk_import)
          select $1, ${INSERT_COLUMNS.map((n) => `s.${n}`).join(", ")}, k.city_keys, k.state_keys, k.country_keys,
-                1, $2, $3, $2, $3, $4, s.record_number, $5, $2
+                1, $2, $3, $2, $3, $4, s.record_number, $5, $2, ${LAST_BULK_IMPORT}
            from import_staging s cross join lateral (
              select coalesce(array_agg(distinct lower(a->>'city')) filter (where a->>'city' is not null), '{}') as city_keys,
                     coalesce(array_agg(distinct lower(a->>'state')) filter (where a->>'state' is not null), '{}') as state_keys,
@@ -880,10 +956,10 @@ class ChunkWriter {
     await client.query("set local enable_mergejoin = off");
     const updated = await client.query(
       `update contacts c set ${[...sets, "match_keys = s.match_keys", "import_source_hash = s.import_source_hash"].join(", ")},
-              version = c.version + 1, updated_at = $2, updated_by = $3,
-              import_id = $4, import_record_number = s.record_number, import_source_file = $5, loaded_at = $2
+              version = c.version + 1, updated_at = $2, updated_by = $3, last_bulk_import = ${LAST_BULK_IMPORT}
          from import_staging s
-        where s.op = 'update' and c.tenant_id = $1 and c.id = s.id and c.version = s.expected_version`,
+        where s.op = 'update' and c.tenant_id = $1 and c.id = s.id and c.version = s.expected_version
+          and not c.locked`,
       [tenantId, now, job.created_by, importId, job.file_name],
     );
     if ((updated.rowCount ?? 0) !== staged.filter((s) => s.op === "update").length)
@@ -915,7 +991,7 @@ class ChunkWriter {
         version: s.version,
         patch: [
           ...diffDocuments(before as JsonValue, after as JsonValue),
-          { op: "replace", path: "/provenance", value: provenance },
+          { op: "replace", path: "/lastBulkImport", value: provenance },
           { op: "replace", path: "/version", value: s.version },
           { op: "replace", path: "/updatedAt", value: updatedAt },
           { op: "replace", path: "/updatedBy", value: this.job.created_by },

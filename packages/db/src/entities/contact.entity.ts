@@ -9,6 +9,7 @@ import type {
   Email,
   NotificationPreferences,
   Phone,
+  Provenance,
   SocialLinks,
 } from "@contacts/domain/contact";
 import type { ContactPointLabel } from "@contacts/domain/common";
@@ -83,6 +84,7 @@ export const ContactEntity = defineEntity({
     importRecordNumber: p.integer().nullable(),
     importSourceFile: p.string().nullable(),
     loadedAt: p.datetime().nullable(),
+    lastBulkImport: p.json<Provenance>().nullable(),
   },
   primaryKeys: ["tenantId", "id"],
 });
