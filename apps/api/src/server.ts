@@ -14,6 +14,7 @@ import type { TokenConfig } from "./auth/jwt.js";
 import { createApp } from "./http/app.js";
 import { startImportJobQueue } from "./imports/import-jobs.js";
 import { TenantRateLimiter } from "./limits/rate-limiter.js";
+import { useCursorSecret } from "./contacts/cursor.js";
 import type { Logger } from "./logger.js";
 import { offlineSocialProfiles } from "./social/social-profile.js";
 import type { SocialProfileProvider } from "./social/social-profile.js";
@@ -55,6 +56,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const jwt = JwtVerifier.fromConfig(options.tokens);
   const orm = await createOrm({ url: options.databaseUrl, poolMax: options.poolMax ?? 20 });
   const importJobs = options.jobQueueUrl ? await startImportJobQueue(options.jobQueueUrl, options.log) : null;
+  useCursorSecret(options.taxIdKeyring.indexKey);
   const app = createApp({
     services: {
       orm,

@@ -419,6 +419,7 @@ describe("ContactInput: server-managed and unknown fields", () => {
     updatedAt: "2026-01-01T00:00:00Z",
     updatedBy: "user:1",
     provenance: null,
+    lastBulkImport: null,
     mergedIds: [],
   };
 
@@ -935,6 +936,7 @@ describe("ContactField and projectContact", () => {
     number: 42,
     mergedIds: [],
     provenance: null,
+    lastBulkImport: null,
     version: 3,
     createdAt: "2026-01-01T00:00:00.000Z",
     createdBy: "user:1",

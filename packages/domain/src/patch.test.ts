@@ -197,6 +197,7 @@ const contact: Contact = {
   version: 3,
   mergedIds: [],
   provenance: null,
+  lastBulkImport: null,
   createdAt: "2025-01-02T03:04:05.000Z",
   createdBy: "u1",
   updatedAt: "2025-01-02T03:04:05.000Z",

@@ -153,7 +153,7 @@ export class AccountService {
     if (input.parentId !== undefined) where.push({ parentId: input.parentId });
     if (input.type !== undefined) where.push({ type: input.type });
     if (input.cursor) {
-      const after = decodeCursor(input.cursor, isAccountCursor);
+      const after = decodeCursor(input.cursor, `accounts.list:${this.tenantId}`, isAccountCursor);
       const createdAt = new Date(after.c);
       where.push({ $or: [{ createdAt: { $gt: createdAt } }, { createdAt, id: { $gt: after.i } }] });
     }
@@ -168,7 +168,7 @@ export class AccountService {
       rows: page,
       nextCursor:
         rows.length > input.limit && last
-          ? encodeCursor({ c: last.createdAt.toISOString(), i: last.id })
+          ? encodeCursor({ c: last.createdAt.toISOString(), i: last.id }, `accounts.list:${this.tenantId}`)
           : null,
     };
   }

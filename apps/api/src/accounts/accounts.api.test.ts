@@ -386,13 +386,13 @@ describe("accounts.list", () => {
       items: [],
       nextCursor: null,
     });
-    // A cursor from bravo's list only says where to continue; it shows alpha nothing of bravo's.
+    // A cursor from bravo's list is refused in alpha's (cursors are sealed to their tenant and list).
     await create(h.bravo, { type: "SECRET" });
     const bravoPage = await h.bravo.accounts.list.query({ type: "SECRET", limit: 1 });
-    expect(await h.alpha.accounts.list.query({ type: "SECRET", cursor: bravoPage.nextCursor })).toEqual({
-      items: [],
-      nextCursor: null,
-    });
+    const foreign = await rejection(
+      h.alpha.accounts.list.query({ type: "SECRET", cursor: bravoPage.nextCursor }),
+    );
+    expect([foreign.status, foreign.errors]).toEqual([400, [{ reason: "invalid", field: "cursor" }]]);
   });
 
   it.each([0, -1, 1001, 1.5])("rejects limit %d with 400 on limit", async (limit) => {

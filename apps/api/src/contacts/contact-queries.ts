@@ -418,7 +418,7 @@ function postingMergeQuery(
   const order = (t: string) => `${t}.sort_last ${direction}, ${t}.contact_id ${direction}`;
   const after = (t: string): Conditions => {
     const c = new Conditions();
-    afterCursor(c, input, `${t}.sort_last, ${t}.contact_id`, "text");
+    afterCursor(c, tenantId, input, `${t}.sort_last, ${t}.contact_id`, "text");
     return c;
   };
   const tail = (c: Conditions) => c.parts.map((part) => `and ${part}`).join(" ");
@@ -456,14 +456,24 @@ function sortSignature(input: Pick<ContactSearchInput, "sort">): string {
   return `${input.sort?.field ?? "lastName"}:${input.sort?.direction ?? "asc"}`;
 }
 
+/** The scope a search cursor is sealed to: the tenant and the sort (see cursor.ts). */
+const searchScope = (tenantId: string, input: Pick<ContactSearchInput, "sort">) =>
+  `contacts.search:${tenantId}:${sortSignature(input)}`;
+
 /**
  * The keyset condition of a search cursor on `(columns)` (the sort key, then the id); a cursor of
  * another sort or direction is a 400.
  */
-function afterCursor(c: Conditions, input: ContactSearchInput, columns: string, cast: string): void {
+function afterCursor(
+  c: Conditions,
+  tenantId: string,
+  input: ContactSearchInput,
+  columns: string,
+  cast: string,
+): void {
   if (!input.cursor) return;
   const direction = input.sort?.direction ?? "asc";
-  const cursor = decodeCursor(input.cursor, isSortCursor);
+  const cursor = decodeCursor(input.cursor, searchScope(tenantId, input), isSortCursor);
   if (cursor.s !== sortSignature(input)) throw invalidCursor();
   c.add(`(${columns}) ${direction === "asc" ? ">" : "<"} (?::${cast}, ?::uuid)`, cursor.k, cursor.i);
 }
@@ -490,7 +500,7 @@ function postingWalkQuery(
 ): SqlQuery {
   const direction = input.sort?.direction ?? "asc";
   const after = new Conditions();
-  afterCursor(after, input, "s.sort_last, s.contact_id", "text");
+  afterCursor(after, tenantId, input, "s.sort_last, s.contact_id", "text");
   const filters = searchConditions(tenantId, input, null);
   if (checkFilters && filters.parts.length > 1) {
     after.add(
@@ -546,7 +556,7 @@ export function searchQuery(
   const c = searchConditions(tenantId, input, taxIdIndex);
   const m = candidateConditions(tenantId, input, freeText);
   if (m) c.add(m.where, ...m.params);
-  afterCursor(c, input, `${expression}, c.id`, cast);
+  afterCursor(c, tenantId, input, `${expression}, c.id`, cast);
   if (m || collect) {
     return {
       sql: `with matches as materialized (select c.id, ${expression} as k from contacts c where ${c.where})
@@ -565,8 +575,15 @@ export function searchQuery(
 }
 
 /** The cursor after `last` in a search (its sort key as the database printed it, and its id). */
-export function searchCursor(input: ContactSearchInput, last: { sort_key?: string; id: string }): string {
-  return encodeCursor({ k: last.sort_key ?? "", i: last.id, s: sortSignature(input) });
+export function searchCursor(
+  tenantId: string,
+  input: ContactSearchInput,
+  last: { sort_key?: string; id: string },
+): string {
+  return encodeCursor(
+    { k: last.sort_key ?? "", i: last.id, s: sortSignature(input) },
+    searchScope(tenantId, input),
+  );
 }
 
 /** `contacts.list`: one account's contacts in number order, with the Rackspace filters. */
@@ -577,7 +594,8 @@ export function listQuery(tenantId: string, input: ContactListInput): SqlQuery {
   if (input.role) c.add("c.roles @> array[?]::text[]", input.role);
   if (input.username) c.add("lower(c.username) = lower(?)", input.username);
   if (input.emailAddress) c.add("c.email_keys @> jsonb_build_array(lower(?::text))", input.emailAddress);
-  if (input.cursor) c.add("c.number > ?", decodeCursor(input.cursor, isNumberCursor).n);
+  if (input.cursor)
+    c.add("c.number > ?", decodeCursor(input.cursor, `contacts.list:${tenantId}`, isNumberCursor).n);
   return {
     sql: `select ${PAGE_COLUMNS} from contacts c where ${c.where} order by c.number limit ?`,
     params: [...c.params, input.limit + 1],
@@ -589,7 +607,9 @@ export function listQuery(tenantId: string, input: ContactListInput): SqlQuery {
  * (a recursive query over the parent links; `union` stops at a cycle), in number order.
  */
 export function descendantsQuery(tenantId: string, input: ContactDescendantsInput): SqlQuery {
-  const after = input.cursor ? decodeCursor(input.cursor, isNumberCursor).n : 0;
+  const after = input.cursor
+    ? decodeCursor(input.cursor, `contacts.descendants:${tenantId}`, isNumberCursor).n
+    : 0;
   return {
     sql: `with recursive tree(id) as (
         select a.id from accounts a where a.tenant_id = ? and a.id = ?
@@ -603,10 +623,11 @@ export function descendantsQuery(tenantId: string, input: ContactDescendantsInpu
   };
 }
 
-/** The cursor after a row of a number-ordered list. */
-export function numberCursor(last: { number: number | string }): string {
-  return encodeCursor({ n: Number(last.number) });
-}
+/** The cursor after a row of a number-ordered list (`list`: "list" or "descendants"). */
+export const numberCursor =
+  (tenantId: string, list: "list" | "descendants") =>
+  (last: { number: number | string }): string =>
+    encodeCursor({ n: Number(last.number) }, `contacts.${list}:${tenantId}`);
 
 /** `?` placeholders as `$1, $2, ...` for `pg` (the queries above use no `?` operator). */
 export function toPgPlaceholders(sql: string): string {

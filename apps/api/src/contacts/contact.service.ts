@@ -243,7 +243,7 @@ export class ContactService {
         )
       : false;
     const query = searchQuery(this.tenantId, input, taxIdIndex, freeText, collect);
-    const page = await this.page(query, input.limit, (last) => searchCursor(input, last));
+    const page = await this.page(query, input.limit, (last) => searchCursor(this.tenantId, input, last));
     // A match on the tax-ID filter tells the caller each contact's tax ID: recorded as a reveal.
     if (input.taxId) for (const row of page.rows) this.viewer.noteTaxIdDisclosed(row.id);
     return page;
@@ -264,14 +264,14 @@ export class ContactService {
   async list(input: ContactListInput): Promise<ContactPage> {
     const query = listQuery(this.tenantId, input); // a bad cursor is a 400 before anything is looked up
     await this.requireAccount(input.accountId);
-    return this.page(query, input.limit, numberCursor);
+    return this.page(query, input.limit, numberCursor(this.tenantId, "list"));
   }
 
   /** One page of the contacts of an account and all its descendant accounts. */
   async descendants(input: ContactDescendantsInput): Promise<ContactPage> {
     const query = descendantsQuery(this.tenantId, input);
     await this.requireAccount(input.accountId);
-    return this.page(query, input.limit, numberCursor);
+    return this.page(query, input.limit, numberCursor(this.tenantId, "descendants"));
   }
 
   private async requireAccount(accountId: string, em: EntityManager = this.em): Promise<void> {

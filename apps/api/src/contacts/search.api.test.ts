@@ -429,6 +429,35 @@ describe("paging", () => {
       expect(error.errors).toEqual([{ reason: "invalid", field: "cursor" }]);
     }
   });
+
+  it("refuses another tenant's cursor and an edited one, and keeps the position unreadable", async () => {
+    const name = `Opaquename${Date.now()}`;
+    for (let i = 0; i < 3; i++)
+      await h.bravo.contacts.create.mutate({
+        contact: { subtype: "person", firstName: `B${i}`, lastName: name },
+      });
+    const firstPage = await h.bravo.contacts.search.query({ lastName: name.toLowerCase(), limit: 1 });
+    const foreign = firstPage.nextCursor;
+    if (!foreign) throw new Error("bravo has no second page");
+    // The sort key (a last name) does not show in the cursor.
+    expect(Buffer.from(foreign, "base64url").toString("latin1")).not.toContain(name);
+    const own = (await client.contacts.search.query({ limit: 1 })).nextCursor ?? "";
+    const bytes = Buffer.from(own, "base64url");
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+    for (const cursor of [foreign, bytes.toString("base64url")]) {
+      const error = await rejection(client.contacts.search.query({ limit: 1, cursor }));
+      expect(error.status).toBe(400);
+      expect(error.errors).toEqual([{ reason: "invalid", field: "cursor" }]);
+    }
+    // The same cursor goes on in its own tenant.
+    const next = await h.bravo.contacts.search.query({
+      lastName: name.toLowerCase(),
+      limit: 1,
+      cursor: foreign,
+    });
+    expect(next.items).toHaveLength(1);
+    expect(next.items[0]?.id).not.toBe(firstPage.items[0]?.id);
+  });
 });
 
 type SearchQueryInput = Parameters<Harness["alpha"]["contacts"]["search"]["query"]>[0];
@@ -464,7 +493,7 @@ async function everyPageOfPlan(
     const page = rows.slice(0, input.limit);
     ids.push(...page.map((r) => r.id));
     const last = page.at(-1);
-    cursor = rows.length > input.limit && last ? searchCursor(input, last) : undefined;
+    cursor = rows.length > input.limit && last ? searchCursor(tenantId, input, last) : undefined;
   } while (cursor);
   return { ids, sql };
 }

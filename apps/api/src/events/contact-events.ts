@@ -110,7 +110,9 @@ export async function contactHistory(
   tenantId: string,
   input: ContactHistoryInput,
 ): Promise<{ items: ContactEvent[]; nextCursor: string | null }> {
-  const after = input.cursor ? decodeCursor(input.cursor, isHistoryCursor).seq : 0;
+  const after = input.cursor
+    ? decodeCursor(input.cursor, `contacts.history:${tenantId}:${input.id}`, isHistoryCursor).seq
+    : 0;
   const rows = await em.execute<EventRow[]>(
     `select ${COLUMNS} from contact_events
       where tenant_id = ? and contact_id = ? and seq > ? order by seq limit ?`,
@@ -127,7 +129,10 @@ export async function contactHistory(
   const last = page.at(-1);
   return {
     items: page.map(eventFromRow),
-    nextCursor: rows.length > input.limit && last ? encodeCursor({ seq: Number(last.seq) }) : null,
+    nextCursor:
+      rows.length > input.limit && last
+        ? encodeCursor({ seq: Number(last.seq) }, `contacts.history:${tenantId}:${input.id}`)
+        : null,
   };
 }
 
@@ -145,9 +150,9 @@ const isFeedCursor = (v: Record<string, unknown>): v is FeedPosition =>
   (v.seq as number) >= 0;
 
 /** Like any list's cursor, but the feed's input is named `since`. */
-function decodeFeedCursor(since: string): FeedPosition {
+function decodeFeedCursor(since: string, tenantId: string): FeedPosition {
   try {
-    return decodeCursor(since, isFeedCursor);
+    return decodeCursor(since, `contacts.changes:${tenantId}`, isFeedCursor);
   } catch {
     throw ContactsError.invalid([
       { reason: ErrorReason.invalid, field: "since", message: "not a cursor of the change feed" },
@@ -184,7 +189,7 @@ export async function contactChanges(
   tenantId: string,
   input: ContactChangesInput,
 ): Promise<{ items: ContactEvent[]; nextCursor: string }> {
-  const since = input.since ? decodeFeedCursor(input.since) : null;
+  const since = input.since ? decodeFeedCursor(input.since, tenantId) : null;
   const [tenant] = await em.execute<{ txid: string | null; seq: string | null; expired: boolean | null }[]>(
     `select events_pruned_txid::text as txid, events_pruned_seq as seq,
             (?::xid8, ?::bigint) < (events_pruned_txid, events_pruned_seq) as expired
@@ -202,5 +207,5 @@ export async function contactChanges(
   );
   const last = rows.at(-1);
   const next: FeedPosition = last ? { txid: last.txid, seq: Number(last.seq) } : start;
-  return { items: rows.map(eventFromRow), nextCursor: encodeCursor(next) };
+  return { items: rows.map(eventFromRow), nextCursor: encodeCursor(next, `contacts.changes:${tenantId}`) };
 }

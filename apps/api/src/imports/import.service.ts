@@ -192,6 +192,7 @@ export class ImportService {
     const after = input.cursor
       ? decodeCursor<ListCursor>(
           input.cursor,
+          `imports.list:${this.tenantId}`,
           (v): v is ListCursor => typeof v.c === "string" && typeof v.i === "string",
         )
       : null;
@@ -214,7 +215,9 @@ export class ImportService {
     return {
       rows: page,
       nextCursor:
-        rows.length > input.limit && last ? encodeCursor({ c: last.created_key, i: last.id }) : null,
+        rows.length > input.limit && last
+          ? encodeCursor({ c: last.created_key, i: last.id }, `imports.list:${this.tenantId}`)
+          : null,
     };
   }
 
@@ -243,6 +246,7 @@ export class ImportService {
     const after = input.cursor
       ? decodeCursor<ErrorCursor>(
           input.cursor,
+          `imports.errors:${this.tenantId}:${id}`,
           (v): v is ErrorCursor => typeof v.r === "number" && typeof v.s === "number",
         )
       : { r: 0, s: -1 };
@@ -262,7 +266,9 @@ export class ImportService {
         value: e.value,
       })),
       nextCursor:
-        rows.length > input.limit && last ? encodeCursor({ r: n(last.record_number), s: last.seq }) : null,
+        rows.length > input.limit && last
+          ? encodeCursor({ r: n(last.record_number), s: last.seq }, `imports.errors:${this.tenantId}:${id}`)
+          : null,
     };
   }
 

@@ -152,7 +152,10 @@ describe("imports and the contact writer's rules", () => {
       expect.objectContaining({ recordNumber: 1, column: "External ID", reason: "locked" }),
     ]);
     expect(await admin.contacts.get.query({ id: locked.id })).toEqual(locked);
-    expect(await admin.contacts.get.query({ id: open.id })).toMatchObject({ firstName: "Changed", version: 2 });
+    expect(await admin.contacts.get.query({ id: open.id })).toMatchObject({
+      firstName: "Changed",
+      version: 2,
+    });
   });
 
   it("keeps the creating import's provenance and records the last import separately", async () => {
@@ -163,7 +166,11 @@ describe("imports and the contact writer's rules", () => {
     );
     await completed(first.importId);
     const [created] = (await h.alpha.contacts.search.query({ lastName: "enance", firstName: "prov" })).items;
-    expect(created?.provenance).toMatchObject({ importId: first.importId, recordNumber: 1, sourceFile: "first.csv" });
+    expect(created?.provenance).toMatchObject({
+      importId: first.importId,
+      recordNumber: 1,
+      sourceFile: "first.csv",
+    });
     expect(created?.lastBulkImport).toEqual(created?.provenance);
 
     const second = await uploadImport(
@@ -175,7 +182,11 @@ describe("imports and the contact writer's rules", () => {
     const updated = await h.alpha.contacts.get.query({ id: created?.id ?? "" });
     expect(updated.lastName).toBe("Enanced");
     expect(updated.provenance).toEqual(created?.provenance);
-    expect(updated.lastBulkImport).toMatchObject({ importId: second.importId, recordNumber: 2, sourceFile: "second.csv" });
+    expect(updated.lastBulkImport).toMatchObject({
+      importId: second.importId,
+      recordNumber: 2,
+      sourceFile: "second.csv",
+    });
     // The updated event carries the new last import, and replays to what get returns.
     const history = await h.alpha.contacts.history.query({ id: updated.id });
     const patch = history.items.at(-1)?.patch ?? [];
@@ -206,14 +217,18 @@ describe("imports and the contact writer's rules", () => {
     ];
     const blocker = new pg.Client({ connectionString: h.db.url });
     await blocker.connect();
-    let importId = "";
+    let importId: string;
     try {
       // Holding race-0's row keeps chunk 1 from committing while the parse thread checks chunk 2.
       await blocker.query("begin");
-      await blocker.query("select 1 from contacts where tenant_id = 'alpha' and external_id = 'race-0' for update");
+      await blocker.query(
+        "select 1 from contacts where tenant_id = 'alpha' and external_id = 'race-0' for update",
+      );
       importId = (await uploadImport(api, encode(lines), { mode: "upsert", fileName: "race.csv" })).importId;
       for (let i = 0; ; i++) {
-        const waiting = await blocker.query("select 1 from pg_locks where not granted and locktype = 'transactionid'");
+        const waiting = await blocker.query(
+          "select 1 from pg_locks where not granted and locktype = 'transactionid'",
+        );
         if (waiting.rowCount) break;
         if (i > 500) throw new Error("the import never waited for the row");
         await new Promise((r) => setTimeout(r, 20));
@@ -221,7 +236,10 @@ describe("imports and the contact writer's rules", () => {
       // The parse thread runs ahead of the writer: chunk 2 is checked (the role exists) meanwhile.
       await new Promise((r) => setTimeout(r, 500));
       // No contact holds the role yet, so the delete goes through.
-      expect(await admin.roles.delete.mutate({ code: "RACE_ROLE" })).toEqual({ code: "RACE_ROLE", deleted: true });
+      expect(await admin.roles.delete.mutate({ code: "RACE_ROLE" })).toEqual({
+        code: "RACE_ROLE",
+        deleted: true,
+      });
       await blocker.query("commit");
     } finally {
       await blocker.end();
