@@ -384,6 +384,15 @@ describe("worker", () => {
     expect((await contacts(tenant)).map((r) => r.external_id)).toEqual(["e1", "e9"]);
   });
 
+  it("reports a record holding U+0000 as invalid on its column and loads the others", async () => {
+    const tenant = await createTenant(db.url);
+    const csv = "External ID,First Name,Last Name,Notes\nn1,Ann,Lee,fine\nn2,Bob,Nul,a\u0000b\nn3,Cy,Moss,\n";
+    const { state, errors } = await runImport(tenant, csv);
+    expect(state).toMatchObject({ state: "completed", processed: 3, inserted: 2, failed: 1 });
+    expect(errors.map((e) => [e.record_number, e.column_name, e.reason])).toEqual([[2, "Notes", "invalid"]]);
+    expect((await contacts(tenant)).map((r) => r.external_id)).toEqual(["n1", "n3"]);
+  });
+
   it("reads BOM, CRLF, semicolon and tab files", async () => {
     const tenant = await createTenant(db.url);
     const bom = await runImport(

@@ -4,6 +4,7 @@ import { inTenant } from "@contacts/db/tenant-scope";
 import { CSV_HEADERS, contactToCsvRecord } from "@contacts/domain/csv-layout";
 import { ContactsError, ErrorReason, fieldErrorsFromZod } from "@contacts/domain/errors";
 import { ContactSearchInput } from "@contacts/domain/search";
+import { unsafeTextError } from "@contacts/domain/text";
 
 import type { Principal } from "../auth/principal.js";
 import { ContactViewer } from "../contacts/contact.dto.js";
@@ -28,6 +29,8 @@ function filtersFrom(query: URLSearchParams) {
       throw ContactsError.invalid([{ reason: ErrorReason.invalid, field: "search", message: "not JSON" }]);
     }
   }
+  const unsafe = unsafeTextError(raw, "search");
+  if (unsafe) throw ContactsError.invalid([unsafe]);
   const parsed = ContactExportFilters.safeParse(raw);
   if (!parsed.success) {
     throw ContactsError.invalid(fieldErrorsFromZod(parsed.error.issues, "search", { input: raw }));

@@ -5,6 +5,7 @@ import { parse } from "csv-parse";
 import { stringify } from "csv-stringify/sync";
 import type { Context, Hono } from "hono";
 import { ContactsError, ErrorReason, fieldErrorsFromZod } from "@contacts/domain/errors";
+import { unsafeTextError } from "@contacts/domain/text";
 import { CSV_PARSE_OPTIONS, ImportOptions, sniffDelimiter } from "@contacts/domain/import-job";
 import { neutralizeCell } from "@contacts/domain/csv-layout";
 import { inTenant } from "@contacts/db/tenant-scope";
@@ -49,6 +50,8 @@ export function importOptionsFromQuery(query: URLSearchParams): ImportOptions {
       throw ContactsError.invalid([{ reason: ErrorReason.invalid, field: "mapping", message: "not JSON" }]);
     }
   }
+  const unsafe = unsafeTextError(raw);
+  if (unsafe) throw ContactsError.invalid([unsafe]);
   const parsed = ImportOptions.safeParse(raw);
   if (!parsed.success)
     throw ContactsError.invalid(fieldErrorsFromZod(parsed.error.issues, undefined, { input: raw }));

@@ -1,6 +1,7 @@
 import { initTRPC } from "@trpc/server";
 import type { Permission } from "@contacts/domain/permissions";
 import { ContactsError, ErrorReason } from "@contacts/domain/errors";
+import { unsafeTextError } from "@contacts/domain/text";
 import { createHash, randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { TaxIdRevealEntity } from "@contacts/db/entities/tax-id-reveal.entity";
@@ -50,8 +51,18 @@ const errorMapping = t.middleware(async ({ next }) => {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
+/**
+ * Text PostgreSQL cannot store (U+0000, a lone surrogate) anywhere in a call's input is a 400
+ * `invalid` on its field before any procedure or schema sees it (domain text.ts holds the rule).
+ */
+const storableText = t.middleware(async ({ getRawInput, next }) => {
+  const error = unsafeTextError(await getRawInput());
+  if (error) throw ContactsError.invalid([error]);
+  return next();
+});
+
 /** No credential needed (health and the like). */
-export const publicProcedure = t.procedure.use(errorMapping);
+export const publicProcedure = t.procedure.use(errorMapping).use(storableText);
 
 /**
  * `Idempotency-Key` on a mutation (see idempotency.ts): the key is claimed before the call's

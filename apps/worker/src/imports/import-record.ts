@@ -7,6 +7,7 @@ import { normalizeEmail } from "@contacts/domain/email";
 import { ErrorReason, fieldErrorsFromZod } from "@contacts/domain/errors";
 import type { ImportLimits } from "@contacts/domain/import-job";
 import { maskLast4 } from "@contacts/domain/masking";
+import { isUnsafeText } from "@contacts/domain/text";
 
 /** One rejected value of a record: `column` is the header as written in the file (null: the whole record). */
 export interface RecordError {
@@ -177,8 +178,8 @@ export class RecordValidator {
     }
     const errors: RecordError[] = [];
     values.forEach((value, i) => {
-      // PostgreSQL text cannot hold NUL: such a value could never be stored.
-      if (value.includes("\u0000")) {
+      // PostgreSQL text cannot hold NUL (nor could a lone surrogate be stored): the record is reported.
+      if (isUnsafeText(value)) {
         const field = this.mapping.columns[i] ?? null;
         errors.push({
           column: this.headers[i] ?? null,

@@ -170,7 +170,10 @@ async function run(): Promise<void> {
     } catch {
       throw new FileError("not a CSV file: the file is not UTF-8 text");
     }
-    if (firstLine.includes("\u0000")) throw new FileError("not a CSV file: the file is binary");
+    // A NUL in the header line marks a binary file; one in a record fails only that record (import-record.ts).
+    const newline = firstLine.indexOf("\n");
+    if ((newline < 0 ? firstLine : firstLine.slice(0, newline)).includes("\u0000"))
+      throw new FileError("not a CSV file: the file is binary");
     const delimiter = sniffDelimiter(firstLine);
     const { limits } = input;
     const parser = parse(
