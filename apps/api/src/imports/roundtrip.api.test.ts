@@ -158,6 +158,59 @@ describe("imports and the contact writer's rules", () => {
     });
   });
 
+  it("reads a masked tax ID in an edited export as unchanged, and refuses one that masks nothing", async () => {
+    const lines = [
+      "External ID,First Name,Last Name,Tax ID",
+      "tax-1,Ann,Masked,123-45-6789",
+      "tax-2,Bob,Masked,987-65-4321",
+    ];
+    const first = await completed((await uploadImport(api, encode(lines), { fileName: "tax.csv" })).importId);
+    expect(first.counts).toMatchObject({ inserted: 2, failed: 0 });
+    // Exported without the unmask permission: the tax IDs leave masked.
+    const exported = await text(await exportContacts(api, { lastName: "Masked" }));
+    expect(exported).toContain("***-**-6789");
+    expect(exported).not.toContain("123-45-6789");
+    const edited = exported.replace("Ann", "Anne").replace("***-**-4321", "***-**-0000");
+    const again = await completed(
+      (
+        await uploadImport(api, new TextEncoder().encode(edited), {
+          mode: "upsert",
+          fileName: "tax-edited.csv",
+        })
+      ).importId,
+    );
+    // Ann's masked tax ID is "unchanged"; Bob's masks no stored one: his record fails on the column.
+    expect([again.state, again.counts]).toEqual([
+      "completed",
+      { processed: 2, inserted: 0, updated: 1, unchanged: 0, failed: 1 },
+    ]);
+    const errors = await h.alpha.imports.errors.query({ id: again.id });
+    expect(errors.items.map((e) => [e.column, e.reason])).toEqual([["Tax ID", "invalid"]]);
+    const unmask = h.client(await h.keyWith("alpha", ALL_PERMISSIONS));
+    const found = await unmask.contacts.search.query({
+      lastName: "Masked",
+      sort: { field: "firstName", direction: "asc" },
+    });
+    expect(found.items.map((c) => [c.firstName, c.taxId, c.version])).toEqual([
+      ["Anne", "123-45-6789", 2],
+      ["Bob", "987-65-4321", 1],
+    ]);
+    // A masked value cannot create a contact either.
+    const insert = await completed(
+      (
+        await uploadImport(
+          api,
+          encode(["External ID,First Name,Last Name,Tax ID", "tax-3,Cy,Masked,***-**-6789"]),
+          {
+            mode: "upsert",
+            fileName: "tax-new.csv",
+          },
+        )
+      ).importId,
+    );
+    expect(insert.counts).toMatchObject({ inserted: 0, failed: 1 });
+  });
+
   it("keeps the creating import's provenance and records the last import separately", async () => {
     const first = await uploadImport(
       api,

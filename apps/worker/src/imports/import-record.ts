@@ -6,7 +6,7 @@ import { duplicateKeys, matchKeyList } from "@contacts/domain/duplicates";
 import { normalizeEmail } from "@contacts/domain/email";
 import { ErrorReason, fieldErrorsFromZod } from "@contacts/domain/errors";
 import type { ImportLimits } from "@contacts/domain/import-job";
-import { maskLast4 } from "@contacts/domain/masking";
+import { isMaskedValue, maskLast4 } from "@contacts/domain/masking";
 import { isUnsafeText } from "@contacts/domain/text";
 
 /** One rejected value of a record: `column` is the header as written in the file (null: the whole record). */
@@ -23,6 +23,12 @@ export interface GoodRecord {
   matchKeys: string[];
   /** The source record's hash, stored on the contact an upsert by external id writes. */
   sourceHash?: string | null;
+  /**
+   * The masked tax ID the record carried (`***-**-6789`, as an export without the unmask permission
+   * writes it): "unchanged" on the contact it matches when it masks that contact's tax ID, an error
+   * otherwise. `data.taxId` is null until the writer resolves it.
+   */
+  maskedTaxId?: string;
 }
 
 export interface BadRecord {
@@ -197,9 +203,10 @@ export class RecordValidator {
     });
     if (errors.length) return { ok: false, recordNumber, errors };
 
-    const input = csvRecordToContact(recordFields(values, this.mapping), {
-      accountId: this.defaultAccountId,
-    });
+    const fields = recordFields(values, this.mapping);
+    const maskedTaxId = fields.taxId !== undefined && isMaskedValue(fields.taxId) ? fields.taxId : undefined;
+    if (maskedTaxId !== undefined) delete fields.taxId;
+    const input = csvRecordToContact(fields, { accountId: this.defaultAccountId });
     const parsed = ContactInput.safeParse(input);
     if (!parsed.success) {
       const seen = new Set<string>();
@@ -220,6 +227,7 @@ export class RecordValidator {
       recordNumber,
       data: parsed.data,
       matchKeys: matchKeyList(duplicateKeys(parsed.data)),
+      ...(maskedTaxId !== undefined ? { maskedTaxId } : {}),
     };
   }
 }

@@ -644,6 +644,10 @@ class ChunkWriter {
         }
       }
       if (!target) {
+        if (r.maskedTaxId !== undefined) {
+          reject(r.recordNumber, this.maskedTaxIdError(r.maskedTaxId));
+          continue;
+        }
         inserts.push(r);
         continue;
       }
@@ -657,8 +661,18 @@ class ChunkWriter {
         });
         continue;
       }
+      let record = r;
+      if (r.maskedTaxId !== undefined) {
+        // As a replace through the API: the masked value read back means "unchanged".
+        const stored = this.storedTaxId(target);
+        if (stored === null || maskLast4(stored) !== r.maskedTaxId) {
+          reject(r.recordNumber, this.maskedTaxIdError(r.maskedTaxId));
+          continue;
+        }
+        record = { ...r, data: { ...r.data, taxId: stored } };
+      }
       targeted.add(target.id);
-      const update = this.merge(target, r);
+      const update = this.merge(target, record);
       if (update) staged.push(update);
       else unchanged++;
     }
@@ -817,6 +831,23 @@ class ChunkWriter {
     const { vault, tenantId } = this.options;
     const { ciphertext, keyId } = vault.encrypt(taxId, { tenantId, contactId });
     return { ciphertext, keyId, index: vault.blindIndex(taxId, tenantId) };
+  }
+
+  /** A matched contact's tax ID in clear (decrypted, or a legacy plaintext one), or null. */
+  private storedTaxId(target: ExistingRow): string | null {
+    const { vault, tenantId } = this.options;
+    if (target.tax_id_ciphertext)
+      return vault.decrypt(target.tax_id_ciphertext, { tenantId, contactId: target.id });
+    return target.tax_id_legacy;
+  }
+
+  /** A masked tax ID that masks no stored one (or names no contact) cannot be stored. */
+  private maskedTaxIdError(masked: string): RecordError {
+    return {
+      column: this.header("taxId"),
+      reason: ErrorReason.invalid,
+      value: this.reported("taxId", masked),
+    };
   }
 
   /** The update of a matched contact, or null when the record changes nothing. */
