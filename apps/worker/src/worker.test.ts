@@ -393,6 +393,32 @@ describe("worker", () => {
     expect((await contacts(tenant)).map((r) => r.external_id)).toEqual(["n1", "n3"]);
   });
 
+  it("fills a field two columns name by alias from the better alias, reporting the other column", async () => {
+    const tenant = await createTenant(db.url);
+    const { importId, state } = await runImport(
+      tenant,
+      "Title,First Name,Given Name,Last Name,Job Title\nMs.,Ann,Annie,Lee,Engineer\n",
+    );
+    expect(state).toMatchObject({ state: "completed", inserted: 1, failed: 0 });
+    const [row] = await withClient(db.url, (c) =>
+      c.query<{ first_name: string; job_title: string }>(
+        "select first_name, job_title from contacts where tenant_id = $1",
+        [tenant],
+      ),
+    ).then((r) => r.rows);
+    expect(row).toEqual({ first_name: "Ann", job_title: "Engineer" });
+    const ignored = await withClient(db.url, (c) =>
+      c.query<{ ignored_columns: unknown }>(
+        "select ignored_columns from imports where tenant_id = $1 and id = $2",
+        [tenant, importId],
+      ),
+    );
+    expect(ignored.rows[0]?.ignored_columns).toEqual([
+      { header: "Title", field: "jobTitle", kept: "Job Title" },
+      { header: "Given Name", field: "firstName", kept: "First Name" },
+    ]);
+  });
+
   it("reads BOM, CRLF, semicolon and tab files", async () => {
     const tenant = await createTenant(db.url);
     const bom = await runImport(
@@ -434,8 +460,10 @@ describe("worker", () => {
     });
     expect(records.state).toMatchObject({ state: "failed", processed: 3, inserted: 3 });
     expect(records.state.failure).toMatch(/more than 3 records/);
-    const repeated = await runImport(tenant, "First Name,Given Name,Last Name\nA,B,C\n");
-    expect(repeated.state.failure).toMatch(/both mapped to firstName/);
+    const repeated = await runImport(tenant, "Given,Name,Last Name\nA,B,C\n", {
+      mapping: { Given: "firstName", Name: "firstName" },
+    });
+    expect(repeated.state.failure).toMatch(/"Given" and "Name" are both mapped to firstName/);
     const noNames = await runImport(tenant, "Email,Phone\na@example.com,1\n");
     expect(noNames.state.failure).toMatch(/neither a name column/);
     const binary = await runImport(tenant, Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x00]));

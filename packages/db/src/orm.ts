@@ -21,6 +21,7 @@ import { Migration20261123000012CoveringSearchIndexes } from "./migrations/Migra
 import { Migration20261123000013SearchPostings } from "./migrations/Migration20261123000013_search_postings.js";
 import { Migration20261123000014PlacePostings } from "./migrations/Migration20261123000014_place_postings.js";
 import { Migration20261123000015LastBulkImport } from "./migrations/Migration20261123000015_last_bulk_import.js";
+import { Migration20261123000018ImportIgnoredColumns } from "./migrations/Migration20261123000018_import_ignored_columns.js";
 import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
 import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
 
@@ -55,6 +56,10 @@ export const migrations = [
   { name: "Migration20261123000013_search_postings", class: Migration20261123000013SearchPostings },
   { name: "Migration20261123000014_place_postings", class: Migration20261123000014PlacePostings },
   { name: "Migration20261123000015_last_bulk_import", class: Migration20261123000015LastBulkImport },
+  {
+    name: "Migration20261123000018_import_ignored_columns",
+    class: Migration20261123000018ImportIgnoredColumns,
+  },
 ];
 
 export interface OrmOptions {

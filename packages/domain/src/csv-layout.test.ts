@@ -33,8 +33,46 @@ describe("CSV layout", () => {
       Mail: "email",
     });
     expect(mapping.columns).toEqual(["firstName", null, "email"]);
-    expect(resolveCsvMapping(["Email", "E-mail"]).repeated).toEqual([
-      { field: "email", headers: ["Email", "E-mail"] },
+    expect(resolveCsvMapping(["A", "B"], { A: "email", B: "email" }).repeated).toEqual([
+      { field: "email", headers: ["A", "B"] },
+    ]);
+    // An explicit mapping beats a column known by an alias, which is ignored.
+    expect(resolveCsvMapping(["Email", "Mail"], { Mail: "email" })).toMatchObject({
+      columns: [null, "email"],
+      repeated: [],
+      ignored: [{ header: "Email", field: "email", kept: "Mail" }],
+    });
+  });
+
+  it("keeps the better alias when two columns name one field, as Outlook's export does, and reports the other", () => {
+    const outlook = [
+      "Title",
+      "First Name",
+      "Middle Name",
+      "Last Name",
+      "Suffix",
+      "Company",
+      "Department",
+      "Job Title",
+      "Mobile Phone",
+      "Primary Phone",
+      "E-mail Address",
+      "E-mail 2 Address",
+      "Birthday",
+      "Notes",
+    ];
+    const mapping = resolveCsvMapping(outlook);
+    expect(mapping.repeated).toEqual([]);
+    expect(mapping.ignored).toEqual([
+      { header: "Title", field: "jobTitle", kept: "Job Title" },
+      { header: "Mobile Phone", field: "phone", kept: "Primary Phone" },
+    ]);
+    expect(mapping.columns[outlook.indexOf("Job Title")]).toBe("jobTitle");
+    expect(mapping.columns[outlook.indexOf("Primary Phone")]).toBe("phone");
+    expect(new Set(mapping.columns.filter(Boolean)).size).toBe(mapping.columns.filter(Boolean).length);
+    // Equal aliases: the first column keeps the field.
+    expect(resolveCsvMapping(["E-mail", "Email"]).ignored).toEqual([
+      { header: "Email", field: "email", kept: "E-mail" },
     ]);
   });
 

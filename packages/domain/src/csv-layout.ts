@@ -36,7 +36,12 @@ export const CSV_FIELDS = [
 ] as const;
 export type CsvField = (typeof CSV_FIELDS)[number];
 
-/** The header the exporter writes for each field, then the other headers the importer knows it by. */
+/**
+ * The header the exporter writes for each field, then the other headers the importer knows it by,
+ * most specific first: when two columns of a file are known by aliases of one field, the one whose
+ * alias comes first fills it (Outlook's `Job Title` over its `Title`, `Primary Phone` over `Mobile
+ * Phone`) and the other is ignored and reported (`CsvMapping.ignored`).
+ */
 const HEADERS: Record<CsvField, readonly string[]> = {
   externalId: ["External ID", "external_id", "externalId", "Record ID", "crm_id"],
   subtype: ["Type", "subtype", "contact_type", "Contact Type"],
@@ -54,11 +59,11 @@ const HEADERS: Record<CsvField, readonly string[]> = {
     "Phone",
     "phone_number",
     "Phone Number",
+    "Primary Phone",
     "Telephone",
+    "Phone 1",
     "Mobile",
     "Mobile Phone",
-    "Primary Phone",
-    "Phone 1",
   ],
   phone2: ["Phone 2", "Other Phone", "Work Phone", "Secondary Phone"],
   line1: ["Address", "Street", "Address 1", "address_line_1", "Street Address", "Address Line 1"],
@@ -95,8 +100,16 @@ export interface CsvMapping {
   columns: (CsvField | null)[];
   /** Headers neither known nor mapped (their columns are ignored). */
   unmapped: string[];
-  /** Fields filled by more than one column: `{ field, headers }` (an error for the caller). */
+  /** Fields the explicit mapping fills from more than one column: `{ field, headers }` (an error for the caller). */
   repeated: { field: CsvField; headers: string[] }[];
+  /** Columns known by an alias of a field another column fills (see `HEADERS`): ignored, `kept` fills it. */
+  ignored: { header: string; field: CsvField; kept: string }[];
+}
+
+/** Where a header stands among its field's aliases (0: the exporter's own header). */
+function aliasRank(field: CsvField, header: string): number {
+  const key = headerKey(header);
+  return HEADERS[field].findIndex((h) => headerKey(h) === key);
 }
 
 /**
@@ -113,14 +126,34 @@ export function resolveCsvMapping(
     return explicitByKey.has(key) ? (explicitByKey.get(key) ?? null) : (FIELD_BY_HEADER.get(key) ?? null);
   });
   const unmapped = headers.filter((h, i) => columns[i] === null && !explicitByKey.has(headerKey(h)));
-  const byField = new Map<CsvField, string[]>();
+  const explicitlyMapped = (i: number) => explicitByKey.has(headerKey(headers[i] ?? ""));
+  // Two columns known by aliases of one field: the better alias (then the first column) keeps it.
+  const ignored: CsvMapping["ignored"] = [];
+  const byField = new Map<CsvField, number[]>();
   columns.forEach((f, i) => {
-    if (f) byField.set(f, [...(byField.get(f) ?? []), headers[i] ?? ""]);
+    if (f) byField.set(f, [...(byField.get(f) ?? []), i]);
   });
+  for (const [field, indexes] of byField) {
+    const byAlias = indexes.filter((i) => !explicitlyMapped(i));
+    if (byAlias.length < 2 && indexes.length === byAlias.length) continue;
+    // A column the caller mapped explicitly beats any alias; an alias never beats it.
+    const kept =
+      indexes.find(explicitlyMapped) ??
+      [...byAlias].sort(
+        (a, b) => aliasRank(field, headers[a] ?? "") - aliasRank(field, headers[b] ?? "") || a - b,
+      )[0];
+    for (const i of byAlias) {
+      if (i === kept || kept === undefined) continue;
+      columns[i] = null;
+      ignored.push({ header: headers[i] ?? "", field, kept: headers[kept] ?? "" });
+    }
+  }
+  ignored.sort((a, b) => headers.indexOf(a.header) - headers.indexOf(b.header));
   const repeated = [...byField]
-    .filter(([, hs]) => hs.length > 1)
-    .map(([field, hs]) => ({ field, headers: hs }));
-  return { columns, unmapped, repeated };
+    .map(([field, indexes]) => ({ field, indexes: indexes.filter(explicitlyMapped) }))
+    .filter(({ indexes }) => indexes.length > 1)
+    .map(({ field, indexes }) => ({ field, headers: indexes.map((i) => headers[i] ?? "") }));
+  return { columns, unmapped, repeated, ignored };
 }
 
 /** True when the CSV field is one a spreadsheet would run as a formula (see `neutralizeCell`). */

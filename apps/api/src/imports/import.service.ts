@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { ContactsError, ErrorReason } from "@contacts/domain/errors";
 import type { ImportLimits, ImportOptions, ImportState } from "@contacts/domain/import-job";
+import type { CsvField } from "@contacts/domain/csv-layout";
 
 import { decodeCursor, encodeCursor } from "../contacts/cursor.js";
 
@@ -29,6 +30,8 @@ export interface ImportRow {
   created_at: Date | string;
   started_at: Date | string | null;
   finished_at: Date | string | null;
+  /** Columns the worker read past (known by an alias of a field another column fills). */
+  ignored_columns: { header: string; field: CsvField; kept: string }[];
   /** Present once the worker records how far into the file it is (the best ETA). */
   bytes_processed?: string | number | null;
 }
@@ -134,6 +137,7 @@ export function importView(row: ImportRow, now: Date, recordsEstimate: number | 
     startedAt: startedAt?.toISOString() ?? null,
     finishedAt: finishedAt?.toISOString() ?? null,
     failedRowsUrl: failed > 0 ? failedRowsPath(row.id) : null,
+    ignoredColumns: row.ignored_columns,
   };
 }
 export type ImportView = ReturnType<typeof importView>;

@@ -158,6 +158,23 @@ describe("imports and the contact writer's rules", () => {
     });
   });
 
+  it("loads an Outlook export whose Title and Job Title both name the job title, showing the ignored column", async () => {
+    const lines = [
+      "Title,First Name,Middle Name,Last Name,Suffix,Company,Department,Job Title,Mobile Phone,Primary Phone,E-mail Address",
+      "Dr.,Olive,,Outlook,,Contoso,R&D,Chemist,+1 415 555 0100,+1 415 555 0199,olive@example.com",
+    ];
+    const done = await completed(
+      (await uploadImport(api, encode(lines), { fileName: "outlook.csv" })).importId,
+    );
+    expect([done.state, done.counts.inserted, done.failure]).toEqual(["completed", 1, null]);
+    expect(done.ignoredColumns).toEqual([
+      { header: "Title", field: "jobTitle", kept: "Job Title" },
+      { header: "Mobile Phone", field: "phone", kept: "Primary Phone" },
+    ]);
+    const [olive] = (await h.alpha.contacts.search.query({ lastName: "Outlook" })).items;
+    expect([olive?.jobTitle, olive?.phones.map((p) => p.e164)]).toEqual(["Chemist", ["+14155550199"]]);
+  });
+
   it("reads a masked tax ID in an edited export as unchanged, and refuses one that masks nothing", async () => {
     const lines = [
       "External ID,First Name,Last Name,Tax ID",

@@ -454,7 +454,16 @@ export async function runImport(options: ImportRunOptions): Promise<ImportOutcom
       log.debug({ importId, type: message.type }, "parse thread message");
       if (message.type === "header") {
         // Every thread sends the same header first.
-        if (!headerSeen) chunk.setHeader(message.headers, message.columns);
+        if (!headerSeen) {
+          chunk.setHeader(message.headers, message.columns);
+          await tx(() =>
+            client.query("update imports set ignored_columns = $3::jsonb where tenant_id = $1 and id = $2", [
+              tenantId,
+              importId,
+              JSON.stringify(message.ignored),
+            ]),
+          );
+        }
         headerSeen = true;
         continue;
       }

@@ -250,7 +250,13 @@ async function run(): Promise<void> {
             );
           validator = new RecordValidator(values, mapping, limits, input.defaultAccountId);
           sourceSignature = JSON.stringify([values, mapping.columns, input.defaultAccountId]);
-          post({ type: "header", headers: values, columns: mapping.columns, delimiter });
+          post({
+            type: "header",
+            headers: values,
+            columns: mapping.columns,
+            delimiter,
+            ignored: mapping.ignored,
+          });
           continue;
         }
         recordNumber++;

@@ -27,7 +27,14 @@ export interface ParseThreadInput {
 
 /** Messages from the parse thread, in file order. */
 export type ParseThreadMessage =
-  | { type: "header"; headers: string[]; columns: (CsvField | null)[]; delimiter: string }
+  | {
+      type: "header";
+      headers: string[];
+      columns: (CsvField | null)[];
+      delimiter: string;
+      /** Columns read past: known by an alias of a field another column fills. */
+      ignored: { header: string; field: CsvField; kept: string }[];
+    }
   | { type: "batch"; records: RecordResult[]; last: number }
   | { type: "failed"; message: string }
   | { type: "end"; total: number };
