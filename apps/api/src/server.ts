@@ -12,6 +12,7 @@ import { JwtVerifier } from "./auth/jwt.js";
 import { PrincipalCache } from "./auth/principal-cache.js";
 import type { TokenConfig } from "./auth/jwt.js";
 import { createApp } from "./http/app.js";
+import { answerClientError } from "./http/client-error.js";
 import { startImportJobQueue } from "./imports/import-jobs.js";
 import { TenantRateLimiter } from "./limits/rate-limiter.js";
 import { useCursorSecret } from "./contacts/cursor.js";
@@ -74,6 +75,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
+    s.on("clientError", answerClientError);
   });
   const { port } = server.address() as AddressInfo;
   return {

@@ -101,6 +101,8 @@ export function createApp({
       endpoint: "/trpc",
       router: appRouter,
       allowBatching: true,
+      // A query whose input is too long for a URL may come as POST (the typed client does so).
+      allowMethodOverride: true,
       maxBatchSize,
       createContext: (opts, c) => {
         const requestId = (c.get("requestId") as string | undefined) ?? randomUUID();

@@ -278,3 +278,46 @@ describe("the tenant's contact limit", () => {
     expect(await count("alpha")).toBe(limit);
   });
 });
+
+describe("a request too long for a URL", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("is a 431 with the JSON error body, on tRPC and the plain routes alike", async () => {
+    const input = encodeURIComponent(JSON.stringify({ q: "x".repeat(20_000) }));
+    for (const path of [`/trpc/contacts.search?input=${input}`, `/v1/exports/contacts.csv?search=${input}`]) {
+      const response = await fetch(`${h.url}${path}`, { headers: { authorization: `Bearer ${h.alphaKey}` } });
+      expect(response.status).toBe(431);
+      expect(response.headers.get("content-type")).toBe("application/json");
+      const body = (await response.json()) as ErrorBody & { errors: unknown };
+      expect(body.errors).toEqual([{ reason: "too_long", field: null }]);
+      expect(body.error.data).toMatchObject({
+        httpStatus: 431,
+        errors: [{ reason: "too_long", field: null }],
+      });
+    }
+  });
+
+  it("is sent as POST by the typed client: a search by 1,000 ids answers", async () => {
+    const ids: string[] = [];
+    for (const firstName of ["Ida", "Ivo"]) {
+      ids.push((await h.alpha.contacts.create.mutate({ contact: { ...person, firstName } })).id);
+    }
+    const padded = [...ids, ...Array.from({ length: 998 }, () => crypto.randomUUID())];
+    const found = await h.alpha.contacts.search.query({ ids: padded, limit: 1000 });
+    expect(found.items.map((c) => c.firstName).sort()).toEqual(["Ida", "Ivo"]);
+    // Batched with a short call, the long one still goes alone as POST and both answer.
+    const [long, short] = await Promise.all([
+      h.alpha.contacts.search.query({ ids: padded }),
+      h.alpha.contacts.get.query({ id: ids[0] ?? "" }),
+    ]);
+    expect([long.items.length, short.firstName]).toEqual([2, "Ida"]);
+  });
+});
