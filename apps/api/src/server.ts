@@ -15,6 +15,7 @@ import { createApp } from "./http/app.js";
 import { answerClientError } from "./http/client-error.js";
 import { startImportJobQueue } from "./imports/import-jobs.js";
 import { TenantRateLimiter } from "./limits/rate-limiter.js";
+import { TenantSlots } from "./limits/tenant-slots.js";
 import { useCursorSecret } from "./contacts/cursor.js";
 import type { Logger } from "./logger.js";
 import { offlineSocialProfiles } from "./social/social-profile.js";
@@ -65,6 +66,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       vault: new TaxIdVault(options.taxIdKeyring),
       jwt,
       rateLimiter: new TenantRateLimiter(),
+      exportSlots: new TenantSlots(),
       principals: new PrincipalCache(),
       socialProfiles: options.socialProfiles ?? offlineSocialProfiles,
       importJobs,

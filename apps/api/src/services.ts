@@ -6,6 +6,7 @@ import type { JwtVerifier } from "./auth/jwt.js";
 import type { PrincipalCache } from "./auth/principal-cache.js";
 import type { ImportJobQueue } from "./imports/import-jobs.js";
 import type { TenantRateLimiter } from "./limits/rate-limiter.js";
+import type { TenantSlots } from "./limits/tenant-slots.js";
 import type { Logger } from "./logger.js";
 import type { SocialProfileProvider } from "./social/social-profile.js";
 
@@ -18,6 +19,8 @@ export interface ApiServices {
   /** Null when no JWT secret or JWKS is configured (API keys only). */
   jwt: JwtVerifier | null;
   rateLimiter: TenantRateLimiter;
+  /** CSV exports streaming per tenant (settings.limits.exports). */
+  exportSlots: TenantSlots;
   /** Recently authenticated callers (a few seconds; dropped when a tenant's keys or settings change). */
   principals: PrincipalCache;
   socialProfiles: SocialProfileProvider;

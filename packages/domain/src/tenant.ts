@@ -3,6 +3,9 @@ import { z } from "zod";
 import { TenantId } from "./common.js";
 import { Permission } from "./permissions.js";
 
+/** Limits on work a tenant's callers can start, when its settings name none. */
+export const DEFAULT_TENANT_LIMITS = { imports: 3, exports: 2 } as const;
+
 export const TenantSettings = z.strictObject({
   /** When true, tax IDs are returned unmasked to every caller of the tenant. */
   taxIdAlwaysUnmasked: z.boolean().default(false),
@@ -11,6 +14,10 @@ export const TenantSettings = z.strictObject({
       /** Maximum number of contacts; null for no limit. */
       contacts: z.number().int().min(0).nullable().default(null),
       requestsPerMinute: z.number().int().min(1).max(1_000_000).default(6_000),
+      /** Imports queued or running at once (default 3); a further upload is 429 until one ends. */
+      imports: z.number().int().min(1).max(100).optional(),
+      /** CSV exports streaming at once per API process (default 2); a further one is 429 until one ends. */
+      exports: z.number().int().min(1).max(100).optional(),
     })
     .default({ contacts: null, requestsPerMinute: 6_000 }),
 });
@@ -34,6 +41,8 @@ export const TenantSettingsPatch = z.strictObject({
     .strictObject({
       contacts: z.number().int().min(0).nullable().optional(),
       requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+      imports: z.number().int().min(1).max(100).optional(),
+      exports: z.number().int().min(1).max(100).optional(),
     })
     .optional(),
 });
@@ -46,8 +55,15 @@ export function patchTenantSettings(settings: TenantSettings, patch: TenantSetti
     limits: {
       contacts: patch.limits?.contacts === undefined ? settings.limits.contacts : patch.limits.contacts,
       requestsPerMinute: patch.limits?.requestsPerMinute ?? settings.limits.requestsPerMinute,
+      imports: patch.limits?.imports ?? tenantLimit(settings, "imports"),
+      exports: patch.limits?.exports ?? tenantLimit(settings, "exports"),
     },
   };
+}
+
+/** A limit on concurrent work, from settings stored before it existed too (its default then). */
+export function tenantLimit(settings: TenantSettings, limit: keyof typeof DEFAULT_TENANT_LIMITS): number {
+  return settings.limits[limit] ?? DEFAULT_TENANT_LIMITS[limit];
 }
 
 /** `admin.apiKeys.create`: a name, the permissions (at least one, no repeats), an optional expiry in the future. */

@@ -4,12 +4,13 @@ import { inTenant } from "@contacts/db/tenant-scope";
 import { CSV_HEADERS, contactToCsvRecord } from "@contacts/domain/csv-layout";
 import { ContactsError, ErrorReason, fieldErrorsFromZod } from "@contacts/domain/errors";
 import { ContactSearchInput } from "@contacts/domain/search";
+import { tenantLimit } from "@contacts/domain/tenant";
 import { unsafeTextError } from "@contacts/domain/text";
 
 import type { Principal } from "../auth/principal.js";
 import { ContactViewer } from "../contacts/contact.dto.js";
 import { ContactService } from "../contacts/contact.service.js";
-import { routeError, routePrincipal } from "../http/route-auth.js";
+import { busy, routeError, routePrincipal } from "../http/route-auth.js";
 import type { ApiServices } from "../services.js";
 import { recordReveals } from "../trpc/init.js";
 
@@ -66,6 +67,10 @@ async function exportContacts(c: Context, services: ApiServices): Promise<Respon
   } catch (error) {
     return routeError(c, error, services.log);
   }
+  const maxExports = tenantLimit(principal.tenantSettings, "exports");
+  const release = services.exportSlots.acquire(principal.tenantId, maxExports);
+  if (!release)
+    return routeError(c, busy(`${maxExports} exports of this tenant are running`, 5), services.log);
   const requestId = String(c.get("requestId") ?? "");
   const viewer = new ContactViewer(principal, services.vault);
   const encoder = new TextEncoder();
@@ -93,11 +98,19 @@ async function exportContacts(c: Context, services: ApiServices): Promise<Respon
           return rows;
         });
         if (records.length > 0) controller.enqueue(encoder.encode(stringify(records)));
-        if (cursor === null) controller.close();
+        if (cursor === null) {
+          release();
+          controller.close();
+        }
       } catch (error) {
+        release();
         services.log.error({ errorClass: (error as Error).constructor.name }, "contacts export failed");
         controller.error(error);
       }
+    },
+    // The reader went away (disconnect, abort): the slot is free again.
+    cancel() {
+      release();
     },
   });
   return new Response(stream, {

@@ -44,6 +44,15 @@ export async function routePrincipal(
   return principal;
 }
 
+/** 429 `rate_limited` with a Retry-After: the tenant already runs as much of this work as it may. */
+export function busy(message: string, retryAfterSeconds: number): ContactsError {
+  return new ContactsError(
+    "TOO_MANY_REQUESTS",
+    [{ reason: ErrorReason.rateLimited, field: null, message: `${message}; retry when one ends` }],
+    { retryAfterSeconds },
+  );
+}
+
 /**
  * The JSON answer of a plain HTTP route for anything thrown: `{ errors: [{ reason, field }], message }`
  * with the error's status (MikroORM errors mapped as in tRPC); a bug is a logged 500.

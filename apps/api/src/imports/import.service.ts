@@ -313,6 +313,37 @@ export class ImportService {
     return row ?? null;
   }
 
+  /**
+   * 429 `rate_limited` (Retry-After 30 s) when `max` imports of the tenant are queued or running.
+   * `locked`: under a transaction-scoped advisory lock on the tenant's imports, so of two uploads
+   * finishing at once the second counts the first (committed by the time it holds the lock).
+   */
+  async requireImportSlot(max: number, locked: boolean, self: string | null = null): Promise<void> {
+    if (locked) {
+      await this.em.execute("select pg_advisory_xact_lock(hashtextextended(?, 0))", [
+        `contacts.imports:${this.tenantId}`,
+      ]);
+    }
+    const [row] = await this.em.execute<{ n: number }[]>(
+      `select count(*)::int as n from imports
+        where tenant_id = ? and state in ('queued', 'running') and id is distinct from ?`,
+      [this.tenantId, self],
+    );
+    if ((row?.n ?? 0) >= max) {
+      throw new ContactsError(
+        "TOO_MANY_REQUESTS",
+        [
+          {
+            reason: ErrorReason.rateLimited,
+            field: null,
+            message: `${max} imports of this tenant are queued or running; retry when one ends`,
+          },
+        ],
+        { retryAfterSeconds: 30 },
+      );
+    }
+  }
+
   async byOptionsKey(optionsKey: string): Promise<ImportRow | null> {
     const [row] = await this.em.execute<ImportRow[]>(
       "select * from imports where tenant_id = ? and options_key = ?",

@@ -9,6 +9,7 @@ import { unsafeTextError } from "@contacts/domain/text";
 import { CSV_PARSE_OPTIONS, ImportOptions, sniffDelimiter } from "@contacts/domain/import-job";
 import { neutralizeCell } from "@contacts/domain/csv-layout";
 import { inTenant } from "@contacts/db/tenant-scope";
+import { tenantLimit } from "@contacts/domain/tenant";
 import { Id } from "@contacts/domain/common";
 
 import { routeError, routePrincipal } from "../http/route-auth.js";
@@ -97,6 +98,9 @@ async function upload(c: Context, services: ApiServices): Promise<Response> {
       const declared = Number(c.req.header("content-length") ?? NaN);
       if (declared > maxFileBytes) throw tooLarge(maxFileBytes);
       if (options.accountId) await imports.requireAccount(options.accountId);
+      // Refused before the file is read; checked again, under a lock, before the commit.
+      const maxImports = tenantLimit(principal.tenantSettings, "imports");
+      await imports.requireImportSlot(maxImports, false);
       await imports.insert({
         id,
         options,
@@ -140,6 +144,7 @@ async function upload(c: Context, services: ApiServices): Promise<Response> {
       optionsKey = optionsKeyOf(sha256, options);
       const same = await imports.byOptionsKey(optionsKey);
       if (same) throw new ExistingImport(same);
+      await imports.requireImportSlot(maxImports, true, id);
       await imports.completeUpload(id, { sha256, bytes, optionsKey, delimiter: sniffDelimiter(start) });
       return { importId: id, state: "queued", existing: false } satisfies ImportCreated;
     });

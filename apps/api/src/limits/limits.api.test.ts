@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createContactsClient } from "@contacts/client/client";
 import type { ContactsClient } from "@contacts/client/client";
@@ -319,5 +320,121 @@ describe("a request too long for a URL", () => {
       h.alpha.contacts.get.query({ id: ids[0] ?? "" }),
     ]);
     expect([long.items.length, short.firstName]).toEqual([2, "Ida"]);
+  });
+});
+
+describe("the tenant's limits on imports and exports running at once", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const upload = (apiKey: string, csv: string) =>
+    fetch(`${h.url}/v1/imports?fileName=limit.csv`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "text/csv" },
+      body: csv,
+    });
+  const unfinished = async (tenantId: string) =>
+    (
+      await h
+        .em()
+        .getConnection()
+        .execute<{ n: string }[]>(
+          "select count(*)::text as n from imports where tenant_id = ? and state in ('queued', 'running')",
+          [tenantId],
+        )
+    )[0]?.n;
+
+  it("refuses an upload while the tenant's limit of imports is queued or running, storing nothing", async () => {
+    const client = await h.tenantClient("imp-limit");
+    const key = await h.keyWith("imp-limit", ["imports:write"]);
+    const updated = await (
+      await h.platform("imp-limit")
+    ).admin.tenants.update.mutate({ settings: { limits: { imports: 2 } } });
+    expect(updated.settings.limits.imports).toBe(2);
+    // No job queue in this harness: the imports stay queued.
+    const queued = [];
+    for (const n of [1, 2]) {
+      const r = await upload(key, `First Name,Last Name\nA${n},B\n`);
+      expect(r.status).toBe(202);
+      queued.push(((await r.json()) as { importId: string }).importId);
+    }
+    const refused = await upload(key, "First Name,Last Name\nA3,B\n");
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("30");
+    expect(((await refused.json()) as { errors: unknown }).errors).toEqual([
+      { reason: "rate_limited", field: null },
+    ]);
+    expect(await unfinished("imp-limit")).toBe("2");
+    // Another tenant is not held back; once one ends, the next upload is taken.
+    expect((await upload(h.alphaKey, "First Name,Last Name\nOther,Tenant\n")).status).toBe(202);
+    await client.imports.cancel.mutate({ id: queued[0] ?? "" });
+    expect((await upload(key, "First Name,Last Name\nA3,B\n")).status).toBe(202);
+  });
+
+  it("counts uploads finishing at the same moment: of three racing for two free slots, two are taken", async () => {
+    await h.tenantClient("imp-race");
+    const key = await h.keyWith("imp-race", ["imports:write"]);
+    await (
+      await h.platform("imp-race")
+    ).admin.tenants.update.mutate({ settings: { limits: { imports: 2 } } });
+    const statuses = await Promise.all(
+      [1, 2, 3].map(async (n) => (await upload(key, `First Name,Last Name\nR${n},B\n`)).status),
+    );
+    expect(statuses.sort()).toEqual([202, 202, 429]);
+    expect(await unfinished("imp-race")).toBe("2");
+  });
+
+  it("refuses an export while the tenant's limit of exports streams, and takes one again once one ends", async () => {
+    const client = await h.tenantClient("exp-limit");
+    const key = await h.keyWith("exp-limit", ["contacts:read"]);
+    await (
+      await h.platform("exp-limit")
+    ).admin.tenants.update.mutate({ settings: { limits: { exports: 1 } } });
+    for (const firstName of ["Ex", "Por", "Ted"])
+      await client.contacts.create.mutate({ contact: { ...person, firstName } });
+    const open = () =>
+      fetch(`${h.url}/v1/exports/contacts.csv`, { headers: { authorization: `Bearer ${key}` } });
+    // A lock on the contacts table holds an export after its header row, mid-stream.
+    const holder = new pg.Client({ connectionString: h.db.url });
+    await holder.connect();
+    const hold = async () => {
+      await holder.query("begin");
+      await holder.query("lock table contacts in access exclusive mode");
+    };
+    try {
+      await hold();
+      const first = await open();
+      expect(first.status).toBe(200);
+      const second = await open();
+      expect(second.status).toBe(429);
+      expect(second.headers.get("retry-after")).toBe("5");
+      expect(((await second.json()) as { errors: unknown }).errors).toEqual([
+        { reason: "rate_limited", field: null },
+      ]);
+      await holder.query("rollback");
+      expect((await first.text()).trim().split("\n")).toHaveLength(4);
+      // A finished export frees its slot; so does a reader that leaves mid-stream.
+      await hold();
+      const left = await open();
+      expect(left.status).toBe(200);
+      await left.body?.cancel();
+      await holder.query("rollback");
+      let next = await open();
+      for (let i = 0; next.status === 429 && i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        next = await open();
+      }
+      expect(next.status).toBe(200);
+      expect((await next.text()).trim().split("\n")).toHaveLength(4);
+    } finally {
+      await holder.end();
+    }
   });
 });
