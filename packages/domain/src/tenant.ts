@@ -55,10 +55,18 @@ export function patchTenantSettings(settings: TenantSettings, patch: TenantSetti
     limits: {
       contacts: patch.limits?.contacts === undefined ? settings.limits.contacts : patch.limits.contacts,
       requestsPerMinute: patch.limits?.requestsPerMinute ?? settings.limits.requestsPerMinute,
-      imports: patch.limits?.imports ?? tenantLimit(settings, "imports"),
-      exports: patch.limits?.exports ?? tenantLimit(settings, "exports"),
+      // Set only once a caller sets them (the defaults apply until then).
+      ...optionalLimit("imports", patch.limits?.imports ?? settings.limits.imports),
+      ...optionalLimit("exports", patch.limits?.exports ?? settings.limits.exports),
     },
   };
+}
+
+function optionalLimit<K extends keyof typeof DEFAULT_TENANT_LIMITS>(
+  key: K,
+  value: number | undefined,
+): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Partial<Record<K, number>>);
 }
 
 /** A limit on concurrent work, from settings stored before it existed too (its default then). */

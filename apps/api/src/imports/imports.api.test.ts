@@ -12,6 +12,11 @@ const MAX_FILE = 64 * 1024;
 
 beforeAll(async () => {
   h = await startHarness({ jobQueue: true, importLimits: { maxFileBytes: MAX_FILE } });
+  // No worker runs here, so every upload stays queued: lift the tenants' limit of unfinished
+  // imports (limits.api.test.ts tests it) above what these tests leave queued.
+  for (const tenant of ["alpha", "bravo"]) {
+    await (await h.platform(tenant)).admin.tenants.update.mutate({ settings: { limits: { imports: 100 } } });
+  }
 });
 
 afterAll(async () => {
