@@ -1,4 +1,5 @@
 import { openDatabase } from "@contacts/db/database";
+import { loggableError } from "@contacts/db/loggable-error";
 import { dbEnv } from "@contacts/db/env";
 import { rotateTaxIdKeys } from "@contacts/db/crypto/rotate";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
@@ -55,7 +56,7 @@ const DAY_MS = 86_400_000;
 const pruneEvents = () =>
   pruneContactEvents(database.url, new Date(Date.now() - env.CONTACT_EVENTS_RETENTION_DAYS * DAY_MS)).then(
     ({ deleted }) => deleted > 0 && log.info({ deleted }, "expired change events deleted"),
-    (error: unknown) => log.error({ err: error }, "change event retention failed"),
+    (error: unknown) => log.error(loggableError(error), "change event retention failed"),
   );
 void pruneEvents();
 const pruning = setInterval(() => void pruneEvents(), 3_600_000);

@@ -468,6 +468,12 @@ describe("worker", () => {
     expect(noNames.state.failure).toMatch(/neither a name column/);
     const binary = await runImport(tenant, Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x00]));
     expect(binary.state).toMatchObject({ state: "failed" });
+    // A quoted header cell may span lines: a NUL past the first line is still in the header.
+    const nulHeader = await runImport(tenant, '"First\nName\u0000",Last Name\nAnn,Lee\n');
+    expect(nulHeader.state).toMatchObject({
+      state: "failed",
+      failure: "column 1 of the header holds U+0000 (NUL), which cannot be stored",
+    });
   });
 
   it("stops at a chunk boundary when cancelled and keeps what loaded", async () => {

@@ -1,4 +1,5 @@
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import { loggableError } from "@contacts/db/loggable-error";
 import type { TaxIdKeyring } from "@contacts/db/crypto/keyring";
 import { IMPORT_QUEUE } from "@contacts/domain/import-job";
 import type { ImportJobData } from "@contacts/domain/import-job";
@@ -47,7 +48,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const { log } = options;
   const vault = new TaxIdVault(options.keyring);
   const boss = new PgBoss({ connectionString: options.databaseUrl, max: 4 });
-  boss.on("error", (error: Error) => log.error({ errorClass: error.constructor.name }, "pg-boss error"));
+  boss.on("error", (error: Error) => log.error(loggableError(error), "pg-boss error"));
   await boss.start();
   await boss.createQueue(IMPORT_QUEUE);
   await boss.work(IMPORT_QUEUE, { batchSize: 1 }, async (jobs) => {
@@ -65,8 +66,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         parseThreads: options.parseThreads ?? 1,
         log,
       }).catch((error: unknown) => {
-        // pg-boss retries the job; the message says what failed (SQL errors carry no row data).
-        log.error({ importId: data.importId, err: error }, "import job failed");
+        // pg-boss retries the job (and keeps the message in its own table, not in the log).
+        log.error({ importId: data.importId, ...loggableError(error) }, "import job failed");
         throw error;
       });
       log.debug({ jobId: job.id, importId: data.importId, outcome }, "import job done");
@@ -103,7 +104,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const rescanSafely = () =>
     rescan().catch((error: unknown) =>
       log.warn(
-        { errorClass: (error as Error).constructor.name, message: (error as Error).message },
+        loggableError(error),
         "import rescan failed",
       ),
     );

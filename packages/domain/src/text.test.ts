@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { isUnsafeText, unsafeTextError, unsafeTextPath } from "./text.js";
+import { isUnsafeText, MAX_INPUT_DEPTH, unsafeTextError, unsafeTextPath } from "./text.js";
 
 describe("text PostgreSQL cannot store", () => {
   it("is NUL or a lone surrogate, not other control characters, emoji or paired surrogates", () => {
@@ -19,5 +19,22 @@ describe("text PostgreSQL cannot store", () => {
       field: "contact.notes",
     });
     expect(unsafeTextError("\u0000", "search")).toMatchObject({ reason: "invalid", field: "search" });
+  });
+
+  it("reports the first unstorable string in document order", () => {
+    expect(unsafeTextPath({ a: ["ok", "\u0000"], b: "\u0000" })?.path).toEqual(["a", 1]);
+  });
+
+  it("refuses input nested past the limit without overflowing the stack, at the path it passes it", () => {
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const error = unsafeTextError({ patch: [{ value: deep }] });
+    expect(error).toMatchObject({ reason: "invalid" });
+    expect(error?.field?.split(".")).toHaveLength(MAX_INPUT_DEPTH);
+    expect(error?.message).toContain(`deeper than ${MAX_INPUT_DEPTH}`);
+
+    let allowed: unknown = "leaf";
+    for (let i = 0; i < MAX_INPUT_DEPTH - 1; i++) allowed = { x: allowed };
+    expect(unsafeTextError(allowed)).toBeNull();
   });
 });

@@ -18,28 +18,39 @@ export function unsafeTextReason(value: string): string {
     : "holds a lone UTF-16 surrogate (not valid Unicode)";
 }
 
+/** Deeper than any input the API takes (a patch value inside a contact inside a call is under 10). */
+export const MAX_INPUT_DEPTH = 64;
+
 /**
  * The path of the first string (or object key) in a JSON-like value that {@link isUnsafeText}
- * refuses, or null when every string is storable.
+ * refuses, or null when every string is storable. Walks without recursion, so a hostile nesting
+ * cannot overflow the stack: a value nested deeper than {@link MAX_INPUT_DEPTH} is reported at the
+ * path where it passes the limit (`tooDeep`).
  */
 export function unsafeTextPath(
   value: unknown,
   path: readonly PropertyKey[] = [],
-): { path: PropertyKey[]; text: string } | null {
-  if (typeof value === "string") return isUnsafeText(value) ? { path: [...path], text: value } : null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = unsafeTextPath(value[i], [...path, i]);
-      if (found) return found;
+): { path: PropertyKey[]; text: string; tooDeep?: true } | null {
+  const pending: { value: unknown; path: PropertyKey[] }[] = [{ value, path: [...path] }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value: item, path: at } = next;
+    if (typeof item === "string") {
+      if (isUnsafeText(item)) return { path: at, text: item };
+      continue;
     }
-    return null;
-  }
-  if (value !== null && typeof value === "object") {
-    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-      if (isUnsafeText(key)) return { path: [...path, key], text: key };
-      const found = unsafeTextPath(item, [...path, key]);
-      if (found) return found;
+    if (item === null || typeof item !== "object") continue;
+    if (at.length - path.length >= MAX_INPUT_DEPTH) return { path: at, text: "", tooDeep: true };
+    const children: { value: unknown; path: PropertyKey[] }[] = [];
+    if (Array.isArray(item)) {
+      item.forEach((child, i) => children.push({ value: child, path: [...at, i] }));
+    } else {
+      for (const [key, child] of Object.entries(item as Record<string, unknown>)) {
+        if (isUnsafeText(key)) return { path: [...at, key], text: key };
+        children.push({ value: child, path: [...at, key] });
+      }
     }
+    // Last pushed is taken first: reversed, the first child is checked first.
+    for (const child of children.reverse()) pending.push(child);
   }
   return null;
 }
@@ -51,6 +62,8 @@ export function unsafeTextError(value: unknown, prefix?: string): FieldError | n
   return {
     reason: ErrorReason.invalid,
     field: issuePath(found.path, prefix) ?? prefix ?? null,
-    message: unsafeTextReason(found.text),
+    message: found.tooDeep
+      ? `is nested deeper than ${MAX_INPUT_DEPTH} levels`
+      : unsafeTextReason(found.text),
   };
 }

@@ -100,7 +100,9 @@ const apiKeysRouter = router({
 
   revoke: admin.input(z.strictObject({ id: Id })).mutation(async ({ ctx, input }) => {
     const row = await new TenantService(ctx.em, ctx.principal.tenantId).revokeKey(input.id);
-    ctx.services.principals.forgetTenant(ctx.principal.tenantId);
+    // Forgotten once the revocation is committed: a request between the two would cache the key again.
+    const tenantId = ctx.principal.tenantId;
+    ctx.afterCommit.push(() => ctx.services.principals.forgetTenant(tenantId));
     return toApiKeyView(row);
   }),
 });

@@ -43,6 +43,7 @@ export async function authenticate(
     await inTenantTransaction(tx, cached.tenantId);
     return cached;
   }
+  const ticket = services.principals.ticket();
   const found = await credentialFor(tx, services, token, tenantHeader);
   if (!found) return null;
   const { credential, apiKey, expiresAt } = found;
@@ -51,6 +52,6 @@ export async function authenticate(
   if (!tenant) return null;
   if (apiKey) await touchApiKey(tx, apiKey);
   const principal = { ...credential, tenantSettings: tenant.settings };
-  services.principals.set(token, tenantHeader, principal, expiresAt);
+  services.principals.set(token, tenantHeader, principal, expiresAt, ticket);
   return principal;
 }

@@ -5,6 +5,7 @@ import type { JWTVerifyGetKey } from "jose";
 import { z } from "zod";
 import { Permission } from "@contacts/domain/permissions";
 import { TenantId } from "@contacts/domain/common";
+import { isUnsafeText } from "@contacts/domain/text";
 
 import type { Credential } from "./principal.js";
 
@@ -35,10 +36,20 @@ const Permissions = z
   .default([])
   .transform((names) => names.filter((n): n is Permission => Permission.safeParse(n).success));
 
+/**
+ * A token's subject becomes `createdBy`, a portal user's id and part of idempotency keys, all stored
+ * as text: one PostgreSQL cannot store (NUL, a lone surrogate) makes the token invalid (401), not a 500.
+ */
+const Subject = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((sub) => !isUnsafeText(sub));
+
 /** Claims of a service-to-service token: its tenants (`*` for all), permissions, subject. */
 const ServiceClaims = z.object({
   kind: z.literal("service"),
-  sub: z.string().min(1).max(200),
+  sub: Subject,
   exp: z.number(),
   tenants: z.union([z.literal("*"), z.array(TenantId).min(1).max(1000)]),
   permissions: Permissions,
@@ -48,7 +59,7 @@ type ServiceClaims = z.infer<typeof ServiceClaims>;
 /** Claims of a portal user's ID token: the user (subject) and the one tenant it belongs to. */
 const UserClaims = z.object({
   kind: z.literal("user"),
-  sub: z.string().min(1).max(200),
+  sub: Subject,
   exp: z.number(),
   tenant: TenantId,
 });

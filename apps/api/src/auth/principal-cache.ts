@@ -17,6 +17,8 @@ interface Entry {
  */
 export class PrincipalCache {
   private readonly entries = new Map<string, Entry>();
+  /** Bumped by every `forgetTenant`; a lookup that began before a bump is not cached. */
+  private generation = 0;
 
   constructor(
     private readonly ttlMs = 5_000,
@@ -41,7 +43,24 @@ export class PrincipalCache {
     return entry.principal;
   }
 
-  set(token: string, tenantHeader: string | null, principal: Principal, expiresAt: Date | null): void {
+  /** Taken before looking a token up; `set` with it caches nothing if a tenant was forgotten since. */
+  ticket(): number {
+    return this.generation;
+  }
+
+  /**
+   * Caches what a lookup that began at `ticket` found. A revocation committed while the lookup ran
+   * (it read the key still valid) is followed by `forgetTenant`, which makes the ticket stale: the
+   * answer is used for this request but not remembered.
+   */
+  set(
+    token: string,
+    tenantHeader: string | null,
+    principal: Principal,
+    expiresAt: Date | null,
+    ticket: number,
+  ): void {
+    if (ticket !== this.generation) return;
     if (this.entries.size >= this.maxEntries) this.entries.clear();
     const until = Math.min(this.now() + this.ttlMs, expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
     this.entries.set(PrincipalCache.keyOf(token, tenantHeader), { principal, until });
@@ -49,6 +68,7 @@ export class PrincipalCache {
 
   /** Drops every cached principal of a tenant (a key was revoked, settings changed). */
   forgetTenant(tenantId: string): void {
+    this.generation++;
     for (const [key, entry] of this.entries) {
       if (entry.principal.tenantId === tenantId) this.entries.delete(key);
     }

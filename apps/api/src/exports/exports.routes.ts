@@ -1,6 +1,7 @@
 import { stringify } from "csv-stringify/sync";
 import type { Context, Hono } from "hono";
 import { inTenant } from "@contacts/db/tenant-scope";
+import { loggableError } from "@contacts/db/loggable-error";
 import { CSV_HEADERS, contactToCsvRecord } from "@contacts/domain/csv-layout";
 import { ContactsError, ErrorReason, fieldErrorsFromZod } from "@contacts/domain/errors";
 import { ContactSearchInput } from "@contacts/domain/search";
@@ -104,7 +105,7 @@ async function exportContacts(c: Context, services: ApiServices): Promise<Respon
         }
       } catch (error) {
         release();
-        services.log.error({ errorClass: (error as Error).constructor.name }, "contacts export failed");
+        services.log.error(loggableError(error), "contacts export failed");
         controller.error(error);
       }
     },

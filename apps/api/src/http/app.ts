@@ -4,6 +4,7 @@ import { trpcServer } from "@hono/trpc-server";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ContactsError, ErrorReason } from "@contacts/domain/errors";
+import { loggableError } from "@contacts/db/loggable-error";
 
 import { mountExportRoutes } from "../exports/exports.routes.js";
 import { mountImportRoutes } from "../imports/imports.routes.js";
@@ -138,11 +139,7 @@ export function createApp({
           // The stack and class name help; the message of a driver error may quote data, so it is left out.
           const cause = error.cause;
           (ctx as { log?: Logger } | undefined)?.log?.error(
-            {
-              path,
-              errorClass: cause?.constructor.name,
-              stack: cause instanceof Error ? cause.stack?.split("\n").slice(1, 6).join("\n") : undefined,
-            },
+            { path, ...loggableError(cause) },
             "procedure failed",
           );
         }
@@ -157,7 +154,7 @@ export function createApp({
     c.json(trpcErrorBody("NOT_FOUND", -32004, 404, ErrorReason.notFound, "no such route"), 404),
   );
   app.onError((error, c) => {
-    log.error({ requestId: c.get("requestId"), errorClass: error.constructor.name }, "unhandled error");
+    log.error({ requestId: c.get("requestId"), ...loggableError(error) }, "unhandled error");
     return c.json(
       trpcErrorBody("INTERNAL_SERVER_ERROR", -32603, 500, ErrorReason.internal, "internal error"),
       500,

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { ContactsError, ErrorKind, ErrorReason } from "@contacts/domain/errors";
+import { loggableError } from "@contacts/db/loggable-error";
 import type { Permission } from "@contacts/domain/permissions";
 
 import { authenticate } from "../auth/authenticate.js";
@@ -60,13 +61,7 @@ export function busy(message: string, retryAfterSeconds: number): ContactsError 
 export function routeError(c: Context, error: unknown, log: ApiServices["log"]): Response {
   const mapped = toContactsError(error);
   if (!mapped) {
-    log.error(
-      {
-        errorClass: (error as Error | undefined)?.constructor.name,
-        stack: error instanceof Error ? error.stack?.split("\n").slice(1, 6).join("\n") : undefined,
-      },
-      "route failed",
-    );
+    log.error(loggableError(error), "route failed");
     return c.json(
       { message: "internal error", errors: [{ reason: ErrorReason.internal, field: null }] },
       500,

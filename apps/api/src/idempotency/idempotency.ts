@@ -2,6 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { ContactsError, ErrorReason } from "@contacts/domain/errors";
+import { loggableError } from "@contacts/db/loggable-error";
 import { inTenant } from "@contacts/db/tenant-scope";
 
 import { authenticate } from "../auth/authenticate.js";
@@ -123,7 +124,7 @@ async function purgeExpired(services: ApiServices): Promise<void> {
     await services.orm.em.fork().execute("select purge_expired_idempotency_keys()");
   } catch (error) {
     // Expired keys are never replayed; a failed purge only delays their deletion to the next one.
-    services.log.warn({ errorClass: (error as Error).constructor.name }, "idempotency key purge failed");
+    services.log.warn(loggableError(error), "idempotency key purge failed");
   }
 }
 

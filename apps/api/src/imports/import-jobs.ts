@@ -1,5 +1,6 @@
 import PgBoss from "pg-boss";
 import { IMPORT_QUEUE } from "@contacts/domain/import-job";
+import { loggableError } from "@contacts/db/loggable-error";
 import type { ImportJobData } from "@contacts/domain/import-job";
 
 import type { Logger } from "../logger.js";
@@ -16,7 +17,7 @@ export interface ImportJobQueue {
  */
 export async function startImportJobQueue(ownerUrl: string, log: Logger): Promise<ImportJobQueue> {
   const boss = new PgBoss({ connectionString: ownerUrl, max: 2, supervise: false, schedule: false });
-  boss.on("error", (error: Error) => log.error({ errorClass: error.constructor.name }, "pg-boss error"));
+  boss.on("error", (error: Error) => log.error(loggableError(error), "pg-boss error"));
   await boss.start();
   await boss.createQueue(IMPORT_QUEUE);
   return {

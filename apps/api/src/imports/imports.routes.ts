@@ -5,6 +5,7 @@ import { parse } from "csv-parse";
 import { stringify } from "csv-stringify/sync";
 import type { Context, Hono } from "hono";
 import { ContactsError, ErrorReason, fieldErrorsFromZod } from "@contacts/domain/errors";
+import { loggableError } from "@contacts/db/loggable-error";
 import { unsafeTextError } from "@contacts/domain/text";
 import { CSV_PARSE_OPTIONS, ImportOptions, sniffDelimiter } from "@contacts/domain/import-job";
 import { neutralizeCell } from "@contacts/domain/csv-layout";
@@ -271,7 +272,7 @@ async function failedRows(c: Context, services: ApiServices): Promise<Response> 
         }
       } catch (error) {
         services.log.error(
-          { importId: row.id, errorClass: (error as Error).constructor.name },
+          { importId: row.id, ...loggableError(error) },
           "failed-rows report failed",
         );
         controller.error(error);

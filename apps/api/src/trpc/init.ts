@@ -1,5 +1,6 @@
 import { initTRPC } from "@trpc/server";
 import type { Permission } from "@contacts/domain/permissions";
+import { loggableError } from "@contacts/db/loggable-error";
 import { ContactsError, ErrorReason } from "@contacts/domain/errors";
 import { unsafeTextError } from "@contacts/domain/text";
 import { createHash, randomUUID } from "node:crypto";
@@ -87,7 +88,7 @@ const idempotentMutations = t.middleware(async ({ ctx, type, path, getRawInput, 
   if (!result.ok) {
     await outcome.claim.release().catch((error: unknown) => {
       // The key stays running until a retry takes it over (idempotency.ts: TAKEOVER_SECONDS).
-      ctx.log.warn({ errorClass: (error as Error).constructor.name }, "idempotency key release failed");
+      ctx.log.warn(loggableError(error), "idempotency key release failed");
     });
   }
   return result;

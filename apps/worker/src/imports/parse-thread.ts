@@ -11,6 +11,7 @@ import { parse } from "csv-parse";
 import type { CsvError } from "csv-parse";
 import { resolveCsvMapping } from "@contacts/domain/csv-layout";
 import { ErrorReason } from "@contacts/domain/errors";
+import { isUnsafeText, unsafeTextReason } from "@contacts/domain/text";
 import pg from "pg";
 
 import { csvParseOptions, sniffDelimiter } from "./csv-format.js";
@@ -237,6 +238,11 @@ async function run(): Promise<void> {
           if (values.length > limits.maxColumns)
             throw new FileError(
               `the file has ${values.length} columns, more than the limit of ${limits.maxColumns}`,
+            );
+          const unsafe = values.findIndex(isUnsafeText);
+          if (unsafe >= 0)
+            throw new FileError(
+              `column ${unsafe + 1} of the header ${unsafeTextReason(values[unsafe] ?? "")}`,
             );
           const mapping = resolveCsvMapping(values, input.mapping);
           const repeated = mapping.repeated[0];
