@@ -3,6 +3,7 @@ import { z } from "zod";
 import { Audit, ContactPointLabel, Id, optionalText } from "./common.js";
 import { isValidEmail, normalizeEmail } from "./email.js";
 import { ErrorReason, isServerManagedKey } from "./errors.js";
+import type { FieldError } from "./errors.js";
 import { normalizePhone } from "./phone.js";
 
 /** Limits on a contact's lists and text, in one place. */
@@ -375,6 +376,31 @@ export type ContactInput = z.input<typeof ContactInput>;
 /** The editable part of a stored contact, fully normalized. */
 export type ContactData = z.output<typeof ContactInput>;
 export type Phone = ContactData["phones"][number];
+
+/** What a primary address needs when the tenant requires one (`settings.validation.requirePrimaryAddress`). */
+export const REQUIRED_PRIMARY_ADDRESS_FIELDS = ["line1", "city", "state", "postalCode"] as const;
+
+/**
+ * Guidewire's minimum creation criteria, applied to new contacts when the tenant turns them on (the
+ * API's create and an import's inserts both call this): the address marked primary must have line
+ * 1, city, state and postal code. One `required` error per missing field, at
+ * `addresses.<i>.<field>` (`addresses.0.<field>` when there is no address at all); addresses none of
+ * which is primary are one `required` error on `addresses`. `prefix` is put before each path.
+ */
+export function primaryAddressErrors(data: Pick<ContactData, "addresses">, prefix?: string): FieldError[] {
+  const at = (path: string) => (prefix ? `${prefix}.${path}` : path);
+  const index = data.addresses.findIndex((a) => a.primary);
+  if (index < 0 && data.addresses.length > 0) {
+    return [{ reason: ErrorReason.required, field: at("addresses"), message: "mark one address primary" }];
+  }
+  const address = data.addresses[index];
+  const i = Math.max(index, 0);
+  return REQUIRED_PRIMARY_ADDRESS_FIELDS.filter((f) => !address?.[f]).map((f) => ({
+    reason: ErrorReason.required,
+    field: at(`addresses.${String(i)}.${f}`),
+    message: "the tenant requires a primary address with line 1, city, state and postal code",
+  }));
+}
 
 /** Where a bulk-loaded contact came from (also the shape of the last bulk load that wrote it). */
 export const Provenance = z.object({

@@ -5,7 +5,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { AccountEntity } from "@contacts/db/entities/account.entity";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { RoleEntity } from "@contacts/db/entities/role.entity";
-import { ContactInput, ContactReplaceInput } from "@contacts/domain/contact";
+import { ContactInput, ContactReplaceInput, primaryAddressErrors } from "@contacts/domain/contact";
 import type { Contact, ContactData } from "@contacts/domain/contact";
 import { duplicateKeys, matchKeyList, scoreMatch } from "@contacts/domain/duplicates";
 import type { DuplicateMatch, OnDuplicate } from "@contacts/domain/duplicates";
@@ -17,6 +17,7 @@ import { applyContactPatch } from "@contacts/domain/patch";
 import { isMaskedValue, maskLast4 } from "@contacts/domain/masking";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ContactDescendantsInput, ContactListInput, ContactSearchInput } from "@contacts/domain/search";
+import { requiresPrimaryAddress } from "@contacts/domain/tenant";
 
 import type { Principal } from "../auth/principal.js";
 import { recordContactEvent } from "../events/contact-events.js";
@@ -143,6 +144,12 @@ export class ContactService {
       ]);
     }
     this.checkLockChange(false, data.locked);
+    // The tenant's creation criteria (settings as authenticated: a change applies within the
+    // principal cache's 5 s, like every setting).
+    if (requiresPrimaryAddress(this.principal.tenantSettings)) {
+      const missing = primaryAddressErrors(data, DOC);
+      if (missing.length) throw ContactsError.invalid(missing);
+    }
     return this.em.transactional(async (tx) => {
       if (options.userId) data = await this.linkUser(tx, data, options.userId);
       await this.checkReferences(tx, data, null);

@@ -439,6 +439,81 @@ describe("bad input is a 400 naming the field and changes nothing", () => {
   });
 });
 
+describe("the tenant setting validation.requirePrimaryAddress (Guidewire's creation criteria)", () => {
+  const person = { subtype: "person" as const, firstName: "Ada", lastName: "Lovelace" };
+  const complete = { line1: "1 Main St", city: "Austin", state: "TX", postalCode: "78701", primary: true };
+
+  it("is off by default: a contact without an address is created, and the setting reads as unset", async () => {
+    const api = await h.tenantClient("addr-off");
+    expect((await api.admin.tenants.get.query({})).settings.validation).toBeUndefined();
+    await expect(api.contacts.create.mutate({ contact: person })).resolves.toMatchObject({ version: 1 });
+  });
+
+  it("when on, a create needs a primary address with line 1, city, state and postal code, naming each missing field", async () => {
+    const api = await h.tenantClient("addr-on");
+    const updated = await api.admin.tenants.update.mutate({
+      settings: { validation: { requirePrimaryAddress: true } },
+    });
+    expect(updated.settings.validation).toEqual({ requirePrimaryAddress: true });
+
+    const none = await rejection(api.contacts.create.mutate({ contact: person }));
+    expect([none.status, none.errors.map(({ reason, field }) => ({ reason, field }))]).toEqual([
+      400,
+      [
+        { reason: "required", field: "contact.addresses.0.line1" },
+        { reason: "required", field: "contact.addresses.0.city" },
+        { reason: "required", field: "contact.addresses.0.state" },
+        { reason: "required", field: "contact.addresses.0.postalCode" },
+      ],
+    ]);
+    const partial = await rejection(
+      api.contacts.create.mutate({
+        contact: {
+          ...person,
+          addresses: [
+            { line1: "9 Side St", city: "Dallas", state: "TX", postalCode: "75201" },
+            { line1: "1 Main St", city: "Austin", primary: true },
+          ],
+        },
+      }),
+    );
+    expect(partial.errors.map(({ reason, field }) => ({ reason, field }))).toEqual([
+      { reason: "required", field: "contact.addresses.1.state" },
+      { reason: "required", field: "contact.addresses.1.postalCode" },
+    ]);
+    const noPrimary = await rejection(
+      api.contacts.create.mutate({ contact: { ...person, addresses: [{ ...complete, primary: false }] } }),
+    );
+    expect(noPrimary.errors.map(({ reason, field }) => ({ reason, field }))).toEqual([
+      { reason: "required", field: "contact.addresses" },
+    ]);
+    expect((await api.contacts.search.query({})).items).toEqual([]);
+
+    const ok = await api.contacts.create.mutate({ contact: { ...person, addresses: [complete] } });
+    expect(ok.addresses[0]).toMatchObject(complete);
+
+    // Creates only: an existing contact may still be changed without one (contacts stored before
+    // the setting keep working), and turning it off lifts it.
+    await expect(
+      api.contacts.update.mutate({ id: ok.id, contact: { ...person, addresses: [] } }),
+    ).resolves.toMatchObject({ version: 2 });
+    await api.admin.tenants.update.mutate({ settings: { validation: { requirePrimaryAddress: false } } });
+    await expect(api.contacts.create.mutate({ contact: person })).resolves.toMatchObject({ version: 1 });
+  });
+
+  it("rejects a setting that is not a boolean", async () => {
+    const api = await h.tenantClient("addr-bad");
+    const bad = await rejection(
+      api.admin.tenants.update.mutate({
+        settings: { validation: { requirePrimaryAddress: "yes" as never } },
+      }),
+    );
+    expect(bad.errors.map(({ reason, field }) => ({ reason, field }))).toEqual([
+      { reason: "invalid", field: "settings.validation.requirePrimaryAddress" },
+    ]);
+  });
+});
+
 describe("authentication, permissions and tenants", () => {
   it("answers 401 without a key and with an unknown key", async () => {
     for (const client of [h.client(""), h.client("ck_not-a-real-key")]) {

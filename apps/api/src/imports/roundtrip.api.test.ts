@@ -38,9 +38,9 @@ afterAll(async () => {
   await h.close();
 });
 
-async function completed(importId: string) {
+async function completed(importId: string, client = h.alpha) {
   for (let i = 0; i < 300; i++) {
-    const state = await h.alpha.imports.get.query({ id: importId });
+    const state = await client.imports.get.query({ id: importId });
     if (state.state !== "queued" && state.state !== "running") return state;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -329,5 +329,53 @@ describe("imports and the contact writer's rules", () => {
       .getConnection()
       .execute<{ n: string }[]>("select count(*) as n from contacts where 'RACE_ROLE' = any(roles)");
     expect(holders[0]?.n).toBe("0");
+  });
+});
+
+describe("the tenant's creation criteria on imports (settings.validation.requirePrimaryAddress)", () => {
+  it("fails a new record without a complete primary address, naming each missing column; updates are not held to it", async () => {
+    const tenant = await h.tenantClient("imp-addr");
+    const key = await h.keyWith("imp-addr", ALL_PERMISSIONS);
+    const csv = { url: h.url, apiKey: key };
+    const seed = await tenant.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Old", lastName: "Stored", externalId: "ad-0" },
+    });
+    await tenant.admin.tenants.update.mutate({ settings: { validation: { requirePrimaryAddress: true } } });
+    const lines = [
+      "External ID,First Name,Last Name,Address,City,State,Zip",
+      "ad-1,Full,Address,1 Main St,Austin,TX,78701",
+      "ad-2,No,Address,,,,",
+      "ad-3,Half,Address,2 Main St,Austin,,",
+      // Matches a stored contact: an update, which the setting does not concern.
+      "ad-0,Old,Updated,,,,",
+    ];
+    const done = await completed(
+      (await uploadImport(csv, encode(lines), { mode: "upsert", fileName: "addr.csv" })).importId,
+      tenant,
+    );
+    expect([done.state, done.counts]).toEqual([
+      "completed",
+      { processed: 4, inserted: 1, updated: 1, unchanged: 0, failed: 2 },
+    ]);
+    const errors = await tenant.imports.errors.query({ id: done.id });
+    expect(errors.items.map((e) => [e.recordNumber, e.column, e.reason])).toEqual([
+      [2, "Address", "required"],
+      [2, "City", "required"],
+      [2, "State", "required"],
+      [2, "Zip", "required"],
+      [3, "State", "required"],
+      [3, "Zip", "required"],
+    ]);
+    const failed = rows(await text(await downloadFailedRows(csv, done.id)));
+    expect(failed.slice(1).map((r) => [r[0], r.at(-1)])).toEqual([
+      ["ad-2", "Address: required; City: required; State: required; Zip: required"],
+      ["ad-3", "State: required; Zip: required"],
+    ]);
+    const stored = await tenant.contacts.search.query({ sort: { field: "createdAt", direction: "asc" } });
+    expect(stored.items.map((c) => [c.externalId, c.lastName])).toEqual([
+      ["ad-0", "Updated"],
+      ["ad-1", "Address"],
+    ]);
+    expect(seed.version).toBe(1);
   });
 });

@@ -4,13 +4,17 @@ import { pipeline } from "node:stream/promises";
 import { Worker } from "node:worker_threads";
 
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import { primaryAddressErrors } from "@contacts/domain/contact";
 import type { ContactData } from "@contacts/domain/contact";
 import type { CsvField } from "@contacts/domain/csv-layout";
-import { resolveCsvMapping } from "@contacts/domain/csv-layout";
+import { csvFieldOfPath, resolveCsvMapping } from "@contacts/domain/csv-layout";
 import { duplicateKeys, matchKeyList } from "@contacts/domain/duplicates";
 import { normalizeEmail } from "@contacts/domain/email";
 import { ErrorReason } from "@contacts/domain/errors";
+import type { FieldError } from "@contacts/domain/errors";
 import type { ImportLimits } from "@contacts/domain/import-job";
+import { requiresPrimaryAddress } from "@contacts/domain/tenant";
+import type { TenantSettings } from "@contacts/domain/tenant";
 import { maskLast4 } from "@contacts/domain/masking";
 import { diffDocuments } from "@contacts/domain/patch";
 import type { JsonValue } from "@contacts/domain/patch";
@@ -626,6 +630,16 @@ class ChunkWriter {
       }
     }
 
+    // The tenant row: its contact limit and creation criteria (read and locked once per chunk).
+    const [tenant] = (
+      await client.query<{ count: string; lim: string | null; settings: TenantSettings }>(
+        `select contact_count as count, (settings -> 'limits' ->> 'contacts')::bigint as lim, settings
+           from tenants where id = $1 ${job.dry_run ? "" : "for update"}`,
+        [tenantId],
+      )
+    ).rows;
+    const requireAddress = tenant ? requiresPrimaryAddress(tenant.settings) : false;
+
     const staged: Staged[] = [];
     const targeted = new Set<string>();
     const inserts: GoodRecord[] = [];
@@ -655,6 +669,12 @@ class ChunkWriter {
       if (!target) {
         if (r.maskedTaxId !== undefined) {
           reject(r.recordNumber, this.maskedTaxIdError(r.maskedTaxId));
+          continue;
+        }
+        // The tenant's creation criteria hold for new contacts, as on the API's create.
+        const missing = requireAddress ? primaryAddressErrors(r.data) : [];
+        if (missing.length) {
+          missing.forEach((e) => reject(r.recordNumber, this.fieldError(e)));
           continue;
         }
         inserts.push(r);
@@ -688,13 +708,6 @@ class ChunkWriter {
 
     // The tenant's contact limit, then numbers for the new contacts (the tenant row lock orders
     // concurrent writers, as in the API).
-    const [tenant] = (
-      await client.query<{ count: string; lim: string | null }>(
-        `select contact_count as count, (settings -> 'limits' ->> 'contacts')::bigint as lim
-           from tenants where id = $1 ${job.dry_run ? "" : "for update"}`,
-        [tenantId],
-      )
-    ).rows;
     let allowed = inserts.length;
     if (tenant?.lim != null) {
       const alreadyCounted = job.dry_run ? Number(claimed.inserted) : 0;
@@ -825,6 +838,13 @@ class ChunkWriter {
       errors.forEach((e) => reject(r.recordNumber, e));
       return errors.length === 0;
     });
+  }
+
+  /** A domain field error (`addresses.0.city`) as an error of the column it comes from. */
+  private fieldError(error: FieldError): RecordError {
+    const path = (error.field ?? "").split(".").map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    const field = csvFieldOfPath(path);
+    return { column: field ? this.header(field) : null, reason: error.reason, value: null };
   }
 
   private duplicateOf(field: CsvField, value: string | null | undefined): RecordError {
