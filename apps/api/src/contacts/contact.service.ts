@@ -9,7 +9,7 @@ import { ContactInput, ContactReplaceInput, primaryAddressErrors } from "@contac
 import type { Contact, ContactData } from "@contacts/domain/contact";
 import { duplicateKeys, matchKeyList, scoreMatch } from "@contacts/domain/duplicates";
 import type { DuplicateMatch, OnDuplicate } from "@contacts/domain/duplicates";
-import { ContactsError, ErrorReason, fieldErrorsFromZod, isServerManagedKey } from "@contacts/domain/errors";
+import { ContactsError, ErrorReason, fieldErrorsFromZod, isReadOnlyContactKey } from "@contacts/domain/errors";
 import type { FieldError } from "@contacts/domain/errors";
 import { mergeContacts } from "@contacts/domain/merge";
 import type { MergeConflict, MergePreference } from "@contacts/domain/merge";
@@ -131,7 +131,13 @@ export class ContactService {
       [this.tenantId, id],
     );
     if (!row) throw ContactsError.notFound("id");
-    return contactFromRow(row);
+    return this.named(contactFromRow(row));
+  }
+
+  /** A row handed out, with its account and role names loaded for the computed fields. */
+  private async named<T extends ContactEntity | null>(row: T, em: EntityManager = this.em): Promise<T> {
+    if (row) await this.viewer.loadNames(em, [row]);
+    return row;
   }
 
   async create(
@@ -192,7 +198,7 @@ export class ContactService {
         after: this.viewer.eventDocument(row),
         actor: this.principal.subject,
       });
-      return row;
+      return this.named(row, tx);
     });
   }
 
@@ -203,7 +209,7 @@ export class ContactService {
       { tenantId: this.tenantId, userIds: { $contains: [userId] } },
       { orderBy: { number: "asc" }, limit: 1 },
     );
-    return rows[0] ?? null;
+    return this.named(rows[0] ?? null, em);
   }
 
   /** Contacts with this email address (compared case-insensitively), oldest first. */
@@ -296,8 +302,10 @@ export class ContactService {
     const found = await this.em.execute<ContactRow[]>(query.sql, query.params);
     const page = found.slice(0, limit);
     const last = page.at(-1);
+    const rows = page.map(contactFromRow);
+    await this.viewer.loadNames(this.em, rows);
     return {
-      rows: page.map(contactFromRow),
+      rows,
       nextCursor: found.length > limit && last ? cursorAfter(last) : null,
     };
   }
@@ -366,7 +374,7 @@ export class ContactService {
       }
       const editable = Object.fromEntries(
         Object.entries(result.document as Record<string, unknown>).filter(
-          ([key]) => !isServerManagedKey(key),
+          ([key]) => !isReadOnlyContactKey(key),
         ),
       );
       const parsed = ContactReplaceInput.safeParse(editable);
@@ -406,7 +414,7 @@ export class ContactService {
     });
     await tx.flush();
     await this.recordUpdate(tx, row, before, event.type, event.data);
-    return row;
+    return this.named(row, tx);
   }
 
   /** The change event of a row just flushed, from its document before the change. */
@@ -527,6 +535,7 @@ export class ContactService {
         ...new Set([...target.mergedIds, ...sources.flatMap((r) => [r.id, ...r.mergedIds])]),
       ];
       if (input.dryRun) {
+        await this.viewer.loadNames(tx, [{ ...target, ...parsed.data } as ContactEntity]);
         return { target: this.viewer.showPreview(target, parsed.data, mergedIds), conflicts, dryRun: true };
       }
 
@@ -594,7 +603,7 @@ export class ContactService {
        order by c.number limit ?`,
       [this.tenantId, arrayLiteral(list), selfId, DUPLICATE_CANDIDATES],
     );
-    return rows
+    const found = rows
       .map(contactFromRow)
       .flatMap((candidate) => {
         const match = scoreMatch(duplicateKeys(this.viewer.dataOf(candidate)), keys);
@@ -602,6 +611,11 @@ export class ContactService {
       })
       .sort((a, b) => b.match.confidence - a.match.confidence || a.row.number - b.row.number)
       .slice(0, limit);
+    await this.viewer.loadNames(
+      em,
+      found.map((f) => f.row),
+    );
+    return found;
   }
 
   /**

@@ -78,6 +78,13 @@ const COLUMN_OF: Partial<Record<ContactKey, string>> = {
   dateOfBirth: "date_of_birth",
   accountId: "account_id",
   notes: "notes",
+  salutation: "salutation",
+  imageUrl: "image_url",
+  linkWorkAddressToAccount: "link_work_address_to_account",
+  linkWorkPhoneToAccount: "link_work_phone_to_account",
+  communicationPreferences: "communication_preferences",
+  communicationPreferencesLastConfirmed: "communication_preferences_last_confirmed",
+  dateProfileLastUpdated: "date_profile_last_updated",
 };
 
 /** The staging table's columns, in COPY order (created per connection, emptied at each commit). */
@@ -114,6 +121,13 @@ const STAGING_COLUMNS = [
   ["tax_id_masked", "text"],
   ["expected_version", "integer"],
   ["import_source_hash", "text"],
+  ["salutation", "text"],
+  ["image_url", "text"],
+  ["link_work_address_to_account", "boolean"],
+  ["link_work_phone_to_account", "boolean"],
+  ["communication_preferences", "text[]"],
+  ["communication_preferences_last_confirmed", "text"],
+  ["date_profile_last_updated", "text"],
 ] as const;
 const STAGING_NAMES = STAGING_COLUMNS.map(([name]) => name);
 /** Columns copied from staging into a new contact. */
@@ -141,6 +155,7 @@ const CREATED_DOCUMENT: readonly (readonly [string, string])[] = [
   ["number", "c.number"],
   ["subtype", "c.subtype"],
   ["prefix", "c.prefix"],
+  ["salutation", "c.salutation"],
   ["firstName", "c.first_name"],
   ["middleName", "c.middle_name"],
   ["lastName", "c.last_name"],
@@ -153,6 +168,8 @@ const CREATED_DOCUMENT: readonly (readonly [string, string])[] = [
   ["username", "c.username"],
   ["group", "c.contact_group"],
   ["accountId", "c.account_id"],
+  ["linkWorkAddressToAccount", "c.link_work_address_to_account"],
+  ["linkWorkPhoneToAccount", "c.link_work_phone_to_account"],
   ["roles", "c.roles"],
   ["emails", "c.emails"],
   ["phones", "c.phones"],
@@ -168,6 +185,10 @@ const CREATED_DOCUMENT: readonly (readonly [string, string])[] = [
   ["notes", "c.notes"],
   ["social", "c.social"],
   ["notificationPreferences", "c.notification_preferences"],
+  ["communicationPreferences", "c.communication_preferences"],
+  ["communicationPreferencesLastConfirmed", "c.communication_preferences_last_confirmed"],
+  ["dateProfileLastUpdated", "c.date_profile_last_updated"],
+  ["imageUrl", "c.image_url"],
   ["userIds", "c.user_ids"],
   ["portalDelegates", "c.portal_delegates"],
   ["spouseId", "c.spouse_id"],
@@ -190,12 +211,22 @@ const CREATED_DOCUMENT: readonly (readonly [string, string])[] = [
   ["updatedBy", "c.updated_by"],
 ];
 
+/** Pairs per jsonb_build_object call: 2 arguments each, under PostgreSQL's limit of 100 arguments. */
+const PAIRS_PER_CALL = 40;
+
 /**
  * The created event's JSON Patch: one `add` of the whole document at the root, as the API writes it
- * (`createdPatch`). One jsonb_build_object call per row (48 pairs, under PostgreSQL's 100 arguments).
+ * (`createdPatch`). The document is built by jsonb_build_object calls of at most
+ * {@link PAIRS_PER_CALL} pairs joined with `||` (a function takes at most 100 arguments, and the
+ * document has more than 50 fields).
  */
-const CREATED_PATCH = `jsonb_build_array(jsonb_build_object('op', 'add', 'path', '', 'value', jsonb_build_object(
-  ${CREATED_DOCUMENT.map(([field, value]) => `'${field}', ${value}`).join(",\n  ")})))`;
+const CREATED_PATCH = `jsonb_build_array(jsonb_build_object('op', 'add', 'path', '', 'value', ${Array.from(
+  { length: Math.ceil(CREATED_DOCUMENT.length / PAIRS_PER_CALL) },
+  (_, i) =>
+    `jsonb_build_object(\n  ${CREATED_DOCUMENT.slice(i * PAIRS_PER_CALL, (i + 1) * PAIRS_PER_CALL)
+      .map(([field, value]) => `'${field}', ${value}`)
+      .join(",\n  ")})`,
+).join(" || ")}))`;
 
 /**
  * The last bulk load of a contact this chunk writes (staging row `s`; $2 the time, $4 the import,
@@ -231,6 +262,13 @@ interface ExistingRow {
   date_of_birth: string | null;
   status: string;
   notes: string | null;
+  salutation: string | null;
+  image_url: string | null;
+  link_work_address_to_account: boolean;
+  link_work_phone_to_account: boolean;
+  communication_preferences: string[];
+  communication_preferences_last_confirmed: string | null;
+  date_profile_last_updated: string | null;
   locked: boolean;
   match_key?: string;
 }
@@ -238,7 +276,9 @@ interface ExistingRow {
 const EXISTING_COLUMNS = `c.id, c.number, c.version, c.external_id, c.subtype, c.prefix, c.first_name,
   c.middle_name, c.last_name, c.suffix, c.nickname, c.job_title, c.company_name, c.account_id, c.roles,
   c.emails, c.phones, c.addresses, c.tax_id_index, c.tax_id_ciphertext, c.tax_id_key_id, c.tax_id as tax_id_legacy,
-  c.date_of_birth::text as date_of_birth, c.status, c.notes, c.locked`;
+  c.date_of_birth::text as date_of_birth, c.status, c.notes, c.salutation, c.image_url,
+  c.link_work_address_to_account, c.link_work_phone_to_account, c.communication_preferences,
+  c.communication_preferences_last_confirmed, c.date_profile_last_updated, c.locked`;
 
 function existingData(row: ExistingRow): Partial<ContactData> {
   return {
@@ -260,6 +300,13 @@ function existingData(row: ExistingRow): Partial<ContactData> {
     dateOfBirth: row.date_of_birth,
     status: row.status as ContactData["status"],
     notes: row.notes,
+    salutation: row.salutation,
+    imageUrl: row.image_url,
+    linkWorkAddressToAccount: row.link_work_address_to_account,
+    linkWorkPhoneToAccount: row.link_work_phone_to_account,
+    communicationPreferences: row.communication_preferences,
+    communicationPreferencesLastConfirmed: row.communication_preferences_last_confirmed,
+    dateProfileLastUpdated: row.date_profile_last_updated,
   };
 }
 
@@ -962,6 +1009,13 @@ class ChunkWriter {
         notification_preferences: JSON.stringify(d.notificationPreferences),
         custom_fields: JSON.stringify(d.customFields),
         import_source_hash: s.record.sourceHash ?? null,
+        salutation: d.salutation,
+        image_url: d.imageUrl,
+        link_work_address_to_account: d.linkWorkAddressToAccount ? "t" : "f",
+        link_work_phone_to_account: d.linkWorkPhoneToAccount ? "t" : "f",
+        communication_preferences: arrayLiteral(d.communicationPreferences),
+        communication_preferences_last_confirmed: d.communicationPreferencesLastConfirmed,
+        date_profile_last_updated: d.dateProfileLastUpdated,
         tax_id_masked: s.data.taxId ? maskLast4(s.data.taxId) : null,
         expected_version: s.op === "update" ? s.version - 1 : null,
       };
