@@ -427,6 +427,34 @@ export type ContactInput = z.input<typeof ContactInput>;
 export type ContactData = z.output<typeof ContactInput>;
 export type Phone = ContactData["phones"][number];
 
+/**
+ * A contact linked to its account's phone (`linkWorkPhoneToAccount`, with an account): its work
+ * phones become one, the account's telephone (normalized as any phone, primary if a replaced one
+ * was, in the place of the first). Unchanged (the same object) when not linked, when the account has
+ * no telephone (the contact keeps the work phone it had), or when the work phone is already it.
+ */
+export function followAccountPhone(data: ContactData, accountPhone: string | null): ContactData {
+  if (!data.linkWorkPhoneToAccount || !data.accountId || !accountPhone) return data;
+  const work = data.phones.filter((p) => p.label === "work");
+  const n = normalizePhone(accountPhone, { region: defaultPhoneRegion(data.addresses) });
+  const phone: Phone = {
+    number: n.number,
+    e164: n.e164,
+    valid: n.valid,
+    country: n.country,
+    extension: n.extension,
+    label: "work",
+    primary: work.some((p) => p.primary),
+    smsVerified: work.length === 1 && work[0]?.number === n.number ? (work[0]?.smsVerified ?? false) : false,
+  };
+  if (work.length === 1 && JSON.stringify(work[0]) === JSON.stringify(phone)) return data;
+  const first = data.phones.findIndex((p) => p.label === "work");
+  const others = data.phones.filter((p) => p.label !== "work");
+  if (first < 0 && others.length >= CONTACT_LIMITS.phones) return data;
+  const at = first < 0 ? others.length : data.phones.slice(0, first).filter((p) => p.label !== "work").length;
+  return { ...data, phones: [...others.slice(0, at), phone, ...others.slice(at)] };
+}
+
 /** What a primary address needs when the tenant requires one (`settings.validation.requirePrimaryAddress`). */
 export const REQUIRED_PRIMARY_ADDRESS_FIELDS = ["line1", "city", "state", "postalCode"] as const;
 
@@ -515,8 +543,16 @@ export const CONTACT_COMPUTED_FIELDS = [
 const joined = (parts: readonly (string | null | undefined)[]): string | null =>
   parts.filter((p): p is string => Boolean(p)).join(" ") || null;
 
-function preferred<T extends { label: string; primary: boolean }>(list: readonly T[], label: string | null): T | null {
-  return (label ? list.find((x) => x.label === label) : undefined) ?? list.find((x) => x.primary) ?? list[0] ?? null;
+function preferred<T extends { label: string; primary: boolean }>(
+  list: readonly T[],
+  label: string | null,
+): T | null {
+  return (
+    (label ? list.find((x) => x.label === label) : undefined) ??
+    list.find((x) => x.primary) ??
+    list[0] ??
+    null
+  );
 }
 
 /**
@@ -556,7 +592,9 @@ export function computeContactFields(
 }
 
 /** A contact read without its computed fields: what its change events rebuild. */
-export function withoutComputedFields<T extends Partial<Contact>>(contact: T): Omit<T, keyof ContactComputedFields> {
+export function withoutComputedFields<T extends Partial<Contact>>(
+  contact: T,
+): Omit<T, keyof ContactComputedFields> {
   const copy: Partial<Contact> = { ...contact };
   for (const field of CONTACT_COMPUTED_FIELDS) delete copy[field];
   return copy as Omit<T, keyof ContactComputedFields>;

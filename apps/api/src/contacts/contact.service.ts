@@ -5,11 +5,21 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { AccountEntity } from "@contacts/db/entities/account.entity";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { RoleEntity } from "@contacts/db/entities/role.entity";
-import { ContactInput, ContactReplaceInput, primaryAddressErrors } from "@contacts/domain/contact";
+import {
+  ContactInput,
+  ContactReplaceInput,
+  followAccountPhone,
+  primaryAddressErrors,
+} from "@contacts/domain/contact";
 import type { Contact, ContactData } from "@contacts/domain/contact";
 import { duplicateKeys, matchKeyList, scoreMatch } from "@contacts/domain/duplicates";
 import type { DuplicateMatch, OnDuplicate } from "@contacts/domain/duplicates";
-import { ContactsError, ErrorReason, fieldErrorsFromZod, isReadOnlyContactKey } from "@contacts/domain/errors";
+import {
+  ContactsError,
+  ErrorReason,
+  fieldErrorsFromZod,
+  isReadOnlyContactKey,
+} from "@contacts/domain/errors";
 import type { FieldError } from "@contacts/domain/errors";
 import { mergeContacts } from "@contacts/domain/merge";
 import type { MergeConflict, MergePreference } from "@contacts/domain/merge";
@@ -160,6 +170,7 @@ export class ContactService {
       if (options.userId) data = await this.linkUser(tx, data, options.userId);
       await this.checkReferences(tx, data, null);
       await this.checkExternalId(tx, data, null);
+      data = followAccountPhone(data, await this.accountPhone(tx, data));
       // The number comes from the tenant row, which orders the tenant's creates: checking for
       // duplicates after it (each statement reads what has committed) sees a concurrent create of
       // the same person, so two of them cannot both pass `reject`.
@@ -402,6 +413,7 @@ export class ContactService {
     const taxId = this.resolveTaxId(row, data.taxId);
     await this.checkReferences(tx, data, row.id);
     await this.checkExternalId(tx, data, row.id);
+    data = followAccountPhone(data, await this.accountPhone(tx, data));
     const { taxId: _sent, ...fields } = data;
     const taxIdColumns = taxId === this.viewer.taxIdOf(row) ? {} : this.encryptTaxId(row.id, taxId);
     tx.assign(row, {
@@ -696,6 +708,45 @@ export class ContactService {
         message: "masked value does not match the stored tax ID",
       },
     ]);
+  }
+
+  /**
+   * The telephone a contact linked to its account's phone follows: the account's oldest `general`
+   * channel holding a telephone (null when it has none, or the contact is not linked).
+   */
+  private async accountPhone(em: EntityManager, data: ContactData): Promise<string | null> {
+    if (!data.linkWorkPhoneToAccount || !data.accountId) return null;
+    const [channel] = await em.execute<{ telephone: string }[]>(
+      `select telephone from account_channels
+        where tenant_id = ? and account_id = ? and label = 'general' and telephone is not null
+        order by created_at, id limit 1`,
+      [this.tenantId, data.accountId],
+    );
+    return channel?.telephone ?? null;
+  }
+
+  /**
+   * After a change to an account's channels: every unlocked contact of the account linked to its
+   * phone takes the account's telephone as its work phone, through the writer (one `updated` event
+   * each). A locked contact keeps its phone. Answers how many changed.
+   */
+  async followAccountPhone(accountId: string): Promise<number> {
+    return this.em.transactional(async (tx) => {
+      const rows = await tx.find(
+        ContactEntity,
+        { tenantId: this.tenantId, accountId, linkWorkPhoneToAccount: true, locked: false },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
+      );
+      let changed = 0;
+      for (const row of rows) {
+        const data = this.viewer.dataOf(row);
+        const next = followAccountPhone(data, await this.accountPhone(tx, data));
+        if (next === data) continue;
+        await this.write(tx, row, next);
+        changed++;
+      }
+      return changed;
+    });
   }
 
   /** Every account, role, spouse and delegate a contact points at must exist in the tenant. */

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { withoutComputedFields } from "@contacts/domain/contact";
+import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 import type { ContactInput } from "@contacts/domain/contact";
 
 import { rejection, startHarness } from "../testing/harness.js";
@@ -502,7 +503,7 @@ describe("rolodex fields (seed 004)", () => {
     expect(await h.alpha.contacts.get.query({ id: created.id })).toMatchObject(after);
     // The created event carries the new fields too (the feed rebuilds the stored document).
     const history = await h.alpha.contacts.history.query({ id: created.id });
-    expect(history.items[0]?.patch?.[0]?.value).toMatchObject(stored);
+    expect((history.items[0]?.patch?.[0] as { value?: unknown } | undefined)?.value).toMatchObject(stored);
   });
 
   it("validates them, each error naming its field", async () => {
@@ -618,6 +619,73 @@ describe("rolodex fields (seed 004)", () => {
       accountName: null,
       roleNames: [],
     });
+  });
+
+  it("keeps a linked contact's work phone on the account's general telephone, following channel changes", async () => {
+    const admin = h.client(await h.keyWith("alpha", ALL_PERMISSIONS));
+    const account = await admin.accounts.create.mutate({
+      account: { type: "CLOUD", key: `ph-${randomUUID()}`, name: "Phones Inc" },
+    });
+    const channel = await admin.accounts.channels.add.mutate({
+      accountId: account.id,
+      channel: { label: "general", telephone: "+1 512 555 0100" },
+    });
+    const base = { ...person, accountId: account.id };
+    const ownPhones = [
+      { number: "+1 212 555 0199", label: "work" as const, primary: true },
+      { number: "+1 415 555 0111", label: "mobile" as const },
+    ];
+    const linked = await admin.contacts.create.mutate({
+      contact: { ...base, linkWorkPhoneToAccount: true, phones: ownPhones },
+    });
+    const unlinked = await admin.contacts.create.mutate({ contact: { ...base, phones: ownPhones } });
+    const locked = await admin.contacts.create.mutate({
+      contact: { ...base, linkWorkPhoneToAccount: true, locked: true, phones: ownPhones },
+    });
+    const phones = (c: { phones?: { number: string; label: string; primary: boolean }[] }) =>
+      (c.phones ?? []).map((p) => [p.label, p.number, p.primary]);
+    expect(phones(linked)).toEqual([
+      ["work", "+1 512 555 0100", true],
+      ["mobile", "+1 415 555 0111", false],
+    ]);
+    expect(linked.preferredPhone?.e164).toBe("+15125550100");
+    expect(phones(unlinked)[0]).toEqual(["work", "+1 212 555 0199", true]);
+
+    // The account's phone changes: the linked contact follows (one updated event), the others do not.
+    await admin.accounts.channels.update.mutate({
+      accountId: account.id,
+      id: channel.id,
+      channel: { telephone: "+1 512 555 0200" },
+    });
+    const followed = await admin.contacts.get.query({ id: linked.id });
+    expect([phones(followed)[0], followed.version]).toEqual([["work", "+1 512 555 0200", true], 2]);
+    const events = await admin.contacts.history.query({ id: linked.id });
+    expect(events.items.at(-1)?.patch).toContainEqual({
+      op: "replace",
+      path: "/phones/0/number",
+      value: "+1 512 555 0200",
+    });
+    expect((await admin.contacts.get.query({ id: unlinked.id })).version).toBe(1);
+    // A locked contact took the account's phone when created, and keeps it.
+    expect(phones(await admin.contacts.get.query({ id: locked.id }))[0]).toEqual([
+      "work",
+      "+1 512 555 0100",
+      true,
+    ]);
+
+    // A linked contact's own write cannot set another work phone while the account has one.
+    const replaced = await admin.contacts.update.mutate({
+      id: linked.id,
+      contact: {
+        ...base,
+        linkWorkPhoneToAccount: true,
+        phones: [{ number: "+1 999 555 0000", label: "work" }],
+      },
+    });
+    expect(phones(replaced)).toEqual([["work", "+1 512 555 0200", false]]);
+    // Without a telephone on the account the contact keeps the work phone it has.
+    await admin.accounts.channels.remove.mutate({ accountId: account.id, id: channel.id });
+    expect((await admin.contacts.get.query({ id: linked.id })).version).toBe(replaced.version);
   });
 
   it("refuses the computed fields on create, replace and patch as server_managed, changing nothing", async () => {
