@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 
 import { LockMode } from "@mikro-orm/postgresql";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { ACCOUNT_PHONES_SQL } from "@contacts/db/account-phone";
 import { AccountEntity } from "@contacts/db/entities/account.entity";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { RoleEntity } from "@contacts/db/entities/role.entity";
@@ -716,12 +717,10 @@ export class ContactService {
    */
   private async accountPhone(em: EntityManager, data: ContactData): Promise<string | null> {
     if (!data.linkWorkPhoneToAccount || !data.accountId) return null;
-    const [channel] = await em.execute<{ telephone: string }[]>(
-      `select telephone from account_channels
-        where tenant_id = ? and account_id = ? and label = 'general' and telephone is not null
-        order by created_at, id limit 1`,
-      [this.tenantId, data.accountId],
-    );
+    const [channel] = await em.execute<{ telephone: string }[]>(ACCOUNT_PHONES_SQL, [
+      this.tenantId,
+      arrayLiteral([data.accountId]),
+    ]);
     return channel?.telephone ?? null;
   }
 

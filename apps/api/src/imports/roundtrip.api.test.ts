@@ -487,3 +487,70 @@ describe("the rolodex fields in the CSV layout", () => {
     ]);
   });
 });
+
+describe("imports and linkWorkPhoneToAccount", () => {
+  it("gives new and updated linked contacts the account's telephone as their work phone", async () => {
+    const account = await h.alpha.accounts.create.mutate({
+      account: { type: "CLOUD", key: "link-phone", name: "Linked Phones" },
+    });
+    // Linked, while the account has no telephone yet: the contact keeps its own work phone.
+    const stored = await h.alpha.contacts.create.mutate({
+      contact: {
+        subtype: "person",
+        firstName: "Old",
+        lastName: "Linked",
+        externalId: "lp-0",
+        accountId: account.id,
+        linkWorkPhoneToAccount: true,
+        phones: [{ number: "+1 212 555 0199", label: "work", primary: true }],
+      },
+    });
+    // The telephone arrives behind the API's back (as a restore would), so only the import applies it.
+    await h
+      .em()
+      .getConnection()
+      .execute(
+        `insert into account_channels (tenant_id, id, account_id, label, telephone, integration, created_at)
+         values ('alpha', gen_random_uuid(), ?, 'general', '+1 512 555 0100', false, now())`,
+        [account.id],
+      );
+    const lines = [
+      "External ID,First Name,Last Name,Account ID,Phone,link_work_phone_number_to_organization",
+      `lp-1,New,Linked,${account.id},+1 415 555 0100,true`,
+      `lp-2,Free,Linked,${account.id},+1 415 555 0101,false`,
+    ];
+    const done = await completed(
+      (await uploadImport(api, encode(lines), { mode: "upsert", fileName: "linked.csv" })).importId,
+    );
+    expect(done.counts).toMatchObject({ inserted: 2, failed: 0 });
+    const byExt = async (ext: string) =>
+      (await h.alpha.contacts.search.query({ lastName: "Linked" })).items.find((c) => c.externalId === ext);
+    expect((await byExt("lp-1"))?.phones?.map((p) => [p.label, p.number])).toEqual([
+      ["work", "+1 512 555 0100"],
+    ]);
+    expect((await byExt("lp-2"))?.phones?.map((p) => p.number)).toEqual(["+1 415 555 0101"]);
+
+    // An update of the stored linked contact without a phone column brings the phone along.
+    const update = await completed(
+      (
+        await uploadImport(api, encode(["External ID,First Name,Last Name", "lp-0,Older,Linked"]), {
+          mode: "upsert",
+          fileName: "linked-2.csv",
+        })
+      ).importId,
+    );
+    expect(update.counts).toMatchObject({ updated: 1, failed: 0 });
+    const after = await h.alpha.contacts.get.query({ id: stored.id });
+    expect([after.firstName, after.phones?.map((p) => [p.label, p.number, p.primary])]).toEqual([
+      "Older",
+      [["work", "+1 512 555 0100", true]],
+    ]);
+    let document: JsonValue = {};
+    for (const event of (await h.alpha.contacts.history.query({ id: stored.id })).items) {
+      const applied = applyJsonPatch(document, event.patch);
+      if (!applied.ok) throw new Error(`event ${String(event.seq)} does not apply`);
+      document = applied.document;
+    }
+    expect(document).toEqual(withoutComputedFields(after));
+  });
+});

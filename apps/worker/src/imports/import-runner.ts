@@ -4,7 +4,8 @@ import { pipeline } from "node:stream/promises";
 import { Worker } from "node:worker_threads";
 
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
-import { primaryAddressErrors } from "@contacts/domain/contact";
+import { ACCOUNT_PHONES_PG_SQL } from "@contacts/db/account-phone";
+import { followAccountPhone, primaryAddressErrors } from "@contacts/domain/contact";
 import type { ContactData } from "@contacts/domain/contact";
 import type { CsvField } from "@contacts/domain/csv-layout";
 import { csvFieldOfPath, resolveCsvMapping } from "@contacts/domain/csv-layout";
@@ -577,6 +578,8 @@ interface Staged {
 class ChunkWriter {
   private validator: RecordValidator | null = null;
   private present: ContactKey[] = [];
+  /** The chunk's account telephones (see `readAccountPhones`). */
+  private accountPhones = new Map<string, string>();
 
   constructor(
     private readonly client: pg.Client,
@@ -687,6 +690,8 @@ class ChunkWriter {
     ).rows;
     const requireAddress = tenant ? requiresPrimaryAddress(tenant.settings) : false;
 
+    this.accountPhones = await this.readAccountPhones(good, [...byExternalId.values(), ...byEmail.values()]);
+
     const staged: Staged[] = [];
     const targeted = new Set<string>();
     const inserts: GoodRecord[] = [];
@@ -724,7 +729,7 @@ class ChunkWriter {
           missing.forEach((e) => reject(r.recordNumber, this.fieldError(e)));
           continue;
         }
-        inserts.push(r);
+        inserts.push(this.followed(r));
         continue;
       }
       if (target.locked) {
@@ -927,10 +932,51 @@ class ChunkWriter {
   }
 
   /** The update of a matched contact, or null when the record changes nothing. */
+  /**
+   * The telephones the chunk's phone-linked contacts follow, by account (`ACCOUNT_PHONES_SQL`, as the
+   * API's writer reads them); read only when a record or matched contact is linked.
+   */
+  private async readAccountPhones(
+    records: GoodRecord[],
+    matched: ExistingRow[],
+  ): Promise<Map<string, string>> {
+    const linked =
+      records.some((r) => r.data.linkWorkPhoneToAccount) || matched.some((m) => m.link_work_phone_to_account);
+    const accounts = new Set([
+      ...records.flatMap((r) => (r.data.accountId ? [r.data.accountId] : [])),
+      ...matched.flatMap((m) => (m.account_id ? [m.account_id] : [])),
+    ]);
+    if (!linked || !accounts.size) return new Map();
+    const found = await this.client.query<{ account_id: string; telephone: string }>(ACCOUNT_PHONES_PG_SQL, [
+      this.options.tenantId,
+      arrayLiteral([...accounts]),
+    ]);
+    return new Map(found.rows.map((r) => [r.account_id, r.telephone]));
+  }
+
+  /** A new contact linked to its account's phone, with the account's telephone as its work phone. */
+  private followed(r: GoodRecord): GoodRecord {
+    const data = followAccountPhone(r.data, this.accountPhoneOf(r.data));
+    return data === r.data ? r : { ...r, data, matchKeys: matchKeyList(duplicateKeys(data)) };
+  }
+
+  private accountPhoneOf(data: Pick<ContactData, "accountId">): string | null {
+    return data.accountId ? (this.accountPhones.get(data.accountId) ?? null) : null;
+  }
+
   private merge(target: ExistingRow, r: GoodRecord): Staged | null {
     const before = existingData(target);
     const fields = this.present.filter((k) => k !== "taxId");
     const changed = fields.filter((k) => !sameValue(k, before[k], r.data[k]));
+    // A contact linked to its account's phone (stored or as the record sets it) keeps the account's
+    // telephone as its work phone, as through the API.
+    const next = { ...before, ...pick(r.data, changed) } as ContactData;
+    const followed = followAccountPhone(next, this.accountPhoneOf(next));
+    if (followed !== next) {
+      if (!changed.includes("phones") && !sameValue("phones", before.phones, followed.phones))
+        changed.push("phones");
+      r = { ...r, data: { ...r.data, phones: followed.phones } };
+    }
     const { vault, tenantId } = this.options;
     let taxChanged = false;
     let taxId: Staged["taxId"] = null;
@@ -1052,7 +1098,12 @@ class ChunkWriter {
        returning contact_id as id`,
       [tenantId, now, job.created_by, importId, job.file_name],
     );
-    const sets = this.present.flatMap((k) => {
+    // Phones follow a linked account even when the file has no phone column: written for every row
+    // then (unchanged ones get their stored value back).
+    const followsPhones = staged.some((s) => s.op === "update" && s.before !== null && "phones" in s.before);
+    const keys =
+      followsPhones && !this.present.includes("phones") ? [...this.present, "phones" as const] : this.present;
+    const sets = keys.flatMap((k) => {
       if (k === "taxId")
         return [
           "tax_id_ciphertext = s.tax_id_ciphertext",
