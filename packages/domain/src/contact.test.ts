@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 
 import {
+  CONTACT_COMPUTED_FIELDS,
+  computeContactFields,
   CONTACT_FIELDS,
   CONTACT_LIMITS,
   ContactField,
@@ -102,6 +104,13 @@ const fullInput: ContactInput = {
   social: { website: "https://example.com/ada", linkedin: " ", twitter: "@ada" },
   notificationPreferences: { doNotCall: true, doNotSurvey: true },
   userIds: ["user-1", " user-2 "],
+  salutation: " Dear Ada ",
+  imageUrl: "https://example.com/ada.png",
+  linkWorkAddressToAccount: true,
+  linkWorkPhoneToAccount: true,
+  communicationPreferences: ["newsletter", " events "],
+  communicationPreferencesLastConfirmed: "2024-03-01T10:00:00+01:00",
+  dateProfileLastUpdated: "2024-03-02T09:30:00Z",
   portalDelegates: [DELEGATE_ID],
   spouseId: SPOUSE_ID,
   customFields: { shoeSize: 38, vip: true, nick: "A", none: null },
@@ -213,6 +222,13 @@ const fullOutput: ContactData = {
     doNotSurvey: true,
   },
   userIds: ["user-1", "user-2"],
+  salutation: "Dear Ada",
+  imageUrl: "https://example.com/ada.png",
+  linkWorkAddressToAccount: true,
+  linkWorkPhoneToAccount: true,
+  communicationPreferences: ["newsletter", "events"],
+  communicationPreferencesLastConfirmed: "2024-03-01T09:00:00.000Z",
+  dateProfileLastUpdated: "2024-03-02T09:30:00.000Z",
   portalDelegates: [DELEGATE_ID],
   spouseId: SPOUSE_ID,
   customFields: { shoeSize: 38, vip: true, nick: "A", none: null },
@@ -258,6 +274,13 @@ const minimalOutput: ContactData = {
     doNotMail: false,
     doNotSurvey: false,
   },
+  salutation: null,
+  imageUrl: null,
+  linkWorkAddressToAccount: false,
+  linkWorkPhoneToAccount: false,
+  communicationPreferences: [],
+  communicationPreferencesLastConfirmed: null,
+  dateProfileLastUpdated: null,
   userIds: [],
   portalDelegates: [],
   spouseId: null,
@@ -287,8 +310,8 @@ describe("ContactInput: parsing and normalization", () => {
     expect(parse({ ...person, nickname: "   ", notes: "" })).toMatchObject({ nickname: null, notes: null });
   });
 
-  it("outputs every contact field except the server-managed ones", () => {
-    const serverFields = Object.keys(ContactServerFields.shape);
+  it("outputs every contact field except the server-managed and computed ones", () => {
+    const serverFields: string[] = [...Object.keys(ContactServerFields.shape), ...CONTACT_COMPUTED_FIELDS];
     expect(Object.keys(parse(person)).sort()).toEqual(
       CONTACT_FIELDS.filter((f) => !serverFields.includes(f)).sort(),
     );
@@ -932,6 +955,7 @@ describe("ContactInput: phones", () => {
 describe("ContactField and projectContact", () => {
   const contact: Contact = {
     ...fullOutput,
+    ...computeContactFields(fullOutput, { accountName: "Engines", roleNames: ["Primary", "TECHNICAL"] }),
     id: "6f0c1c8e-3f57-4b4e-9d3a-0b8a7f1d2c10",
     number: 42,
     mergedIds: [],

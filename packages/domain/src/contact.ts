@@ -2,7 +2,8 @@ import { z } from "zod";
 
 import { Audit, ContactPointLabel, Id, optionalText } from "./common.js";
 import { isValidEmail, normalizeEmail } from "./email.js";
-import { ErrorReason, isServerManagedKey } from "./errors.js";
+import { ErrorReason, isReadOnlyContactKey } from "./errors.js";
+import type { FieldError } from "./errors.js";
 import { normalizePhone } from "./phone.js";
 
 /** Limits on a contact's lists and text, in one place. */
@@ -18,6 +19,8 @@ export const CONTACT_LIMITS = {
   portalDelegates: 100,
   customFields: 100,
   customFieldValue: 1_000,
+  url: 2_048,
+  communicationPreferences: 50,
 } as const;
 
 export const ContactSubtype = z.enum(["person", "company"]);
@@ -142,6 +145,28 @@ const TaxIdOrMasked = z
   .max(32)
   .regex(/^[A-Za-z0-9*][A-Za-z0-9* ./-]*$/, TAX_ID_MESSAGE);
 
+/** An image's address: an absolute http(s) URL (parsed by zod's `z.url`, i.e. WHATWG `URL`). */
+export const ImageUrl = z
+  .url({ protocol: /^https?$/, message: "an absolute http or https URL" })
+  .max(CONTACT_LIMITS.url);
+
+/** A communication type a contact is subscribed to (`newsletter`, `Product updates`): no `;`, the CSV list separator. */
+export const CommunicationType = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[^;]+$/, "no ; (the CSV list separator)");
+
+/**
+ * A moment as ISO 8601 with an offset (`2019-08-24T14:15:22Z`, `...+02:00`), stored and returned in
+ * UTC with milliseconds (`2019-08-24T14:15:22.000Z`): a document reads back as it was written.
+ */
+const Timestamp = z.iso
+  .datetime({ offset: true })
+  .nullish()
+  .transform((v) => (v === undefined || v === null ? null : new Date(v).toISOString()));
+
 function uniqueList<T extends z.ZodType>(item: T, max: number) {
   return z
     .array(item)
@@ -161,6 +186,8 @@ function contactShape(taxId: typeof TaxId) {
   return {
     subtype: ContactSubtype,
     prefix: optionalText(20),
+    /** How a letter greets the contact (`Dear Dr. Lovelace`); the rolodex's `salutation`. */
+    salutation: optionalText(CONTACT_LIMITS.name),
     firstName: optionalText(CONTACT_LIMITS.name),
     middleName: optionalText(CONTACT_LIMITS.name),
     lastName: optionalText(CONTACT_LIMITS.name),
@@ -179,6 +206,10 @@ function contactShape(taxId: typeof TaxId) {
       .nullish()
       .transform((v) => v ?? null),
     accountId: Id.nullish().transform((v) => v ?? null),
+    /** Rolodex `link_work_address_to_organization`: stored only (accounts hold no address; see the README). */
+    linkWorkAddressToAccount: z.boolean().default(false),
+    /** Rolodex `link_work_phone_number_to_organization`: the work phone follows the account's general telephone. */
+    linkWorkPhoneToAccount: z.boolean().default(false),
     roles: uniqueList(RoleCode, CONTACT_LIMITS.roles),
     emails: z.array(EmailInput).max(CONTACT_LIMITS.emails).default([]),
     phones: z.array(PhoneInput).max(CONTACT_LIMITS.phones).default([]),
@@ -212,6 +243,13 @@ function contactShape(taxId: typeof TaxId) {
       doNotMail: false,
       doNotSurvey: false,
     }),
+    /** The communication types the contact is subscribed to. */
+    communicationPreferences: uniqueList(CommunicationType, CONTACT_LIMITS.communicationPreferences),
+    /** When the contact last confirmed those preferences. */
+    communicationPreferencesLastConfirmed: Timestamp,
+    /** When the contact's profile was last brought up to date (a business date, not `updatedAt`). */
+    dateProfileLastUpdated: Timestamp,
+    imageUrl: ImageUrl.nullish().transform((v) => v ?? null),
     userIds: uniqueList(z.string().trim().min(1).max(CONTACT_LIMITS.text), CONTACT_LIMITS.userIds),
     portalDelegates: uniqueList(Id, CONTACT_LIMITS.portalDelegates),
     spouseId: Id.nullish().transform((v) => v ?? null),
@@ -288,6 +326,19 @@ function checkContact(c: RawContact, ctx: z.RefinementCtx): void {
       params: { reason: ErrorReason.invalid },
     });
   }
+  // A confirmation or profile update cannot have happened yet (a few minutes of clock skew allowed).
+  const soon = new Date(Date.now() + 5 * 60_000).toISOString();
+  for (const field of ["communicationPreferencesLastConfirmed", "dateProfileLastUpdated"] as const) {
+    const value = c[field];
+    if (value && value > soon) {
+      ctx.addIssue({
+        code: "custom",
+        path: [field],
+        message: "is in the future",
+        params: { reason: ErrorReason.invalid },
+      });
+    }
+  }
   const emails = c.emails.map((e) => normalizeEmail(e.address));
   emails.forEach((e, i) => {
     if (emails.indexOf(e) !== i) {
@@ -337,7 +388,7 @@ function rejectServerManaged(value: unknown, ctx: z.RefinementCtx): unknown {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
   const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
   for (const key of Object.keys(copy)) {
-    if (!isServerManagedKey(key)) continue;
+    if (!isReadOnlyContactKey(key)) continue;
     ctx.addIssue({
       code: "custom",
       path: [key],
@@ -346,7 +397,7 @@ function rejectServerManaged(value: unknown, ctx: z.RefinementCtx): unknown {
       input: copy[key],
     });
   }
-  return Object.fromEntries(Object.entries(copy).filter(([key]) => !isServerManagedKey(key)));
+  return Object.fromEntries(Object.entries(copy).filter(([key]) => !isReadOnlyContactKey(key)));
 }
 
 function contactSchema(taxId: typeof TaxId) {
@@ -376,6 +427,59 @@ export type ContactInput = z.input<typeof ContactInput>;
 export type ContactData = z.output<typeof ContactInput>;
 export type Phone = ContactData["phones"][number];
 
+/**
+ * A contact linked to its account's phone (`linkWorkPhoneToAccount`, with an account): its work
+ * phones become one, the account's telephone (normalized as any phone, primary if a replaced one
+ * was, in the place of the first). Unchanged (the same object) when not linked, when the account has
+ * no telephone (the contact keeps the work phone it had), or when the work phone is already it.
+ */
+export function followAccountPhone(data: ContactData, accountPhone: string | null): ContactData {
+  if (!data.linkWorkPhoneToAccount || !data.accountId || !accountPhone) return data;
+  const work = data.phones.filter((p) => p.label === "work");
+  const n = normalizePhone(accountPhone, { region: defaultPhoneRegion(data.addresses) });
+  const phone: Phone = {
+    number: n.number,
+    e164: n.e164,
+    valid: n.valid,
+    country: n.country,
+    extension: n.extension,
+    label: "work",
+    primary: work.some((p) => p.primary),
+    smsVerified: work.length === 1 && work[0]?.number === n.number ? (work[0]?.smsVerified ?? false) : false,
+  };
+  if (work.length === 1 && JSON.stringify(work[0]) === JSON.stringify(phone)) return data;
+  const first = data.phones.findIndex((p) => p.label === "work");
+  const others = data.phones.filter((p) => p.label !== "work");
+  if (first < 0 && others.length >= CONTACT_LIMITS.phones) return data;
+  const at = first < 0 ? others.length : data.phones.slice(0, first).filter((p) => p.label !== "work").length;
+  return { ...data, phones: [...others.slice(0, at), phone, ...others.slice(at)] };
+}
+
+/** What a primary address needs when the tenant requires one (`settings.validation.requirePrimaryAddress`). */
+export const REQUIRED_PRIMARY_ADDRESS_FIELDS = ["line1", "city", "state", "postalCode"] as const;
+
+/**
+ * Guidewire's minimum creation criteria, applied to new contacts when the tenant turns them on (the
+ * API's create and an import's inserts both call this): the address marked primary must have line
+ * 1, city, state and postal code. One `required` error per missing field, at
+ * `addresses.<i>.<field>` (`addresses.0.<field>` when there is no address at all); addresses none of
+ * which is primary are one `required` error on `addresses`. `prefix` is put before each path.
+ */
+export function primaryAddressErrors(data: Pick<ContactData, "addresses">, prefix?: string): FieldError[] {
+  const at = (path: string) => (prefix ? `${prefix}.${path}` : path);
+  const index = data.addresses.findIndex((a) => a.primary);
+  if (index < 0 && data.addresses.length > 0) {
+    return [{ reason: ErrorReason.required, field: at("addresses"), message: "mark one address primary" }];
+  }
+  const address = data.addresses[index];
+  const i = Math.max(index, 0);
+  return REQUIRED_PRIMARY_ADDRESS_FIELDS.filter((f) => !address?.[f]).map((f) => ({
+    reason: ErrorReason.required,
+    field: at(`addresses.${String(i)}.${f}`),
+    message: "the tenant requires a primary address with line 1, city, state and postal code",
+  }));
+}
+
 /** Where a bulk-loaded contact came from (also the shape of the last bulk load that wrote it). */
 export const Provenance = z.object({
   importId: Id,
@@ -398,13 +502,109 @@ export const ContactServerFields = z.object({
 });
 export type ContactServerFields = z.infer<typeof ContactServerFields>;
 
+/**
+ * Read-only fields computed on every read (the rolodex's `name`, `full_name`, `name_last_first`,
+ * `preferred_phone_number`, `preferred_address`, `organization_name`, `contact_roles`). They are not
+ * stored and not in change events; sending one is 400 `server_managed`, like the server's own fields.
+ */
+export type ContactComputedFields = {
+  /** First and last name (a company: its name). */
+  name: string | null;
+  /** Prefix, first, middle and last name, suffix (a company: its name). */
+  fullName: string | null;
+  /** `Last, First Middle` (a company: its name). */
+  nameLastFirst: string | null;
+  /** The phone labelled `preferredPhoneLabel`, else the primary one, else the first; null without phones. */
+  preferredPhone: Phone | null;
+  /** The address labelled `preferredAddressLabel`, else the primary one, else the first. */
+  preferredAddress: Address | null;
+  /** The name of the contact's account. */
+  accountName: string | null;
+  /** The contact's roles by name (the role's description, else its code), in `roles` order. */
+  roleNames: string[];
+};
+
+/** A contact as stored and as its change events carry it: no computed fields. */
+export type StoredContact = ContactData & ContactServerFields;
 /** A contact as the API returns it (before projection; masking rules already applied). */
-export type Contact = ContactData & ContactServerFields;
+export type Contact = StoredContact & ContactComputedFields;
+
+/** The computed fields, in output order. */
+export const CONTACT_COMPUTED_FIELDS = [
+  "name",
+  "fullName",
+  "nameLastFirst",
+  "preferredPhone",
+  "preferredAddress",
+  "accountName",
+  "roleNames",
+] as const satisfies readonly (keyof ContactComputedFields)[];
+
+const joined = (parts: readonly (string | null | undefined)[]): string | null =>
+  parts.filter((p): p is string => Boolean(p)).join(" ") || null;
+
+function preferred<T extends { label: string; primary: boolean }>(
+  list: readonly T[],
+  label: string | null,
+): T | null {
+  return (
+    (label ? list.find((x) => x.label === label) : undefined) ??
+    list.find((x) => x.primary) ??
+    list[0] ??
+    null
+  );
+}
+
+/**
+ * The computed fields of a contact: the name forms and preferred phone and address from its own
+ * fields, the account's name and the roles' names from what the caller looked up.
+ */
+export function computeContactFields(
+  c: Pick<
+    ContactData,
+    | "subtype"
+    | "prefix"
+    | "firstName"
+    | "middleName"
+    | "lastName"
+    | "suffix"
+    | "companyName"
+    | "phones"
+    | "addresses"
+    | "preferredPhoneLabel"
+    | "preferredAddressLabel"
+  >,
+  names: { accountName: string | null; roleNames: string[] },
+): ContactComputedFields {
+  const company = c.subtype === "company";
+  const lastFirst = c.lastName
+    ? [c.lastName, joined([c.firstName, c.middleName])].filter(Boolean).join(", ")
+    : joined([c.firstName, c.middleName]);
+  return {
+    name: company ? c.companyName : joined([c.firstName, c.lastName]),
+    fullName: company ? c.companyName : joined([c.prefix, c.firstName, c.middleName, c.lastName, c.suffix]),
+    nameLastFirst: company ? c.companyName : lastFirst,
+    preferredPhone: preferred(c.phones, c.preferredPhoneLabel),
+    preferredAddress: preferred(c.addresses, c.preferredAddressLabel),
+    accountName: names.accountName,
+    roleNames: names.roleNames,
+  };
+}
+
+/** A contact read without its computed fields: what its change events rebuild. */
+export function withoutComputedFields<T extends Partial<Contact>>(
+  contact: T,
+): Omit<T, keyof ContactComputedFields> {
+  const copy: Partial<Contact> = { ...contact };
+  for (const field of CONTACT_COMPUTED_FIELDS) delete copy[field];
+  return copy as Omit<T, keyof ContactComputedFields>;
+}
 
 /** Every top-level field of a contact document, in output order. */
 export const CONTACT_FIELDS = [
   ...Object.keys(ContactServerFields.shape).slice(0, 2),
   ...Object.keys(contactShape(TaxId)),
+  ...CONTACT_COMPUTED_FIELDS,
   ...Object.keys(ContactServerFields.shape).slice(2),
 ] as (keyof Contact)[];
 

@@ -111,6 +111,40 @@ describe("CSV layout", () => {
     expect(back.addresses[0]).toMatchObject({ city: "London", postalCode: "SW1Y 4JH", country: "GB" });
   });
 
+  it("maps Salutation to the salutation, not the prefix, and reads the rolodex's headers", () => {
+    const mapping = resolveCsvMapping([
+      "Salutation",
+      "Prefix",
+      "image_url",
+      "link_work_address_to_organization",
+      "communication_preferences",
+    ]);
+    expect(mapping.columns).toEqual([
+      "salutation",
+      "prefix",
+      "imageUrl",
+      "linkWorkAddressToAccount",
+      "communicationPreferences",
+    ]);
+    const contact = ContactInput.parse(
+      csvRecordToContact({
+        firstName: "Ada",
+        lastName: "Lovelace",
+        salutation: "Dear Ada",
+        linkWorkAddressToAccount: "Yes",
+        linkWorkPhoneToAccount: "0",
+        communicationPreferences: "news, weekly; events",
+      }),
+    );
+    expect([
+      contact.prefix,
+      contact.salutation,
+      contact.linkWorkAddressToAccount,
+      contact.linkWorkPhoneToAccount,
+      contact.communicationPreferences,
+    ]).toEqual([null, "Dear Ada", true, false, ["news, weekly", "events"]]);
+  });
+
   it("makes a record with only a company name a company, and maps error paths back to fields", () => {
     expect(csvRecordToContact({ companyName: "Acme" }).subtype).toBe("company");
     expect(csvFieldOfPath(["emails", 1, "address"])).toBe("email2");

@@ -10,6 +10,7 @@ export const CSV_FIELDS = [
   "externalId",
   "subtype",
   "prefix",
+  "salutation",
   "firstName",
   "middleName",
   "lastName",
@@ -33,6 +34,12 @@ export const CSV_FIELDS = [
   "dateOfBirth",
   "accountId",
   "notes",
+  "imageUrl",
+  "linkWorkAddressToAccount",
+  "linkWorkPhoneToAccount",
+  "communicationPreferences",
+  "communicationPreferencesLastConfirmed",
+  "dateProfileLastUpdated",
 ] as const;
 export type CsvField = (typeof CSV_FIELDS)[number];
 
@@ -45,7 +52,9 @@ export type CsvField = (typeof CSV_FIELDS)[number];
 const HEADERS: Record<CsvField, readonly string[]> = {
   externalId: ["External ID", "external_id", "externalId", "Record ID", "crm_id"],
   subtype: ["Type", "subtype", "contact_type", "Contact Type"],
-  prefix: ["Prefix", "Salutation", "Title Prefix"],
+  prefix: ["Prefix", "Title Prefix", "Name Prefix"],
+  // A salutation is how a letter greets the contact ("Dear Ada"), not a name prefix.
+  salutation: ["Salutation", "salutation", "Greeting"],
   firstName: ["First Name", "first_name", "firstName", "Given Name", "fname", "First"],
   middleName: ["Middle Name", "middle_name", "Additional Name"],
   lastName: ["Last Name", "last_name", "lastName", "Surname", "Family Name", "lname", "Last"],
@@ -78,7 +87,43 @@ const HEADERS: Record<CsvField, readonly string[]> = {
   dateOfBirth: ["Date of Birth", "Birthday", "Birth Date", "dob", "date_of_birth"],
   accountId: ["Account ID", "account_id"],
   notes: ["Notes", "Note", "Comments", "Description"],
+  imageUrl: ["Image URL", "image_url", "Photo URL", "Picture URL"],
+  linkWorkAddressToAccount: [
+    "Link Work Address To Account",
+    "link_work_address_to_organization",
+    "Link Work Address To Organization",
+  ],
+  linkWorkPhoneToAccount: [
+    "Link Work Phone To Account",
+    "link_work_phone_number_to_organization",
+    "Link Work Phone Number To Organization",
+  ],
+  communicationPreferences: ["Communication Preferences", "communication_preferences"],
+  communicationPreferencesLastConfirmed: [
+    "Communication Preferences Last Confirmed",
+    "communication_preferences_last_confirmed",
+  ],
+  dateProfileLastUpdated: ["Date Profile Last Updated", "date_profile_last_updated", "Profile Last Updated"],
 };
+
+/** A CSV boolean: true/false, yes/no, 1/0 (any case); anything else is passed on for the schema to reject. */
+function csvBoolean(value: string | undefined): boolean | string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.toLowerCase();
+  if (v === "true" || v === "yes" || v === "1") return true;
+  if (v === "false" || v === "no" || v === "0") return false;
+  return value;
+}
+
+/** A `;`-separated list cell (also `,` or `|`), blanks dropped. */
+function csvList(value: string | undefined): string[] {
+  return value
+    ? value
+        .split(/[;,|]/)
+        .map((v) => v.trim())
+        .filter(Boolean)
+    : [];
+}
 
 /** The headers an export writes, in order. */
 export const CSV_HEADERS: readonly string[] = CSV_FIELDS.map((f) => HEADERS[f][0] ?? f);
@@ -228,18 +273,25 @@ export function csvRecordToContact(
     emails,
     phones,
     addresses: hasAddress ? [{ ...place, label: "work", primary: true }] : [],
-    roles: fields.roles
-      ? fields.roles
-          .split(/[;,|]/)
-          .map((r) => r.trim().toUpperCase())
-          .filter(Boolean)
-      : [],
+    roles: csvList(fields.roles).map((r) => r.toUpperCase()),
     status: fields.status?.toLowerCase(),
     taxId: fields.taxId,
     dateOfBirth: fields.dateOfBirth,
     accountId: fields.accountId ?? defaults.accountId ?? undefined,
     notes: fields.notes,
     externalId: fields.externalId,
+    salutation: fields.salutation,
+    imageUrl: fields.imageUrl,
+    linkWorkAddressToAccount: csvBoolean(fields.linkWorkAddressToAccount),
+    linkWorkPhoneToAccount: csvBoolean(fields.linkWorkPhoneToAccount),
+    communicationPreferences: fields.communicationPreferences
+      ? fields.communicationPreferences
+          .split(";")
+          .map((v) => v.trim())
+          .filter(Boolean)
+      : undefined,
+    communicationPreferencesLastConfirmed: fields.communicationPreferencesLastConfirmed,
+    dateProfileLastUpdated: fields.dateProfileLastUpdated,
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as ContactInput;
 }
@@ -257,6 +309,7 @@ export function csvFieldOfPath(path: readonly (string | number)[]): CsvField | n
       ? (leaf as CsvField)
       : "line1";
   if (head === "roles") return "roles";
+  if (head === "communicationPreferences") return "communicationPreferences";
   return typeof head === "string" && (CSV_FIELDS as readonly string[]).includes(head)
     ? (head as CsvField)
     : null;
@@ -266,6 +319,9 @@ export function csvFieldOfPath(path: readonly (string | number)[]): CsvField | n
 export function csvHeaderOf(field: CsvField): string {
   return HEADERS[field][0] ?? field;
 }
+
+const csvFlag = (value: boolean | undefined): string | undefined =>
+  value === undefined ? undefined : String(value);
 
 /** A contact as one CSV record in the export layout (values as given: masking happens before). */
 export function contactToCsvRecord(contact: Partial<Contact>): string[] {
@@ -305,6 +361,13 @@ export function contactToCsvRecord(contact: Partial<Contact>): string[] {
     dateOfBirth: contact.dateOfBirth,
     accountId: contact.accountId,
     notes: contact.notes,
+    salutation: contact.salutation,
+    imageUrl: contact.imageUrl,
+    linkWorkAddressToAccount: csvFlag(contact.linkWorkAddressToAccount),
+    linkWorkPhoneToAccount: csvFlag(contact.linkWorkPhoneToAccount),
+    communicationPreferences: contact.communicationPreferences?.join(";"),
+    communicationPreferencesLastConfirmed: contact.communicationPreferencesLastConfirmed,
+    dateProfileLastUpdated: contact.dateProfileLastUpdated,
   };
   return CSV_FIELDS.map((f) => neutralizeCell(values[f] ?? ""));
 }

@@ -137,6 +137,25 @@ export function isServerManagedKey(key: string): boolean {
   return SERVER_MANAGED_KEYS.has(key);
 }
 
+/** A contact's read-only computed fields (see `ContactComputedFields` in contact.ts). */
+const CONTACT_COMPUTED_KEYS = new Set([
+  "name",
+  "fullName",
+  "nameLastFirst",
+  "preferredPhone",
+  "preferredAddress",
+  "accountName",
+  "roleNames",
+]);
+
+/**
+ * True for a contact's keys a client may not send: the server-managed ones and the computed ones
+ * (both 400 `server_managed` on create, replace and patch).
+ */
+export function isReadOnlyContactKey(key: string): boolean {
+  return SERVER_MANAGED_KEYS.has(key) || CONTACT_COMPUTED_KEYS.has(key);
+}
+
 /** What was sent for a zod issue, when known: `present` false for a missing value. */
 type Sent = { known: true; present: boolean } | { known: false };
 

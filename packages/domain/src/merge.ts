@@ -30,6 +30,7 @@ export interface MergeResult {
 /** Single-valued fields: filled when empty, conflicting when both sides differ. */
 const SCALAR_FIELDS = [
   "prefix",
+  "salutation",
   "firstName",
   "middleName",
   "lastName",
@@ -53,6 +54,9 @@ const SCALAR_FIELDS = [
   "spouseId",
   "externalId",
   "originService",
+  "imageUrl",
+  "dateProfileLastUpdated",
+  "communicationPreferencesLastConfirmed",
 ] as const satisfies readonly (keyof ContactData)[];
 
 const isEmpty = (value: unknown): boolean => value === null || value === undefined || value === "";
@@ -139,6 +143,7 @@ export function mergeContacts(
   );
   merged.roles = unique(all.map((c) => c.data.roles));
   merged.userIds = unique(all.map((c) => c.data.userIds));
+  merged.communicationPreferences = unique(all.map((c) => c.data.communicationPreferences));
   merged.portalDelegates = unique(all.map((c) => c.data.portalDelegates)).filter((id) => !ids.has(id));
 
   const social = { ...merged.social };

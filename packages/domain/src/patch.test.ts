@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { ContactInput } from "./contact.js";
-import type { Contact } from "./contact.js";
+import type { StoredContact } from "./contact.js";
 import {
   JSON_PATCH_LIMITS,
   JsonPatch,
@@ -184,7 +184,7 @@ describe("JsonPatch", () => {
 const CONTACT_ID = "5f1e2d3c-4b5a-4987-8765-43210fedcba9";
 
 /** A stored contact: the normalized document plus the server-managed fields. */
-const contact: Contact = {
+const contact: StoredContact = {
   ...ContactInput.parse({
     subtype: "person",
     firstName: "Ada",
@@ -310,7 +310,7 @@ describe("diffDocuments", () => {
   });
 
   it("round-trips a contact edit and gives an empty patch for no change", () => {
-    const after: Contact = {
+    const after: StoredContact = {
       ...contact,
       firstName: "Augusta",
       emails: [...contact.emails, { address: "al@example.com", label: "home", primary: false }],

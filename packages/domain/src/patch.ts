@@ -14,7 +14,7 @@ import { applyPatch, createPatch } from "rfc6902";
 import type { Operation } from "rfc6902";
 import { z } from "zod";
 
-import { ErrorReason, fieldErrorsFromZod, isServerManagedKey } from "./errors.js";
+import { ErrorReason, fieldErrorsFromZod, isReadOnlyContactKey } from "./errors.js";
 import type { FieldError } from "./errors.js";
 
 /** Limits on a patch request, in one place. */
@@ -240,7 +240,7 @@ export function contactPatchViolations(operations: readonly JsonPatchOperation[]
           field: pointer,
           message: "prototype members cannot be patched",
         });
-      } else if (isServerManagedKey(top)) {
+      } else if (isReadOnlyContactKey(top)) {
         errors.push({
           reason: ErrorReason.serverManaged,
           field: pointer,

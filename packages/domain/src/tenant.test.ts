@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 
 import { TenantId } from "./common.js";
 import { fieldErrorsFromZod } from "./errors.js";
-import { TenantInput, TenantSettings } from "./tenant.js";
+import { primaryAddressErrors } from "./contact.js";
+import type { Address } from "./contact.js";
+import { TenantInput, TenantSettings, patchTenantSettings, requiresPrimaryAddress } from "./tenant.js";
 
 function errorsOf(input: unknown) {
   const result = TenantInput.safeParse(input);
@@ -62,5 +64,65 @@ describe("TenantId", () => {
 
   it.each(["a", "Acme", "-acme", "acme-", "acme_eu", "a".repeat(64)])("rejects %j", (id) => {
     expect(TenantId.safeParse(id).success).toBe(false);
+  });
+});
+
+describe("settings.validation", () => {
+  const base = TenantSettings.parse({});
+
+  it("is absent until set, and a patch sets or clears requirePrimaryAddress keeping the rest", () => {
+    expect(base.validation).toBeUndefined();
+    expect(requiresPrimaryAddress(base)).toBe(false);
+    const on = patchTenantSettings(base, { validation: { requirePrimaryAddress: true } });
+    expect(on).toEqual({ ...base, validation: { requirePrimaryAddress: true } });
+    expect(requiresPrimaryAddress(on)).toBe(true);
+    expect(patchTenantSettings(on, { taxIdAlwaysUnmasked: true }).validation).toEqual({
+      requirePrimaryAddress: true,
+    });
+    expect(patchTenantSettings(on, { validation: { requirePrimaryAddress: false } }).validation).toEqual({
+      requirePrimaryAddress: false,
+    });
+    expect(patchTenantSettings(base, { taxIdAlwaysUnmasked: true })).not.toHaveProperty("validation");
+  });
+});
+
+describe("primaryAddressErrors", () => {
+  const address = (fields: Partial<Address>): Address => ({
+    line1: null,
+    line2: null,
+    city: null,
+    state: null,
+    postalCode: null,
+    country: null,
+    label: "home",
+    primary: false,
+    seasonalStart: null,
+    seasonalEnd: null,
+    ...fields,
+  });
+
+  it("names each missing field of the primary address", () => {
+    expect(primaryAddressErrors({ addresses: [] }, "contact").map((e) => e.field)).toEqual([
+      "contact.addresses.0.line1",
+      "contact.addresses.0.city",
+      "contact.addresses.0.state",
+      "contact.addresses.0.postalCode",
+    ]);
+    const list = [address({ line1: "x" }), address({ line1: "1 Main", city: "Austin", primary: true })];
+    expect(primaryAddressErrors({ addresses: list }).map((e) => [e.reason, e.field])).toEqual([
+      ["required", "addresses.1.state"],
+      ["required", "addresses.1.postalCode"],
+    ]);
+    expect(primaryAddressErrors({ addresses: [address({ line1: "x" })] }).map((e) => e.field)).toEqual([
+      "addresses",
+    ]);
+    const full = address({
+      line1: "1 Main",
+      city: "Austin",
+      state: "TX",
+      postalCode: "78701",
+      primary: true,
+    });
+    expect(primaryAddressErrors({ addresses: [full] })).toEqual([]);
   });
 });

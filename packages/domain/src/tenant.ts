@@ -20,6 +20,16 @@ export const TenantSettings = z.strictObject({
       exports: z.number().int().min(1).max(100).optional(),
     })
     .default({ contacts: null, requestsPerMinute: 6_000 }),
+  /** Extra rules on new contacts; absent (every rule off) until a caller sets one. */
+  validation: z
+    .strictObject({
+      /**
+       * Guidewire's minimum creation criteria: a new contact (API create or import insert) needs a
+       * primary address with line 1, city, state and postal code (`primaryAddressErrors`).
+       */
+      requirePrimaryAddress: z.boolean().default(false),
+    })
+    .optional(),
 });
 export type TenantSettings = z.output<typeof TenantSettings>;
 
@@ -45,11 +55,14 @@ export const TenantSettingsPatch = z.strictObject({
       exports: z.number().int().min(1).max(100).optional(),
     })
     .optional(),
+  validation: z.strictObject({ requirePrimaryAddress: z.boolean().optional() }).optional(),
 });
 export type TenantSettingsPatch = z.infer<typeof TenantSettingsPatch>;
 
 /** Applies a settings patch. */
 export function patchTenantSettings(settings: TenantSettings, patch: TenantSettingsPatch): TenantSettings {
+  const requirePrimaryAddress =
+    patch.validation?.requirePrimaryAddress ?? settings.validation?.requirePrimaryAddress;
   return {
     taxIdAlwaysUnmasked: patch.taxIdAlwaysUnmasked ?? settings.taxIdAlwaysUnmasked,
     limits: {
@@ -59,7 +72,14 @@ export function patchTenantSettings(settings: TenantSettings, patch: TenantSetti
       ...optionalLimit("imports", patch.limits?.imports ?? settings.limits.imports),
       ...optionalLimit("exports", patch.limits?.exports ?? settings.limits.exports),
     },
+    // Set only once a caller sets it, like the optional limits.
+    ...(requirePrimaryAddress === undefined ? {} : { validation: { requirePrimaryAddress } }),
   };
+}
+
+/** Whether the tenant's new contacts need a complete primary address (off unless set). */
+export function requiresPrimaryAddress(settings: Pick<TenantSettings, "validation">): boolean {
+  return settings.validation?.requirePrimaryAddress ?? false;
 }
 
 function optionalLimit<K extends keyof typeof DEFAULT_TENANT_LIMITS>(

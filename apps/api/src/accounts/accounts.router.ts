@@ -2,6 +2,10 @@ import { z } from "zod";
 import { AccountInput, AccountListInput, ChannelInput, ChannelPatchInput } from "@contacts/domain/account";
 import { Id } from "@contacts/domain/common";
 
+import type { EntityManager } from "@mikro-orm/postgresql";
+
+import type { ContactViewer } from "../contacts/contact.dto.js";
+import type { ApiServices } from "../services.js";
 import { procedureWith, router } from "../trpc/init.js";
 import { ContactService } from "../contacts/contact.service.js";
 import { AccountService, toAccountView, toChannelView } from "./account.service.js";
@@ -12,36 +16,50 @@ const read = procedureWith("accounts:read");
 const write = procedureWith("accounts:write");
 
 /** The contact channels of one account (`accountId`); an unknown account is a 404 on `accountId`. */
+/**
+ * After a channel change, in the same transaction: contacts linked to the account's phone follow it
+ * (`linkWorkPhoneToAccount`).
+ */
+async function followAccountPhone(
+  ctx: { em: EntityManager; viewer: ContactViewer; services: ApiServices },
+  accountId: string,
+): Promise<void> {
+  await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).followAccountPhone(accountId);
+}
+
 const channelsRouter = router({
   add: write
     .input(z.strictObject({ accountId: Id, channel: ChannelInput }))
-    .mutation(async ({ ctx, input }) =>
-      toChannelView(
-        await new AccountService(ctx.em, ctx.principal).addChannel(input.accountId, input.channel),
-      ),
-    ),
+    .mutation(async ({ ctx, input }) => {
+      const row = await new AccountService(ctx.em, ctx.principal).addChannel(input.accountId, input.channel);
+      await followAccountPhone(ctx, input.accountId);
+      return toChannelView(row);
+    }),
 
   /** Changes the given fields; the others stay. The result must still be a valid channel. */
   update: write
     .input(z.strictObject({ accountId: Id, id: Id, channel: ChannelPatchInput }))
-    .mutation(async ({ ctx, input }) =>
-      toChannelView(
-        await new AccountService(ctx.em, ctx.principal).updateChannel(
-          input.accountId,
-          input.id,
-          input.channel,
-        ),
-      ),
-    ),
+    .mutation(async ({ ctx, input }) => {
+      const row = await new AccountService(ctx.em, ctx.principal).updateChannel(
+        input.accountId,
+        input.id,
+        input.channel,
+      );
+      await followAccountPhone(ctx, input.accountId);
+      return toChannelView(row);
+    }),
 
   remove: write.input(z.strictObject({ accountId: Id, id: Id })).mutation(async ({ ctx, input }) => {
     await new AccountService(ctx.em, ctx.principal).removeChannel(input.accountId, input.id);
+    await followAccountPhone(ctx, input.accountId);
     return { id: input.id, removed: true as const };
   }),
 
-  removeAll: write.input(z.strictObject({ accountId: Id })).mutation(async ({ ctx, input }) => ({
-    removed: await new AccountService(ctx.em, ctx.principal).removeAllChannels(input.accountId),
-  })),
+  removeAll: write.input(z.strictObject({ accountId: Id })).mutation(async ({ ctx, input }) => {
+    const removed = await new AccountService(ctx.em, ctx.principal).removeAllChannels(input.accountId);
+    await followAccountPhone(ctx, input.accountId);
+    return { removed };
+  }),
 
   /** Every channel of the account, oldest first. */
   list: read

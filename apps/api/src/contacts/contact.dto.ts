@@ -1,11 +1,13 @@
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ContactEntity } from "@contacts/db/entities/contact.entity";
-import { projectContact } from "@contacts/domain/contact";
-import type { Contact, ContactData, ContactField } from "@contacts/domain/contact";
-import { isServerManagedKey } from "@contacts/domain/errors";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { computeContactFields, projectContact } from "@contacts/domain/contact";
+import type { Contact, ContactData, ContactField, StoredContact } from "@contacts/domain/contact";
+import { isReadOnlyContactKey } from "@contacts/domain/errors";
 import { activeMaskingRules, applyMasking, maskLast4 } from "@contacts/domain/masking";
 
 import type { Principal } from "../auth/principal.js";
+import { arrayLiteral } from "./contact-queries.js";
 
 /**
  * How contacts are shown to one caller: the one output function every way out uses (get, list,
@@ -17,6 +19,9 @@ export class ContactViewer {
   /** Contacts whose tax ID this request returned unmasked. */
   readonly revealed = new Set<string>();
   private readonly taxIdMasked: boolean;
+  /** Account and role names for the computed `accountName` and `roleNames` (see `loadNames`). */
+  private readonly accountNames = new Map<string, string>();
+  private readonly roleNames = new Map<string, string>();
 
   constructor(
     readonly principal: Principal,
@@ -39,9 +44,44 @@ export class ContactViewer {
     this.revealed.add(contactId);
   }
 
+  /**
+   * Reads the names of the rows' account and roles (one query, in the caller's transaction), which
+   * `show` puts in `accountName` and `roleNames`. The contact service calls it on every row it hands
+   * out; each call reads them again, so a rename shows in the next answer.
+   */
+  async loadNames(em: EntityManager, rows: readonly ContactEntity[]): Promise<void> {
+    const accounts = [...new Set(rows.flatMap((r) => (r.accountId ? [r.accountId] : [])))];
+    const roles = [...new Set(rows.flatMap((r) => r.roles))];
+    if (!accounts.length && !roles.length) return;
+    const tenantId = this.principal.tenantId;
+    const found = await em.execute<{ kind: "a" | "r"; key: string; name: string }[]>(
+      `select 'a' as kind, id::text as key, name from accounts where tenant_id = ? and id = any(?::uuid[])
+       union all
+       select 'r', code, coalesce(nullif(description, ''), code) from roles where tenant_id = ? and code = any(?::text[])`,
+      [tenantId, arrayLiteral(accounts), tenantId, arrayLiteral(roles)],
+    );
+    for (const id of accounts) this.accountNames.delete(id);
+    for (const code of roles) this.roleNames.delete(code);
+    for (const { kind, key, name } of found) (kind === "a" ? this.accountNames : this.roleNames).set(key, name);
+  }
+
+  /** The computed fields of a stored document (names as last loaded; a role not in the catalogue by its code). */
+  private withComputed(doc: StoredContact): Contact {
+    return {
+      ...doc,
+      ...computeContactFields(doc, {
+        accountName: doc.accountId ? (this.accountNames.get(doc.accountId) ?? null) : null,
+        roleNames: doc.roles.map((code) => this.roleNames.get(code) ?? code),
+      }),
+    };
+  }
+
   /** The contact as this caller may see it, limited to `fields` when given. */
   show(row: ContactEntity, fields?: readonly ContactField[]): Partial<Contact> & Pick<Contact, "id"> {
-    const doc = projectContact(applyMasking(contactDocument(row, this.taxIdOf(row)), this.principal), fields);
+    const doc = projectContact(
+      applyMasking(this.withComputed(contactDocument(row, this.taxIdOf(row))), this.principal),
+      fields,
+    );
     if (!this.taxIdMasked && typeof doc.taxId === "string") this.revealed.add(row.id);
     return doc;
   }
@@ -55,7 +95,7 @@ export class ContactViewer {
    * The whole contact with its tax ID masked whoever is asking, whatever the tenant's setting: what
    * change events store and diff (they outlive the request and are read by other callers).
    */
-  eventDocument(row: ContactEntity): Contact {
+  eventDocument(row: ContactEntity): StoredContact {
     const taxId = this.taxIdOf(row);
     return contactDocument(row, taxId === null ? null : maskLast4(taxId));
   }
@@ -67,7 +107,7 @@ export class ContactViewer {
   showPreview(row: ContactEntity, data: ContactData, mergedIds: readonly string[]): Contact {
     const { taxId, ...fields } = data;
     const doc = contactDocument({ ...row, ...fields, mergedIds: [...mergedIds] }, taxId);
-    const shown = applyMasking(doc, this.principal);
+    const shown = applyMasking(this.withComputed(doc), this.principal);
     if (!this.taxIdMasked && typeof shown.taxId === "string") this.revealed.add(row.id);
     return shown;
   }
@@ -76,7 +116,7 @@ export class ContactViewer {
   dataOf(row: ContactEntity): ContactData {
     const doc = contactDocument(row, this.taxIdOf(row));
     const data = Object.fromEntries(
-      Object.entries(doc).filter(([key]) => !isServerManagedKey(key)),
+      Object.entries(doc).filter(([key]) => !isReadOnlyContactKey(key)),
     ) as unknown as ContactData;
     return data;
   }
@@ -86,12 +126,13 @@ export class ContactViewer {
  * Every public field chosen explicitly from the row (nothing internal such as tenant_id or the
  * ciphertext leaks), with the tax ID in clear: only ContactViewer calls it, and masks it.
  */
-function contactDocument(row: ContactEntity, taxId: string | null): Contact {
-  const doc: Contact = {
+function contactDocument(row: ContactEntity, taxId: string | null): StoredContact {
+  const doc: StoredContact = {
     id: row.id,
     number: row.number,
     subtype: row.subtype,
     prefix: row.prefix ?? null,
+    salutation: row.salutation ?? null,
     firstName: row.firstName ?? null,
     middleName: row.middleName ?? null,
     lastName: row.lastName ?? null,
@@ -104,6 +145,8 @@ function contactDocument(row: ContactEntity, taxId: string | null): Contact {
     username: row.username ?? null,
     group: row.group ?? null,
     accountId: row.accountId ?? null,
+    linkWorkAddressToAccount: row.linkWorkAddressToAccount,
+    linkWorkPhoneToAccount: row.linkWorkPhoneToAccount,
     roles: row.roles,
     emails: row.emails,
     phones: row.phones,
@@ -119,6 +162,10 @@ function contactDocument(row: ContactEntity, taxId: string | null): Contact {
     notes: row.notes ?? null,
     social: row.social,
     notificationPreferences: row.notificationPreferences,
+    communicationPreferences: row.communicationPreferences,
+    communicationPreferencesLastConfirmed: row.communicationPreferencesLastConfirmed ?? null,
+    dateProfileLastUpdated: row.dateProfileLastUpdated ?? null,
+    imageUrl: row.imageUrl ?? null,
     userIds: row.userIds,
     portalDelegates: row.portalDelegates,
     spouseId: row.spouseId ?? null,

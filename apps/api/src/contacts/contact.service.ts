@@ -2,14 +2,25 @@ import { randomUUID } from "node:crypto";
 
 import { LockMode } from "@mikro-orm/postgresql";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { ACCOUNT_PHONES_SQL } from "@contacts/db/account-phone";
 import { AccountEntity } from "@contacts/db/entities/account.entity";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { RoleEntity } from "@contacts/db/entities/role.entity";
-import { ContactInput, ContactReplaceInput } from "@contacts/domain/contact";
+import {
+  ContactInput,
+  ContactReplaceInput,
+  followAccountPhone,
+  primaryAddressErrors,
+} from "@contacts/domain/contact";
 import type { Contact, ContactData } from "@contacts/domain/contact";
 import { duplicateKeys, matchKeyList, scoreMatch } from "@contacts/domain/duplicates";
 import type { DuplicateMatch, OnDuplicate } from "@contacts/domain/duplicates";
-import { ContactsError, ErrorReason, fieldErrorsFromZod, isServerManagedKey } from "@contacts/domain/errors";
+import {
+  ContactsError,
+  ErrorReason,
+  fieldErrorsFromZod,
+  isReadOnlyContactKey,
+} from "@contacts/domain/errors";
 import type { FieldError } from "@contacts/domain/errors";
 import { mergeContacts } from "@contacts/domain/merge";
 import type { MergeConflict, MergePreference } from "@contacts/domain/merge";
@@ -17,6 +28,7 @@ import { applyContactPatch } from "@contacts/domain/patch";
 import { isMaskedValue, maskLast4 } from "@contacts/domain/masking";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ContactDescendantsInput, ContactListInput, ContactSearchInput } from "@contacts/domain/search";
+import { requiresPrimaryAddress } from "@contacts/domain/tenant";
 
 import type { Principal } from "../auth/principal.js";
 import { recordContactEvent } from "../events/contact-events.js";
@@ -130,7 +142,13 @@ export class ContactService {
       [this.tenantId, id],
     );
     if (!row) throw ContactsError.notFound("id");
-    return contactFromRow(row);
+    return this.named(contactFromRow(row));
+  }
+
+  /** A row handed out, with its account and role names loaded for the computed fields. */
+  private async named<T extends ContactEntity | null>(row: T, em: EntityManager = this.em): Promise<T> {
+    if (row) await this.viewer.loadNames(em, [row]);
+    return row;
   }
 
   async create(
@@ -143,10 +161,17 @@ export class ContactService {
       ]);
     }
     this.checkLockChange(false, data.locked);
+    // The tenant's creation criteria (settings as authenticated: a change applies within the
+    // principal cache's 5 s, like every setting).
+    if (requiresPrimaryAddress(this.principal.tenantSettings)) {
+      const missing = primaryAddressErrors(data, DOC);
+      if (missing.length) throw ContactsError.invalid(missing);
+    }
     return this.em.transactional(async (tx) => {
       if (options.userId) data = await this.linkUser(tx, data, options.userId);
       await this.checkReferences(tx, data, null);
       await this.checkExternalId(tx, data, null);
+      data = followAccountPhone(data, await this.accountPhone(tx, data));
       // The number comes from the tenant row, which orders the tenant's creates: checking for
       // duplicates after it (each statement reads what has committed) sees a concurrent create of
       // the same person, so two of them cannot both pass `reject`.
@@ -185,7 +210,7 @@ export class ContactService {
         after: this.viewer.eventDocument(row),
         actor: this.principal.subject,
       });
-      return row;
+      return this.named(row, tx);
     });
   }
 
@@ -196,7 +221,7 @@ export class ContactService {
       { tenantId: this.tenantId, userIds: { $contains: [userId] } },
       { orderBy: { number: "asc" }, limit: 1 },
     );
-    return rows[0] ?? null;
+    return this.named(rows[0] ?? null, em);
   }
 
   /** Contacts with this email address (compared case-insensitively), oldest first. */
@@ -289,8 +314,10 @@ export class ContactService {
     const found = await this.em.execute<ContactRow[]>(query.sql, query.params);
     const page = found.slice(0, limit);
     const last = page.at(-1);
+    const rows = page.map(contactFromRow);
+    await this.viewer.loadNames(this.em, rows);
     return {
-      rows: page.map(contactFromRow),
+      rows,
       nextCursor: found.length > limit && last ? cursorAfter(last) : null,
     };
   }
@@ -359,7 +386,7 @@ export class ContactService {
       }
       const editable = Object.fromEntries(
         Object.entries(result.document as Record<string, unknown>).filter(
-          ([key]) => !isServerManagedKey(key),
+          ([key]) => !isReadOnlyContactKey(key),
         ),
       );
       const parsed = ContactReplaceInput.safeParse(editable);
@@ -387,6 +414,7 @@ export class ContactService {
     const taxId = this.resolveTaxId(row, data.taxId);
     await this.checkReferences(tx, data, row.id);
     await this.checkExternalId(tx, data, row.id);
+    data = followAccountPhone(data, await this.accountPhone(tx, data));
     const { taxId: _sent, ...fields } = data;
     const taxIdColumns = taxId === this.viewer.taxIdOf(row) ? {} : this.encryptTaxId(row.id, taxId);
     tx.assign(row, {
@@ -399,7 +427,7 @@ export class ContactService {
     });
     await tx.flush();
     await this.recordUpdate(tx, row, before, event.type, event.data);
-    return row;
+    return this.named(row, tx);
   }
 
   /** The change event of a row just flushed, from its document before the change. */
@@ -520,6 +548,7 @@ export class ContactService {
         ...new Set([...target.mergedIds, ...sources.flatMap((r) => [r.id, ...r.mergedIds])]),
       ];
       if (input.dryRun) {
+        await this.viewer.loadNames(tx, [{ ...target, ...parsed.data } as ContactEntity]);
         return { target: this.viewer.showPreview(target, parsed.data, mergedIds), conflicts, dryRun: true };
       }
 
@@ -587,7 +616,7 @@ export class ContactService {
        order by c.number limit ?`,
       [this.tenantId, arrayLiteral(list), selfId, DUPLICATE_CANDIDATES],
     );
-    return rows
+    const found = rows
       .map(contactFromRow)
       .flatMap((candidate) => {
         const match = scoreMatch(duplicateKeys(this.viewer.dataOf(candidate)), keys);
@@ -595,6 +624,11 @@ export class ContactService {
       })
       .sort((a, b) => b.match.confidence - a.match.confidence || a.row.number - b.row.number)
       .slice(0, limit);
+    await this.viewer.loadNames(
+      em,
+      found.map((f) => f.row),
+    );
+    return found;
   }
 
   /**
@@ -675,6 +709,43 @@ export class ContactService {
         message: "masked value does not match the stored tax ID",
       },
     ]);
+  }
+
+  /**
+   * The telephone a contact linked to its account's phone follows: the account's oldest `general`
+   * channel holding a telephone (null when it has none, or the contact is not linked).
+   */
+  private async accountPhone(em: EntityManager, data: ContactData): Promise<string | null> {
+    if (!data.linkWorkPhoneToAccount || !data.accountId) return null;
+    const [channel] = await em.execute<{ telephone: string }[]>(ACCOUNT_PHONES_SQL, [
+      this.tenantId,
+      arrayLiteral([data.accountId]),
+    ]);
+    return channel?.telephone ?? null;
+  }
+
+  /**
+   * After a change to an account's channels: every unlocked contact of the account linked to its
+   * phone takes the account's telephone as its work phone, through the writer (one `updated` event
+   * each). A locked contact keeps its phone. Answers how many changed.
+   */
+  async followAccountPhone(accountId: string): Promise<number> {
+    return this.em.transactional(async (tx) => {
+      const rows = await tx.find(
+        ContactEntity,
+        { tenantId: this.tenantId, accountId, linkWorkPhoneToAccount: true, locked: false },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
+      );
+      let changed = 0;
+      for (const row of rows) {
+        const data = this.viewer.dataOf(row);
+        const next = followAccountPhone(data, await this.accountPhone(tx, data));
+        if (next === data) continue;
+        await this.write(tx, row, next);
+        changed++;
+      }
+      return changed;
+    });
   }
 
   /** Every account, role, spouse and delegate a contact points at must exist in the tenant. */

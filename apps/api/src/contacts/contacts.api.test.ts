@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
+import { withoutComputedFields } from "@contacts/domain/contact";
+import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 import type { ContactInput } from "@contacts/domain/contact";
 
 import { rejection, startHarness } from "../testing/harness.js";
@@ -22,6 +24,7 @@ function fullContact(): ContactInput {
   return {
     subtype: "person",
     prefix: "Dr.",
+    salutation: "Dear Countess",
     firstName: "Ada",
     middleName: "Augusta",
     lastName: "Lovelace",
@@ -87,6 +90,11 @@ function fullContact(): ContactInput {
       doNotMail: false,
       doNotSurvey: true,
     },
+    communicationPreferences: ["newsletter", "Product updates"],
+    communicationPreferencesLastConfirmed: "2024-03-01T09:00:00.000Z",
+    dateProfileLastUpdated: "2024-03-02T09:30:00.000Z",
+    imageUrl: "https://example.com/ada.png",
+    linkWorkAddressToAccount: true,
     userIds: ["user-ada"],
     customFields: { tier: "gold", score: 42, vip: true },
     externalId: `crm-${randomUUID()}`,
@@ -143,7 +151,7 @@ describe("contacts CRUD over HTTP", () => {
       lastBulkImport: _lastBulkImport,
       mergedIds: _mergedIds,
       ...editable
-    } = got as typeof created;
+    } = withoutComputedFields(got as typeof created);
     const replaced = await h.alpha.contacts.update.mutate({
       id,
       expectedVersion: version,
@@ -436,6 +444,351 @@ describe("bad input is a 400 naming the field and changes nothing", () => {
       },
     );
     expect(response.status).toBe(400);
+  });
+});
+
+describe("rolodex fields (seed 004)", () => {
+  const person = { subtype: "person" as const, firstName: "Ada", lastName: "Lovelace" };
+  const errorsOf = async (call: Promise<unknown>) =>
+    (await rejection(call)).errors.map(({ reason, field }) => ({ reason, field }));
+
+  it("stores salutation, image URL, account links, communication preferences and the profile date through create, get and patch", async () => {
+    const created = await h.alpha.contacts.create.mutate({
+      contact: {
+        ...person,
+        salutation: " Dear Ada ",
+        imageUrl: "https://img.example.com/ada.png?size=200",
+        linkWorkAddressToAccount: true,
+        linkWorkPhoneToAccount: false,
+        communicationPreferences: ["newsletter", "events"],
+        communicationPreferencesLastConfirmed: "2024-03-01T10:00:00+01:00",
+        dateProfileLastUpdated: "2024-03-02T09:30:00Z",
+      },
+    });
+    const stored = {
+      salutation: "Dear Ada",
+      imageUrl: "https://img.example.com/ada.png?size=200",
+      linkWorkAddressToAccount: true,
+      linkWorkPhoneToAccount: false,
+      communicationPreferences: ["newsletter", "events"],
+      // Times come back in UTC with milliseconds, whatever offset they were sent with.
+      communicationPreferencesLastConfirmed: "2024-03-01T09:00:00.000Z",
+      dateProfileLastUpdated: "2024-03-02T09:30:00.000Z",
+    };
+    expect(created).toMatchObject(stored);
+    expect(await h.alpha.contacts.get.query({ id: created.id })).toEqual(created);
+
+    const patched = await h.alpha.contacts.patch.mutate({
+      id: created.id,
+      patch: [
+        { op: "replace", path: "/salutation", value: "Dear Countess" },
+        { op: "replace", path: "/imageUrl", value: "http://img.example.com/a.jpg" },
+        { op: "replace", path: "/linkWorkAddressToAccount", value: false },
+        { op: "replace", path: "/linkWorkPhoneToAccount", value: true },
+        { op: "add", path: "/communicationPreferences/-", value: "surveys" },
+        { op: "replace", path: "/communicationPreferencesLastConfirmed", value: "2025-01-01T00:00:00Z" },
+        { op: "replace", path: "/dateProfileLastUpdated", value: null },
+      ],
+    });
+    const after = {
+      salutation: "Dear Countess",
+      imageUrl: "http://img.example.com/a.jpg",
+      linkWorkAddressToAccount: false,
+      linkWorkPhoneToAccount: true,
+      communicationPreferences: ["newsletter", "events", "surveys"],
+      communicationPreferencesLastConfirmed: "2025-01-01T00:00:00.000Z",
+      dateProfileLastUpdated: null,
+    };
+    expect(patched).toMatchObject({ ...after, version: 2 });
+    expect(await h.alpha.contacts.get.query({ id: created.id })).toMatchObject(after);
+    // The created event carries the new fields too (the feed rebuilds the stored document).
+    const history = await h.alpha.contacts.history.query({ id: created.id });
+    expect((history.items[0]?.patch?.[0] as { value?: unknown } | undefined)?.value).toMatchObject(stored);
+  });
+
+  it("validates them, each error naming its field", async () => {
+    const soon = new Date(Date.now() + 86_400_000).toISOString();
+    expect(
+      await errorsOf(
+        h.alpha.contacts.create.mutate({
+          contact: {
+            ...person,
+            imageUrl: "javascript:alert(1)",
+            communicationPreferences: ["a;b", "news", "news"],
+            communicationPreferencesLastConfirmed: "yesterday",
+            dateProfileLastUpdated: soon,
+            linkWorkPhoneToAccount: "yes" as never,
+            salutation: "x".repeat(101),
+          },
+        }),
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        { reason: "invalid", field: "contact.imageUrl" },
+        { reason: "invalid", field: "contact.communicationPreferences.0" },
+        { reason: "invalid", field: "contact.communicationPreferencesLastConfirmed" },
+        { reason: "invalid", field: "contact.linkWorkPhoneToAccount" },
+        { reason: "too_long", field: "contact.salutation" },
+      ]),
+    );
+    expect(
+      await errorsOf(h.alpha.contacts.create.mutate({ contact: { ...person, imageUrl: "/ada.png" } })),
+    ).toEqual([{ reason: "invalid", field: "contact.imageUrl" }]);
+    expect(
+      await errorsOf(
+        h.alpha.contacts.create.mutate({ contact: { ...person, dateProfileLastUpdated: soon } }),
+      ),
+    ).toEqual([{ reason: "invalid", field: "contact.dateProfileLastUpdated" }]);
+    expect(
+      await errorsOf(
+        h.alpha.contacts.create.mutate({
+          contact: { ...person, communicationPreferences: ["news", "news"] },
+        }),
+      ),
+    ).toEqual([{ reason: "duplicate", field: "contact.communicationPreferences" }]);
+  });
+
+  it("computes name forms, preferred phone and address, account name and role names on read", async () => {
+    const account = await h.alpha.accounts.create.mutate({
+      account: { type: "CLOUD", key: `acc-${randomUUID()}`, name: "Analytical Engines" },
+    });
+    const code = `R${randomUUID().slice(0, 8).toUpperCase().replace(/-/g, "")}`;
+    await h.alpha.roles.create.mutate({ code, description: "Chief Analyst" });
+    const created = await h.alpha.contacts.create.mutate({
+      contact: {
+        subtype: "person",
+        prefix: "Dr.",
+        firstName: "Ada",
+        middleName: "Augusta",
+        lastName: "Lovelace",
+        suffix: "II",
+        accountId: account.id,
+        roles: ["PRIMARY", code],
+        phones: [
+          { number: "+44 20 7946 0958", label: "work", primary: true },
+          { number: "+1 415 555 0100", label: "mobile" },
+        ],
+        addresses: [
+          { line1: "1 Main St", city: "London", label: "home" },
+          { line1: "2 Work Rd", city: "London", label: "work", primary: true },
+        ],
+        preferredPhoneLabel: "mobile",
+      },
+    });
+    expect(created).toMatchObject({
+      name: "Ada Lovelace",
+      fullName: "Dr. Ada Augusta Lovelace II",
+      nameLastFirst: "Lovelace, Ada Augusta",
+      preferredPhone: { number: "+1 415 555 0100", e164: "+14155550100", label: "mobile" },
+      // No preferred address label: the primary one.
+      preferredAddress: { line1: "2 Work Rd", label: "work", primary: true },
+      accountName: "Analytical Engines",
+      roleNames: ["PRIMARY", "Chief Analyst"],
+    });
+    const got = await h.alpha.contacts.get.query({ id: created.id });
+    expect(got).toEqual(created);
+    expect(await h.alpha.contacts.get.query({ id: created.id, fields: ["fullName", "accountName"] })).toEqual(
+      {
+        id: created.id,
+        fullName: "Dr. Ada Augusta Lovelace II",
+        accountName: "Analytical Engines",
+      },
+    );
+    // Every read computes them again: an account rename shows at once, in get, search and list.
+    await h.alpha.accounts.update.mutate({
+      id: account.id,
+      account: { type: "CLOUD", key: account.key, name: "Difference Engines" },
+    });
+    expect((await h.alpha.contacts.get.query({ id: created.id })).accountName).toBe("Difference Engines");
+    const listed = await h.alpha.contacts.list.query({ accountId: account.id });
+    expect(listed.items.map((c) => [c.accountName, c.roleNames])).toEqual([
+      ["Difference Engines", ["PRIMARY", "Chief Analyst"]],
+    ]);
+    const searched = await h.alpha.contacts.search.query({ ids: [created.id] });
+    expect(searched.items).toEqual([await h.alpha.contacts.get.query({ id: created.id })]);
+
+    const company = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "company", companyName: "Acme" },
+    });
+    expect(company).toMatchObject({
+      name: "Acme",
+      fullName: "Acme",
+      nameLastFirst: "Acme",
+      preferredPhone: null,
+      preferredAddress: null,
+      accountName: null,
+      roleNames: [],
+    });
+  });
+
+  it("keeps a linked contact's work phone on the account's general telephone, following channel changes", async () => {
+    const admin = h.client(await h.keyWith("alpha", ALL_PERMISSIONS));
+    const account = await admin.accounts.create.mutate({
+      account: { type: "CLOUD", key: `ph-${randomUUID()}`, name: "Phones Inc" },
+    });
+    const channel = await admin.accounts.channels.add.mutate({
+      accountId: account.id,
+      channel: { label: "general", telephone: "+1 512 555 0100" },
+    });
+    const base = { ...person, accountId: account.id };
+    const ownPhones = [
+      { number: "+1 212 555 0199", label: "work" as const, primary: true },
+      { number: "+1 415 555 0111", label: "mobile" as const },
+    ];
+    const linked = await admin.contacts.create.mutate({
+      contact: { ...base, linkWorkPhoneToAccount: true, phones: ownPhones },
+    });
+    const unlinked = await admin.contacts.create.mutate({ contact: { ...base, phones: ownPhones } });
+    const locked = await admin.contacts.create.mutate({
+      contact: { ...base, linkWorkPhoneToAccount: true, locked: true, phones: ownPhones },
+    });
+    const phones = (c: { phones?: { number: string; label: string; primary: boolean }[] }) =>
+      (c.phones ?? []).map((p) => [p.label, p.number, p.primary]);
+    expect(phones(linked)).toEqual([
+      ["work", "+1 512 555 0100", true],
+      ["mobile", "+1 415 555 0111", false],
+    ]);
+    expect(linked.preferredPhone?.e164).toBe("+15125550100");
+    expect(phones(unlinked)[0]).toEqual(["work", "+1 212 555 0199", true]);
+
+    // The account's phone changes: the linked contact follows (one updated event), the others do not.
+    await admin.accounts.channels.update.mutate({
+      accountId: account.id,
+      id: channel.id,
+      channel: { telephone: "+1 512 555 0200" },
+    });
+    const followed = await admin.contacts.get.query({ id: linked.id });
+    expect([phones(followed)[0], followed.version]).toEqual([["work", "+1 512 555 0200", true], 2]);
+    const events = await admin.contacts.history.query({ id: linked.id });
+    expect(events.items.at(-1)?.patch).toContainEqual({
+      op: "replace",
+      path: "/phones/0/number",
+      value: "+1 512 555 0200",
+    });
+    expect((await admin.contacts.get.query({ id: unlinked.id })).version).toBe(1);
+    // A locked contact took the account's phone when created, and keeps it.
+    expect(phones(await admin.contacts.get.query({ id: locked.id }))[0]).toEqual([
+      "work",
+      "+1 512 555 0100",
+      true,
+    ]);
+
+    // A linked contact's own write cannot set another work phone while the account has one.
+    const replaced = await admin.contacts.update.mutate({
+      id: linked.id,
+      contact: {
+        ...base,
+        linkWorkPhoneToAccount: true,
+        phones: [{ number: "+1 999 555 0000", label: "work" }],
+      },
+    });
+    expect(phones(replaced)).toEqual([["work", "+1 512 555 0200", false]]);
+    // Without a telephone on the account the contact keeps the work phone it has.
+    await admin.accounts.channels.remove.mutate({ accountId: account.id, id: channel.id });
+    expect((await admin.contacts.get.query({ id: linked.id })).version).toBe(replaced.version);
+  });
+
+  it("refuses the computed fields on create, replace and patch as server_managed, changing nothing", async () => {
+    const created = await h.alpha.contacts.create.mutate({ contact: person });
+    expect(
+      await errorsOf(
+        h.alpha.contacts.create.mutate({
+          contact: { ...person, fullName: "Ada Lovelace", roleNames: [] } as never,
+        }),
+      ),
+    ).toEqual([
+      { reason: "server_managed", field: "contact.fullName" },
+      { reason: "server_managed", field: "contact.roleNames" },
+    ]);
+    expect(
+      await errorsOf(
+        h.alpha.contacts.update.mutate({ id: created.id, contact: { ...person, accountName: "X" } as never }),
+      ),
+    ).toEqual([{ reason: "server_managed", field: "contact.accountName" }]);
+    expect(
+      await errorsOf(
+        h.alpha.contacts.patch.mutate({
+          id: created.id,
+          patch: [{ op: "replace", path: "/name", value: "Bob" }],
+        }),
+      ),
+    ).toEqual([{ reason: "server_managed", field: "/name" }]);
+    expect((await h.alpha.contacts.get.query({ id: created.id })).version).toBe(1);
+  });
+});
+
+describe("the tenant setting validation.requirePrimaryAddress (Guidewire's creation criteria)", () => {
+  const person = { subtype: "person" as const, firstName: "Ada", lastName: "Lovelace" };
+  const complete = { line1: "1 Main St", city: "Austin", state: "TX", postalCode: "78701", primary: true };
+
+  it("is off by default: a contact without an address is created, and the setting reads as unset", async () => {
+    const api = await h.tenantClient("addr-off");
+    expect((await api.admin.tenants.get.query({})).settings.validation).toBeUndefined();
+    await expect(api.contacts.create.mutate({ contact: person })).resolves.toMatchObject({ version: 1 });
+  });
+
+  it("when on, a create needs a primary address with line 1, city, state and postal code, naming each missing field", async () => {
+    const api = await h.tenantClient("addr-on");
+    const updated = await api.admin.tenants.update.mutate({
+      settings: { validation: { requirePrimaryAddress: true } },
+    });
+    expect(updated.settings.validation).toEqual({ requirePrimaryAddress: true });
+
+    const none = await rejection(api.contacts.create.mutate({ contact: person }));
+    expect([none.status, none.errors.map(({ reason, field }) => ({ reason, field }))]).toEqual([
+      400,
+      [
+        { reason: "required", field: "contact.addresses.0.line1" },
+        { reason: "required", field: "contact.addresses.0.city" },
+        { reason: "required", field: "contact.addresses.0.state" },
+        { reason: "required", field: "contact.addresses.0.postalCode" },
+      ],
+    ]);
+    const partial = await rejection(
+      api.contacts.create.mutate({
+        contact: {
+          ...person,
+          addresses: [
+            { line1: "9 Side St", city: "Dallas", state: "TX", postalCode: "75201" },
+            { line1: "1 Main St", city: "Austin", primary: true },
+          ],
+        },
+      }),
+    );
+    expect(partial.errors.map(({ reason, field }) => ({ reason, field }))).toEqual([
+      { reason: "required", field: "contact.addresses.1.state" },
+      { reason: "required", field: "contact.addresses.1.postalCode" },
+    ]);
+    const noPrimary = await rejection(
+      api.contacts.create.mutate({ contact: { ...person, addresses: [{ ...complete, primary: false }] } }),
+    );
+    expect(noPrimary.errors.map(({ reason, field }) => ({ reason, field }))).toEqual([
+      { reason: "required", field: "contact.addresses" },
+    ]);
+    expect((await api.contacts.search.query({})).items).toEqual([]);
+
+    const ok = await api.contacts.create.mutate({ contact: { ...person, addresses: [complete] } });
+    expect(ok.addresses[0]).toMatchObject(complete);
+
+    // Creates only: an existing contact may still be changed without one (contacts stored before
+    // the setting keep working), and turning it off lifts it.
+    await expect(
+      api.contacts.update.mutate({ id: ok.id, contact: { ...person, addresses: [] } }),
+    ).resolves.toMatchObject({ version: 2 });
+    await api.admin.tenants.update.mutate({ settings: { validation: { requirePrimaryAddress: false } } });
+    await expect(api.contacts.create.mutate({ contact: person })).resolves.toMatchObject({ version: 1 });
+  });
+
+  it("rejects a setting that is not a boolean", async () => {
+    const api = await h.tenantClient("addr-bad");
+    const bad = await rejection(
+      api.admin.tenants.update.mutate({
+        settings: { validation: { requirePrimaryAddress: "yes" as never } },
+      }),
+    );
+    expect(bad.errors.map(({ reason, field }) => ({ reason, field }))).toEqual([
+      { reason: "invalid", field: "settings.validation.requirePrimaryAddress" },
+    ]);
   });
 });
 

@@ -4,6 +4,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContactsClient } from "@contacts/client/client";
 import { pruneContactEvents } from "@contacts/db/event-retention";
+import { withoutComputedFields } from "@contacts/domain/contact";
 import type { ContactInput } from "@contacts/domain/contact";
 import type { ContactEvent } from "@contacts/domain/events";
 import { applyJsonPatch } from "@contacts/domain/patch";
@@ -64,11 +65,12 @@ describe("contacts.history", () => {
     const seqs = pages.flat().map((e) => e.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
 
-    // Replaying the patches gives the documents the API returned (tax ID masked).
+    // Replaying the patches gives the documents the API returned (tax ID masked), but for the
+    // computed read-only fields, which events do not carry.
     const first = applyJsonPatch({}, c?.patch);
-    expect(first).toEqual({ ok: true, document: created });
+    expect(first).toEqual({ ok: true, document: withoutComputedFields(created) });
     const second = applyJsonPatch(first.ok ? first.document : null, u?.patch);
-    expect(second).toEqual({ ok: true, document: updated });
+    expect(second).toEqual({ ok: true, document: withoutComputedFields(updated) });
     expect(u?.patch).toEqual(
       expect.arrayContaining([
         { op: "replace", path: "/firstName", value: "Augusta" },

@@ -44,12 +44,14 @@ export type RecordResult =
   ({ ok: true } & GoodRecord) | ({ ok: false } & BadRecord) | { ok: "same"; recordNumber: number };
 
 /**
- * Columns holding personal data: their values are masked (`maskLast4`) in the error report. Names,
- * emails, phones, address lines, postal code, tax ID, date of birth and notes; also any column the
+ * Columns holding personal data: their values are masked (`maskLast4`) in the error report. Names
+ * (and the salutation), the image URL, emails, phones, address lines, postal code, tax ID, date of birth and notes; also any column the
  * import does not map (its content is unknown).
  */
 export const PERSONAL_FIELDS: ReadonlySet<CsvField> = new Set<CsvField>([
   "prefix",
+  "salutation",
+  "imageUrl",
   "firstName",
   "middleName",
   "lastName",
@@ -100,6 +102,13 @@ const KEY_OF_FIELD: Record<CsvField, ContactKey> = {
   dateOfBirth: "dateOfBirth",
   accountId: "accountId",
   notes: "notes",
+  salutation: "salutation",
+  imageUrl: "imageUrl",
+  linkWorkAddressToAccount: "linkWorkAddressToAccount",
+  linkWorkPhoneToAccount: "linkWorkPhoneToAccount",
+  communicationPreferences: "communicationPreferences",
+  communicationPreferencesLastConfirmed: "communicationPreferencesLastConfirmed",
+  dateProfileLastUpdated: "dateProfileLastUpdated",
 };
 
 /** The contact fields an import sets (those its columns fill, plus `accountId` with a default account). */

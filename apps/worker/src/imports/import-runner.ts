@@ -4,13 +4,18 @@ import { pipeline } from "node:stream/promises";
 import { Worker } from "node:worker_threads";
 
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import { ACCOUNT_PHONES_PG_SQL } from "@contacts/db/account-phone";
+import { followAccountPhone, primaryAddressErrors } from "@contacts/domain/contact";
 import type { ContactData } from "@contacts/domain/contact";
 import type { CsvField } from "@contacts/domain/csv-layout";
-import { resolveCsvMapping } from "@contacts/domain/csv-layout";
+import { csvFieldOfPath, resolveCsvMapping } from "@contacts/domain/csv-layout";
 import { duplicateKeys, matchKeyList } from "@contacts/domain/duplicates";
 import { normalizeEmail } from "@contacts/domain/email";
 import { ErrorReason } from "@contacts/domain/errors";
+import type { FieldError } from "@contacts/domain/errors";
 import type { ImportLimits } from "@contacts/domain/import-job";
+import { requiresPrimaryAddress } from "@contacts/domain/tenant";
+import type { TenantSettings } from "@contacts/domain/tenant";
 import { maskLast4 } from "@contacts/domain/masking";
 import { diffDocuments } from "@contacts/domain/patch";
 import type { JsonValue } from "@contacts/domain/patch";
@@ -74,6 +79,13 @@ const COLUMN_OF: Partial<Record<ContactKey, string>> = {
   dateOfBirth: "date_of_birth",
   accountId: "account_id",
   notes: "notes",
+  salutation: "salutation",
+  imageUrl: "image_url",
+  linkWorkAddressToAccount: "link_work_address_to_account",
+  linkWorkPhoneToAccount: "link_work_phone_to_account",
+  communicationPreferences: "communication_preferences",
+  communicationPreferencesLastConfirmed: "communication_preferences_last_confirmed",
+  dateProfileLastUpdated: "date_profile_last_updated",
 };
 
 /** The staging table's columns, in COPY order (created per connection, emptied at each commit). */
@@ -110,6 +122,13 @@ const STAGING_COLUMNS = [
   ["tax_id_masked", "text"],
   ["expected_version", "integer"],
   ["import_source_hash", "text"],
+  ["salutation", "text"],
+  ["image_url", "text"],
+  ["link_work_address_to_account", "boolean"],
+  ["link_work_phone_to_account", "boolean"],
+  ["communication_preferences", "text[]"],
+  ["communication_preferences_last_confirmed", "text"],
+  ["date_profile_last_updated", "text"],
 ] as const;
 const STAGING_NAMES = STAGING_COLUMNS.map(([name]) => name);
 /** Columns copied from staging into a new contact. */
@@ -137,6 +156,7 @@ const CREATED_DOCUMENT: readonly (readonly [string, string])[] = [
   ["number", "c.number"],
   ["subtype", "c.subtype"],
   ["prefix", "c.prefix"],
+  ["salutation", "c.salutation"],
   ["firstName", "c.first_name"],
   ["middleName", "c.middle_name"],
   ["lastName", "c.last_name"],
@@ -149,6 +169,8 @@ const CREATED_DOCUMENT: readonly (readonly [string, string])[] = [
   ["username", "c.username"],
   ["group", "c.contact_group"],
   ["accountId", "c.account_id"],
+  ["linkWorkAddressToAccount", "c.link_work_address_to_account"],
+  ["linkWorkPhoneToAccount", "c.link_work_phone_to_account"],
   ["roles", "c.roles"],
   ["emails", "c.emails"],
   ["phones", "c.phones"],
@@ -164,6 +186,10 @@ const CREATED_DOCUMENT: readonly (readonly [string, string])[] = [
   ["notes", "c.notes"],
   ["social", "c.social"],
   ["notificationPreferences", "c.notification_preferences"],
+  ["communicationPreferences", "c.communication_preferences"],
+  ["communicationPreferencesLastConfirmed", "c.communication_preferences_last_confirmed"],
+  ["dateProfileLastUpdated", "c.date_profile_last_updated"],
+  ["imageUrl", "c.image_url"],
   ["userIds", "c.user_ids"],
   ["portalDelegates", "c.portal_delegates"],
   ["spouseId", "c.spouse_id"],
@@ -186,12 +212,22 @@ const CREATED_DOCUMENT: readonly (readonly [string, string])[] = [
   ["updatedBy", "c.updated_by"],
 ];
 
+/** Pairs per jsonb_build_object call: 2 arguments each, under PostgreSQL's limit of 100 arguments. */
+const PAIRS_PER_CALL = 40;
+
 /**
  * The created event's JSON Patch: one `add` of the whole document at the root, as the API writes it
- * (`createdPatch`). One jsonb_build_object call per row (48 pairs, under PostgreSQL's 100 arguments).
+ * (`createdPatch`). The document is built by jsonb_build_object calls of at most
+ * {@link PAIRS_PER_CALL} pairs joined with `||` (a function takes at most 100 arguments, and the
+ * document has more than 50 fields).
  */
-const CREATED_PATCH = `jsonb_build_array(jsonb_build_object('op', 'add', 'path', '', 'value', jsonb_build_object(
-  ${CREATED_DOCUMENT.map(([field, value]) => `'${field}', ${value}`).join(",\n  ")})))`;
+const CREATED_PATCH = `jsonb_build_array(jsonb_build_object('op', 'add', 'path', '', 'value', ${Array.from(
+  { length: Math.ceil(CREATED_DOCUMENT.length / PAIRS_PER_CALL) },
+  (_, i) =>
+    `jsonb_build_object(\n  ${CREATED_DOCUMENT.slice(i * PAIRS_PER_CALL, (i + 1) * PAIRS_PER_CALL)
+      .map(([field, value]) => `'${field}', ${value}`)
+      .join(",\n  ")})`,
+).join(" || ")}))`;
 
 /**
  * The last bulk load of a contact this chunk writes (staging row `s`; $2 the time, $4 the import,
@@ -227,6 +263,13 @@ interface ExistingRow {
   date_of_birth: string | null;
   status: string;
   notes: string | null;
+  salutation: string | null;
+  image_url: string | null;
+  link_work_address_to_account: boolean;
+  link_work_phone_to_account: boolean;
+  communication_preferences: string[];
+  communication_preferences_last_confirmed: string | null;
+  date_profile_last_updated: string | null;
   locked: boolean;
   match_key?: string;
 }
@@ -234,7 +277,9 @@ interface ExistingRow {
 const EXISTING_COLUMNS = `c.id, c.number, c.version, c.external_id, c.subtype, c.prefix, c.first_name,
   c.middle_name, c.last_name, c.suffix, c.nickname, c.job_title, c.company_name, c.account_id, c.roles,
   c.emails, c.phones, c.addresses, c.tax_id_index, c.tax_id_ciphertext, c.tax_id_key_id, c.tax_id as tax_id_legacy,
-  c.date_of_birth::text as date_of_birth, c.status, c.notes, c.locked`;
+  c.date_of_birth::text as date_of_birth, c.status, c.notes, c.salutation, c.image_url,
+  c.link_work_address_to_account, c.link_work_phone_to_account, c.communication_preferences,
+  c.communication_preferences_last_confirmed, c.date_profile_last_updated, c.locked`;
 
 function existingData(row: ExistingRow): Partial<ContactData> {
   return {
@@ -256,6 +301,13 @@ function existingData(row: ExistingRow): Partial<ContactData> {
     dateOfBirth: row.date_of_birth,
     status: row.status as ContactData["status"],
     notes: row.notes,
+    salutation: row.salutation,
+    imageUrl: row.image_url,
+    linkWorkAddressToAccount: row.link_work_address_to_account,
+    linkWorkPhoneToAccount: row.link_work_phone_to_account,
+    communicationPreferences: row.communication_preferences,
+    communicationPreferencesLastConfirmed: row.communication_preferences_last_confirmed,
+    dateProfileLastUpdated: row.date_profile_last_updated,
   };
 }
 
@@ -526,6 +578,8 @@ interface Staged {
 class ChunkWriter {
   private validator: RecordValidator | null = null;
   private present: ContactKey[] = [];
+  /** The chunk's account telephones (see `readAccountPhones`). */
+  private accountPhones = new Map<string, string>();
 
   constructor(
     private readonly client: pg.Client,
@@ -626,6 +680,18 @@ class ChunkWriter {
       }
     }
 
+    // The tenant row: its contact limit and creation criteria (read and locked once per chunk).
+    const [tenant] = (
+      await client.query<{ count: string; lim: string | null; settings: TenantSettings }>(
+        `select contact_count as count, (settings -> 'limits' ->> 'contacts')::bigint as lim, settings
+           from tenants where id = $1 ${job.dry_run ? "" : "for update"}`,
+        [tenantId],
+      )
+    ).rows;
+    const requireAddress = tenant ? requiresPrimaryAddress(tenant.settings) : false;
+
+    this.accountPhones = await this.readAccountPhones(good, [...byExternalId.values(), ...byEmail.values()]);
+
     const staged: Staged[] = [];
     const targeted = new Set<string>();
     const inserts: GoodRecord[] = [];
@@ -657,7 +723,13 @@ class ChunkWriter {
           reject(r.recordNumber, this.maskedTaxIdError(r.maskedTaxId));
           continue;
         }
-        inserts.push(r);
+        // The tenant's creation criteria hold for new contacts, as on the API's create.
+        const missing = requireAddress ? primaryAddressErrors(r.data) : [];
+        if (missing.length) {
+          missing.forEach((e) => reject(r.recordNumber, this.fieldError(e)));
+          continue;
+        }
+        inserts.push(this.followed(r));
         continue;
       }
       if (target.locked) {
@@ -688,13 +760,6 @@ class ChunkWriter {
 
     // The tenant's contact limit, then numbers for the new contacts (the tenant row lock orders
     // concurrent writers, as in the API).
-    const [tenant] = (
-      await client.query<{ count: string; lim: string | null }>(
-        `select contact_count as count, (settings -> 'limits' ->> 'contacts')::bigint as lim
-           from tenants where id = $1 ${job.dry_run ? "" : "for update"}`,
-        [tenantId],
-      )
-    ).rows;
     let allowed = inserts.length;
     if (tenant?.lim != null) {
       const alreadyCounted = job.dry_run ? Number(claimed.inserted) : 0;
@@ -827,6 +892,13 @@ class ChunkWriter {
     });
   }
 
+  /** A domain field error (`addresses.0.city`) as an error of the column it comes from. */
+  private fieldError(error: FieldError): RecordError {
+    const path = (error.field ?? "").split(".").map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    const field = csvFieldOfPath(path);
+    return { column: field ? this.header(field) : null, reason: error.reason, value: null };
+  }
+
   private duplicateOf(field: CsvField, value: string | null | undefined): RecordError {
     return {
       column: this.header(field),
@@ -860,10 +932,51 @@ class ChunkWriter {
   }
 
   /** The update of a matched contact, or null when the record changes nothing. */
+  /**
+   * The telephones the chunk's phone-linked contacts follow, by account (`ACCOUNT_PHONES_SQL`, as the
+   * API's writer reads them); read only when a record or matched contact is linked.
+   */
+  private async readAccountPhones(
+    records: GoodRecord[],
+    matched: ExistingRow[],
+  ): Promise<Map<string, string>> {
+    const linked =
+      records.some((r) => r.data.linkWorkPhoneToAccount) || matched.some((m) => m.link_work_phone_to_account);
+    const accounts = new Set([
+      ...records.flatMap((r) => (r.data.accountId ? [r.data.accountId] : [])),
+      ...matched.flatMap((m) => (m.account_id ? [m.account_id] : [])),
+    ]);
+    if (!linked || !accounts.size) return new Map();
+    const found = await this.client.query<{ account_id: string; telephone: string }>(ACCOUNT_PHONES_PG_SQL, [
+      this.options.tenantId,
+      arrayLiteral([...accounts]),
+    ]);
+    return new Map(found.rows.map((r) => [r.account_id, r.telephone]));
+  }
+
+  /** A new contact linked to its account's phone, with the account's telephone as its work phone. */
+  private followed(r: GoodRecord): GoodRecord {
+    const data = followAccountPhone(r.data, this.accountPhoneOf(r.data));
+    return data === r.data ? r : { ...r, data, matchKeys: matchKeyList(duplicateKeys(data)) };
+  }
+
+  private accountPhoneOf(data: Pick<ContactData, "accountId">): string | null {
+    return data.accountId ? (this.accountPhones.get(data.accountId) ?? null) : null;
+  }
+
   private merge(target: ExistingRow, r: GoodRecord): Staged | null {
     const before = existingData(target);
     const fields = this.present.filter((k) => k !== "taxId");
     const changed = fields.filter((k) => !sameValue(k, before[k], r.data[k]));
+    // A contact linked to its account's phone (stored or as the record sets it) keeps the account's
+    // telephone as its work phone, as through the API.
+    const next = { ...before, ...pick(r.data, changed) } as ContactData;
+    const followed = followAccountPhone(next, this.accountPhoneOf(next));
+    if (followed !== next) {
+      if (!changed.includes("phones") && !sameValue("phones", before.phones, followed.phones))
+        changed.push("phones");
+      r = { ...r, data: { ...r.data, phones: followed.phones } };
+    }
     const { vault, tenantId } = this.options;
     let taxChanged = false;
     let taxId: Staged["taxId"] = null;
@@ -942,6 +1055,13 @@ class ChunkWriter {
         notification_preferences: JSON.stringify(d.notificationPreferences),
         custom_fields: JSON.stringify(d.customFields),
         import_source_hash: s.record.sourceHash ?? null,
+        salutation: d.salutation,
+        image_url: d.imageUrl,
+        link_work_address_to_account: d.linkWorkAddressToAccount ? "t" : "f",
+        link_work_phone_to_account: d.linkWorkPhoneToAccount ? "t" : "f",
+        communication_preferences: arrayLiteral(d.communicationPreferences),
+        communication_preferences_last_confirmed: d.communicationPreferencesLastConfirmed,
+        date_profile_last_updated: d.dateProfileLastUpdated,
         tax_id_masked: s.data.taxId ? maskLast4(s.data.taxId) : null,
         expected_version: s.op === "update" ? s.version - 1 : null,
       };
@@ -978,7 +1098,12 @@ class ChunkWriter {
        returning contact_id as id`,
       [tenantId, now, job.created_by, importId, job.file_name],
     );
-    const sets = this.present.flatMap((k) => {
+    // Phones follow a linked account even when the file has no phone column: written for every row
+    // then (unchanged ones get their stored value back).
+    const followsPhones = staged.some((s) => s.op === "update" && s.before !== null && "phones" in s.before);
+    const keys =
+      followsPhones && !this.present.includes("phones") ? [...this.present, "phones" as const] : this.present;
+    const sets = keys.flatMap((k) => {
       if (k === "taxId")
         return [
           "tax_id_ciphertext = s.tax_id_ciphertext",
