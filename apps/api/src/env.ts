@@ -39,6 +39,12 @@ const Env = z.object({
   IMPORT_MAX_COLUMNS: z.coerce.number().int().min(1).default(100),
   /** Most data records an imported file may have. */
   IMPORT_MAX_RECORDS: z.coerce.number().int().min(1).default(2_000_000),
+  /** CSV uploads streaming into one API process at once, every tenant together (default: half the pool). */
+  IMPORT_UPLOADS_AT_ONCE: z.coerce.number().int().min(1).optional(),
+  /** An upload that sends no byte for this many seconds is 408 and stores nothing. */
+  IMPORT_UPLOAD_IDLE_SECONDS: z.coerce.number().int().min(1).default(30),
+  /** An upload still arriving after this many seconds is 408 and stores nothing. */
+  IMPORT_UPLOAD_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
 });
 
 /** The API's settings, read from the environment once, here and nowhere else. */
@@ -67,6 +73,13 @@ export const importLimits = {
   maxFieldBytes: env.IMPORT_MAX_FIELD_BYTES,
   maxColumns: env.IMPORT_MAX_COLUMNS,
   maxRecords: env.IMPORT_MAX_RECORDS,
+};
+
+/** The bounds of uploads in flight (the default count at once is set from the pool by the server). */
+export const uploadLimits = {
+  ...(env.IMPORT_UPLOADS_AT_ONCE ? { atOnce: env.IMPORT_UPLOADS_AT_ONCE } : {}),
+  idleSeconds: env.IMPORT_UPLOAD_IDLE_SECONDS,
+  maxSeconds: env.IMPORT_UPLOAD_MAX_SECONDS,
 };
 
 /** The tax-ID keyring: TAX_ID_KEYS & co. from the environment, else the data folder's development keys. */

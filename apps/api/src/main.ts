@@ -5,7 +5,7 @@ import { rotateTaxIdKeys } from "@contacts/db/crypto/rotate";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import { pruneContactEvents } from "@contacts/db/event-retention";
 
-import { env, importLimits, loadKeyring, tokenConfig } from "./env.js";
+import { env, importLimits, loadKeyring, tokenConfig, uploadLimits } from "./env.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 import { ensureDemoTenant } from "./tenants/demo.js";
@@ -33,6 +33,7 @@ const server = await startServer({
   tokens: tokenConfig,
   jobQueueUrl: database.url,
   importLimits,
+  uploadLimits,
 });
 const demo = env.CONTACTS_DEMO ? env.CONTACTS_DEMO === "1" : Boolean(database.server);
 const devKey = demo ? await ensureDemoTenant(server.orm.em.fork(), dbEnv.dataDir) : null;

@@ -20,6 +20,7 @@ import { useCursorSecret } from "./contacts/cursor.js";
 import type { Logger } from "./logger.js";
 import { offlineSocialProfiles } from "./social/social-profile.js";
 import type { SocialProfileProvider } from "./social/social-profile.js";
+import type { UploadLimits } from "./services.js";
 
 export interface RunningServer {
   url: string;
@@ -44,6 +45,8 @@ export interface ServerOptions {
   jobQueueUrl?: string;
   /** Limits of new imports (defaults: 200 MB, 10,000-byte fields, 100 columns, 2,000,000 records). */
   importLimits?: Partial<ImportLimits>;
+  /** Limits of uploads in flight (defaults: half the pool at once, 30 s idle, 15 min in all). */
+  uploadLimits?: Partial<UploadLimits>;
 }
 
 const DEFAULT_IMPORT_LIMITS: ImportLimits = {
@@ -56,7 +59,8 @@ const DEFAULT_IMPORT_LIMITS: ImportLimits = {
 /** Opens the ORM and serves the app over HTTP. Port 0 picks a free port (tests). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const jwt = JwtVerifier.fromConfig(options.tokens);
-  const orm = await createOrm({ url: options.databaseUrl, poolMax: options.poolMax ?? 20 });
+  const poolMax = options.poolMax ?? 20;
+  const orm = await createOrm({ url: options.databaseUrl, poolMax });
   const importJobs = options.jobQueueUrl ? await startImportJobQueue(options.jobQueueUrl, options.log) : null;
   useCursorSecret(options.taxIdKeyring.indexKey);
   const app = createApp({
@@ -71,6 +75,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       socialProfiles: options.socialProfiles ?? offlineSocialProfiles,
       importJobs,
       importLimits: { ...DEFAULT_IMPORT_LIMITS, ...options.importLimits },
+      uploadSlots: new TenantSlots(),
+      uploadLimits: {
+        atOnce: Math.max(1, Math.floor(poolMax / 2)),
+        idleSeconds: 30,
+        maxSeconds: 900,
+        ...options.uploadLimits,
+      },
     },
     maxBodyBytes: options.maxBodyBytes,
     maxBatchSize: options.maxBatchSize,

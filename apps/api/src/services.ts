@@ -28,4 +28,20 @@ export interface ApiServices {
   importJobs: ImportJobQueue | null;
   /** The limits new imports get. */
   importLimits: ImportLimits;
+  /** CSV uploads streaming at once: per tenant (settings.limits.imports) and in all (key `*`). */
+  uploadSlots: TenantSlots;
+  uploadLimits: UploadLimits;
+}
+
+/**
+ * An upload holds a pooled connection (its transaction) while the body arrives, so a slow sender
+ * must not hold it for long, nor many of them all of the pool.
+ */
+export interface UploadLimits {
+  /** Uploads streaming at once in this process, every tenant together (default: half the pool). */
+  atOnce: number;
+  /** An upload that sends no byte for this long is 408 `timeout` and stores nothing. */
+  idleSeconds: number;
+  /** An upload still arriving after this long is 408 `timeout` and stores nothing. */
+  maxSeconds: number;
 }

@@ -44,6 +44,8 @@ export const ErrorReason = {
   idempotencyInProgress: "idempotency_in_progress",
   /** This `Idempotency-Key` was already used for another procedure or input: use a new key. */
   idempotencyKeyReused: "idempotency_key_reused",
+  /** The request stopped sending its body (an upload with no bytes for too long, or over its time). */
+  timeout: "timeout",
   internal: "internal",
 } as const;
 export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
@@ -63,6 +65,7 @@ export const ErrorKind = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   PRECONDITION_FAILED: 412,
+  TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   UNPROCESSABLE_CONTENT: 422,
   TOO_MANY_REQUESTS: 429,

@@ -13,7 +13,7 @@ import { inTenant } from "@contacts/db/tenant-scope";
 import { tenantLimit } from "@contacts/domain/tenant";
 import { Id } from "@contacts/domain/common";
 
-import { routeError, routePrincipal } from "../http/route-auth.js";
+import { busy, routeError, routePrincipal } from "../http/route-auth.js";
 import { idempotencyKeyOf } from "../idempotency/idempotency.js";
 import type { ApiServices } from "../services.js";
 import { ImportService, optionsKeyOf } from "./import.service.js";
@@ -31,6 +31,44 @@ const ERROR_BATCH = 1000;
 class ExistingImport extends Error {
   constructor(readonly row: ImportRow) {
     super("existing import");
+  }
+}
+
+function timedOut(message: string): ContactsError {
+  return new ContactsError("TIMEOUT", [{ reason: ErrorReason.timeout, field: "file", message }]);
+}
+
+/**
+ * The body's pieces as they arrive, each within `idleSeconds` of the last and all before
+ * `deadline`; past either the body is cancelled (the connection closes) and a 408 thrown.
+ */
+async function* bodyWithin(
+  body: ReadableStream<Uint8Array>,
+  idleSeconds: number,
+  deadline: number,
+): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const wait = Math.min(idleSeconds * 1000, deadline - Date.now());
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), Math.max(0, wait));
+      });
+      const next = await Promise.race([reader.read(), late]).finally(() => clearTimeout(timer));
+      if (next === "late") {
+        void reader.cancel().catch(() => undefined);
+        throw timedOut(
+          Date.now() >= deadline
+            ? "the file took longer to arrive than the upload may last"
+            : `no bytes of the file arrived for ${idleSeconds} s`,
+        );
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    reader.releaseLock();
   }
 }
 
@@ -65,9 +103,35 @@ export function importOptionsFromQuery(query: URLSearchParams): ImportOptions {
  * that creates the import row (nothing is stored unless the whole file is). Over the size limit: 413
  * and nothing stored. The same `Idempotency-Key`, or the same file with the same options, answers
  * with the import already there (`existing: true`, 200) instead of creating a second one (202).
+ *
+ * The transaction holds a pooled connection while the body arrives, so uploads are bounded: so many
+ * at once in this process (`uploadLimits.atOnce`, the rest of the pool stays for everything else)
+ * and per tenant (its imports limit), a body that stalls or drags on is cut off with a 408, and
+ * PostgreSQL ends the session itself if the transaction is left idle past that.
  */
 async function upload(c: Context, services: ApiServices): Promise<Response> {
+  const { atOnce } = services.uploadLimits;
+  const releaseProcess = services.uploadSlots.acquire("*", atOnce);
+  if (!releaseProcess) {
+    return routeError(c, busy(`${atOnce} uploads are streaming into this server`, 5), services.log);
+  }
+  let releaseTenant: (() => void) | null = null;
+  try {
+    return await uploadWithin(c, services, (release) => (releaseTenant = release));
+  } finally {
+    releaseProcess();
+    (releaseTenant as (() => void) | null)?.();
+  }
+}
+
+async function uploadWithin(
+  c: Context,
+  services: ApiServices,
+  holdTenantSlot: (release: () => void) => void,
+): Promise<Response> {
   const { maxFileBytes } = services.importLimits;
+  const { idleSeconds, maxSeconds } = services.uploadLimits;
+  const deadline = Date.now() + maxSeconds * 1000;
   const id = randomUUID();
   let optionsKey: string | null = null;
   let idempotencyKey: string | null = null;
@@ -101,7 +165,13 @@ async function upload(c: Context, services: ApiServices): Promise<Response> {
       if (options.accountId) await imports.requireAccount(options.accountId);
       // Refused before the file is read; checked again, under a lock, before the commit.
       const maxImports = tenantLimit(principal.tenantSettings, "imports");
+      const releaseTenant = services.uploadSlots.acquire(principal.tenantId, maxImports);
+      if (!releaseTenant) throw busy(`${maxImports} uploads of this tenant are streaming`, 5);
+      holdTenantSlot(releaseTenant);
       await imports.requireImportSlot(maxImports, false);
+      // Should this process stop reading without ending the transaction, PostgreSQL ends it.
+      const idleMs = Math.ceil((idleSeconds + 30) * 1000);
+      await tx.execute(`set local idle_in_transaction_session_timeout = ${idleMs}`);
       await imports.insert({
         id,
         options,
@@ -126,7 +196,7 @@ async function upload(c: Context, services: ApiServices): Promise<Response> {
       };
       const body = c.req.raw.body;
       if (body) {
-        for await (const part of body as unknown as AsyncIterable<Uint8Array>) {
+        for await (const part of bodyWithin(body, idleSeconds, deadline)) {
           bytes += part.byteLength;
           if (bytes > maxFileBytes) throw tooLarge(maxFileBytes);
           hash.update(part);
@@ -271,10 +341,7 @@ async function failedRows(c: Context, services: ApiServices): Promise<Response> 
           }
         }
       } catch (error) {
-        services.log.error(
-          { importId: row.id, ...loggableError(error) },
-          "failed-rows report failed",
-        );
+        services.log.error({ importId: row.id, ...loggableError(error) }, "failed-rows report failed");
         controller.error(error);
       }
     },

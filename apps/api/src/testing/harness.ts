@@ -21,6 +21,7 @@ import { issueApiKey } from "../auth/api-key.service.js";
 import { createLogger } from "../logger.js";
 import { startServer } from "../server.js";
 import type { RunningServer } from "../server.js";
+import type { UploadLimits } from "../services.js";
 import { createTenantWithKey } from "../tenants/tenant.service.js";
 
 /** A running API on a fresh database, with two tenants and helpers to make clients. */
@@ -69,6 +70,7 @@ export async function startHarness(
     maxBatchSize?: number;
     poolMax?: number;
     importLimits?: Partial<ImportLimits>;
+    uploadLimits?: Partial<UploadLimits>;
     /** Start the pg-boss queue import jobs are sent to (off by default: it adds a second or so). */
     jobQueue?: boolean;
   } = {},
@@ -100,6 +102,7 @@ export async function startHarness(
     maxBatchSize: options.maxBatchSize ?? 50,
     ...(options.jobQueue ? { jobQueueUrl: db.url } : {}),
     importLimits: options.importLimits,
+    uploadLimits: options.uploadLimits,
   });
   const em = () => owner.em.fork();
   const tenant = async (id: string) =>
