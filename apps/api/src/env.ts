@@ -9,6 +9,8 @@ const Env = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Largest accepted request body, in bytes. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  /** A statement of a request that runs, or waits for a lock, longer than this is cancelled (503 `timeout`). */
+  STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   /** Most calls one tRPC batch may carry. */
   MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
   /** Public URL printed at start (defaults to http://HOST:PORT). */

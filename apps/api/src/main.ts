@@ -29,6 +29,7 @@ const server = await startServer({
   log,
   maxBodyBytes: env.MAX_BODY_BYTES,
   maxBatchSize: env.MAX_BATCH_SIZE,
+  statementTimeoutMs: env.STATEMENT_TIMEOUT_MS,
   taxIdKeyring: keyring,
   tokens: tokenConfig,
   jobQueueUrl: database.url,

@@ -33,6 +33,8 @@ export interface ServerOptions {
   databaseUrl: string;
   /** Connection pool size (default 20). */
   poolMax?: number;
+  /** A statement of a request running or waiting longer is cancelled: 503 `timeout` (default 30 s). */
+  statementTimeoutMs?: number;
   taxIdKeyring: TaxIdKeyring;
   tokens: TokenConfig;
   socialProfiles?: SocialProfileProvider;
@@ -60,7 +62,13 @@ const DEFAULT_IMPORT_LIMITS: ImportLimits = {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const jwt = JwtVerifier.fromConfig(options.tokens);
   const poolMax = options.poolMax ?? 20;
-  const orm = await createOrm({ url: options.databaseUrl, poolMax });
+  const orm = await createOrm({
+    url: options.databaseUrl,
+    poolMax,
+    statementTimeoutMs: options.statementTimeoutMs ?? 30_000,
+    // An upload sets its own, longer, bound (it waits for the body inside its transaction).
+    idleInTransactionMs: 60_000,
+  });
   const importJobs = options.jobQueueUrl ? await startImportJobQueue(options.jobQueueUrl, options.log) : null;
   useCursorSecret(options.taxIdKeyring.indexKey);
   const app = createApp({

@@ -68,12 +68,31 @@ export interface OrmOptions {
   url: string;
   /** Connection pool size. */
   poolMax?: number;
+  /**
+   * Bounds of every session of the pool (the API's): a statement running, or waiting for a lock,
+   * longer than this is cancelled (SQLSTATE 57014)...
+   */
+  statementTimeoutMs?: number;
+  /** ...and a transaction left idle longer than this is ended by PostgreSQL. */
+  idleInTransactionMs?: number;
   debug?: boolean;
 }
 
 /** The explicit MikroORM configuration for a database URL. */
-export function ormConfig({ url, poolMax = 10, debug = false }: OrmOptions): Options {
+export function ormConfig({
+  url,
+  poolMax = 10,
+  statementTimeoutMs,
+  idleInTransactionMs,
+  debug = false,
+}: OrmOptions): Options {
+  // node-postgres sends these as the session's settings when it connects.
+  const session = {
+    ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}),
+    ...(idleInTransactionMs ? { idle_in_transaction_session_timeout: idleInTransactionMs } : {}),
+  };
   return {
+    ...(Object.keys(session).length > 0 ? { driverOptions: { connection: session } } : {}),
     clientUrl: url,
     entities,
     discovery: { warnWhenNoEntities: true },

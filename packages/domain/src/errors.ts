@@ -44,7 +44,10 @@ export const ErrorReason = {
   idempotencyInProgress: "idempotency_in_progress",
   /** This `Idempotency-Key` was already used for another procedure or input: use a new key. */
   idempotencyKeyReused: "idempotency_key_reused",
-  /** The request stopped sending its body (an upload with no bytes for too long, or over its time). */
+  /**
+   * Took too long: an upload whose body stopped coming or drags on (408), or a query that ran (or
+   * waited for a lock) past the statement timeout (503; narrow the filters, or retry).
+   */
   timeout: "timeout",
   internal: "internal",
 } as const;
@@ -70,6 +73,7 @@ export const ErrorKind = {
   UNPROCESSABLE_CONTENT: 422,
   TOO_MANY_REQUESTS: 429,
   INTERNAL_SERVER_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
 } as const;
 export type ErrorKind = keyof typeof ErrorKind;
 

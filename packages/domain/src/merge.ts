@@ -76,7 +76,10 @@ function phoneKey(p: Phone): string {
  * The union of the target's and the sources' items, the first of equal keys kept; at most one
  * primary (the target's, else the first source's).
  */
-function union<T extends { primary: boolean }>(lists: readonly (readonly T[])[], key: (item: T) => string): T[] {
+function union<T extends { primary: boolean }>(
+  lists: readonly (readonly T[])[],
+  key: (item: T) => string,
+): T[] {
   const seen = new Set<string>();
   const out: T[] = [];
   let primary = false;

@@ -62,8 +62,6 @@ export function unsafeTextError(value: unknown, prefix?: string): FieldError | n
   return {
     reason: ErrorReason.invalid,
     field: issuePath(found.path, prefix) ?? prefix ?? null,
-    message: found.tooDeep
-      ? `is nested deeper than ${MAX_INPUT_DEPTH} levels`
-      : unsafeTextReason(found.text),
+    message: found.tooDeep ? `is nested deeper than ${MAX_INPUT_DEPTH} levels` : unsafeTextReason(found.text),
   };
 }

@@ -69,6 +69,7 @@ export async function startHarness(
     maxBodyBytes?: number;
     maxBatchSize?: number;
     poolMax?: number;
+    statementTimeoutMs?: number;
     importLimits?: Partial<ImportLimits>;
     uploadLimits?: Partial<UploadLimits>;
     /** Start the pg-boss queue import jobs are sent to (off by default: it adds a second or so). */
@@ -90,6 +91,7 @@ export async function startHarness(
   const server = await startServer({
     databaseUrl: db.appUrl,
     poolMax: options.poolMax,
+    statementTimeoutMs: options.statementTimeoutMs,
     taxIdKeyring: keyring,
     tokens: {
       service: { secret: serviceSecret, audience: "contacts-api" },

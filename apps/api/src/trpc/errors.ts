@@ -1,4 +1,5 @@
 import {
+  DriverException,
   ForeignKeyConstraintViolationException,
   NotFoundError,
   OptimisticLockError,
@@ -9,6 +10,16 @@ import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import { ZodError } from "zod";
 import { ContactsError, ErrorReason, fieldErrorsFromZod } from "@contacts/domain/errors";
 import type { FieldError } from "@contacts/domain/errors";
+
+/** PostgreSQL's `query_canceled`: here, a statement past `statement_timeout`. */
+const QUERY_CANCELED = "57014";
+
+/** The SQLSTATE of a driver error, on MikroORM's wrapper or the pg error it wraps. */
+function sqlState(error: unknown): string | undefined {
+  if (error instanceof DriverException) return error.code ?? sqlState(error.cause);
+  if (error instanceof Error && "code" in error && typeof error.code === "string") return error.code;
+  return undefined;
+}
 
 /**
  * Converts anything a procedure throws into a ContactsError: domain errors pass through,
@@ -28,6 +39,15 @@ export function toContactsError(error: unknown): ContactsError | null {
   }
   if (error instanceof ForeignKeyConstraintViolationException) {
     return ContactsError.conflict(ErrorReason.referenced, null);
+  }
+  if (sqlState(error) === QUERY_CANCELED) {
+    return new ContactsError("SERVICE_UNAVAILABLE", [
+      {
+        reason: ErrorReason.timeout,
+        field: null,
+        message: "the query ran past the statement timeout; narrow the filters or retry",
+      },
+    ]);
   }
   return null;
 }
@@ -56,6 +76,8 @@ const REASON_BY_CODE: Partial<Record<TRPC_ERROR_CODE_KEY, ErrorReason>> = {
   PAYLOAD_TOO_LARGE: ErrorReason.payloadTooLarge,
   TOO_MANY_REQUESTS: ErrorReason.rateLimited,
   METHOD_NOT_SUPPORTED: ErrorReason.invalid,
+  TIMEOUT: ErrorReason.timeout,
+  SERVICE_UNAVAILABLE: ErrorReason.timeout,
 };
 
 /** The `errors: [{ reason, field }]` list every error body carries. */
