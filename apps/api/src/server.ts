@@ -47,6 +47,12 @@ export interface ServerOptions {
   jobQueueUrl?: string;
   /** Limits of new imports (defaults: 200 MB, 10,000-byte fields, 100 columns, 2,000,000 records). */
   importLimits?: Partial<ImportLimits>;
+  /**
+   * Node's bounds of a request: all its headers within `headersTimeoutMs` (default 60 s), all of it
+   * within `requestTimeoutMs` (default: the longest an upload may last plus a minute, at least 5 min).
+   * Past either the answer is 408 `timeout`.
+   */
+  http?: { headersTimeoutMs?: number; requestTimeoutMs?: number };
   /** Limits of uploads in flight (defaults: half the pool at once, 30 s idle, 15 min in all). */
   uploadLimits?: Partial<UploadLimits>;
 }
@@ -71,6 +77,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const importJobs = options.jobQueueUrl ? await startImportJobQueue(options.jobQueueUrl, options.log) : null;
   useCursorSecret(options.taxIdKeyring.indexKey);
+  const uploadLimits = {
+    atOnce: Math.max(1, Math.floor(poolMax / 2)),
+    idleSeconds: 30,
+    maxSeconds: 900,
+    ...options.uploadLimits,
+  };
   const app = createApp({
     services: {
       orm,
@@ -84,18 +96,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       importJobs,
       importLimits: { ...DEFAULT_IMPORT_LIMITS, ...options.importLimits },
       uploadSlots: new TenantSlots(),
-      uploadLimits: {
-        atOnce: Math.max(1, Math.floor(poolMax / 2)),
-        idleSeconds: 30,
-        maxSeconds: 900,
-        ...options.uploadLimits,
-      },
+      uploadLimits,
     },
     maxBodyBytes: options.maxBodyBytes,
     maxBatchSize: options.maxBatchSize,
   });
+  const headersTimeout = options.http?.headersTimeoutMs ?? 60_000;
+  const requestTimeout =
+    options.http?.requestTimeoutMs ?? Math.max(300_000, (uploadLimits.maxSeconds + 60) * 1000);
+  const serverOptions = {
+    headersTimeout,
+    requestTimeout,
+    // How often Node looks for requests past those bounds.
+    connectionsCheckingInterval: Math.min(30_000, Math.ceil(headersTimeout / 2)),
+  };
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port, serverOptions }, () =>
+      resolve(s),
+    );
     s.on("clientError", answerClientError);
   });
   const { port } = server.address() as AddressInfo;

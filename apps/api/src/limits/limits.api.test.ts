@@ -1,3 +1,5 @@
+import { connect } from "node:net";
+
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createContactsClient } from "@contacts/client/client";
@@ -437,4 +439,36 @@ describe("the tenant's limits on imports and exports running at once", () => {
       await holder.end();
     }
   });
+});
+
+describe("a request whose headers do not arrive in time", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ http: { headersTimeoutMs: 1000 } });
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("is a 408 with the JSON error body, and the connection is closed", async () => {
+    const { port } = new URL(h.url);
+    const socket = connect(Number(port), "127.0.0.1");
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (part: string) => (text += part));
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    // The request line and one header, then nothing: the rest of the headers never comes.
+    socket.write(
+      `POST /trpc/contacts.create HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${h.alphaKey}\r\n`,
+    );
+    await closed;
+    const [head = "", body = ""] = text.split("\r\n\r\n");
+    expect(head.split("\r\n")[0]).toBe("HTTP/1.1 408 Request Timeout");
+    expect(head).toContain("Content-Type: application/json");
+    const parsed = JSON.parse(body) as ErrorBody & { errors: unknown };
+    expect(parsed.errors).toEqual([{ reason: "timeout", field: null }]);
+    expect(parsed.error.data).toMatchObject({ httpStatus: 408, code: "TIMEOUT" });
+  }, 15_000);
 });

@@ -70,6 +70,7 @@ export async function startHarness(
     maxBatchSize?: number;
     poolMax?: number;
     statementTimeoutMs?: number;
+    http?: { headersTimeoutMs?: number; requestTimeoutMs?: number };
     importLimits?: Partial<ImportLimits>;
     uploadLimits?: Partial<UploadLimits>;
     /** Start the pg-boss queue import jobs are sent to (off by default: it adds a second or so). */
@@ -92,6 +93,7 @@ export async function startHarness(
     databaseUrl: db.appUrl,
     poolMax: options.poolMax,
     statementTimeoutMs: options.statementTimeoutMs,
+    http: options.http,
     taxIdKeyring: keyring,
     tokens: {
       service: { secret: serviceSecret, audience: "contacts-api" },
