@@ -136,6 +136,30 @@ describe("accounts CRUD", () => {
     await expectError(h.alpha.accounts.get.query({ id: "42" }), 400, [{ reason: "invalid", field: "id" }]);
   });
 
+  it("gets an account by type and key (Rackspace customer_accounts/{accountType}/{accountId}); unknown or another tenant's is 404 on key", async () => {
+    const account = await create(h.alpha, { type: "CLOUD" });
+    const managed = await create(h.alpha, { type: "MANAGED", key: account.key });
+    expect(await h.alpha.accounts.get.query({ type: "CLOUD", key: account.key })).toEqual(account);
+    expect(await h.alpha.accounts.get.query({ type: "MANAGED", key: ` ${account.key} ` })).toEqual(managed);
+    const notFound = [{ reason: "not_found", field: "key" }];
+    await expectError(h.alpha.accounts.get.query({ type: "CLOUD", key: `k-${randomUUID()}` }), 404, notFound);
+    await expectError(h.alpha.accounts.get.query({ type: "OTHER", key: account.key }), 404, notFound);
+    await expectError(h.bravo.accounts.get.query({ type: "CLOUD", key: account.key }), 404, notFound);
+  });
+
+  it("takes exactly one of id and type + key, naming the field", async () => {
+    const account = await create(h.alpha);
+    for (const [input, errors] of [
+      [{}, [{ reason: "required", field: "id" }]],
+      [{ type: "CLOUD" }, [{ reason: "required", field: "key" }]],
+      [{ key: account.key }, [{ reason: "required", field: "type" }]],
+      [{ id: account.id, type: "CLOUD", key: account.key }, [{ reason: "invalid", field: "type" }]],
+      [{ type: "cloud", key: account.key }, [{ reason: "invalid", field: "type" }]],
+    ] as const) {
+      await expectError(h.alpha.accounts.get.query(input), 400, [...errors]);
+    }
+  });
+
   it("rejects bad account input naming the field, and stores nothing", async () => {
     const before = await h.em().count(AccountEntity, { tenantId: "alpha" });
     for (const [account, errors] of [

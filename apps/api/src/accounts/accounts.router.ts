@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { AccountInput, AccountListInput, ChannelInput, ChannelPatchInput } from "@contacts/domain/account";
+import {
+  AccountGetInput,
+  AccountInput,
+  AccountListInput,
+  ChannelInput,
+  ChannelPatchInput,
+} from "@contacts/domain/account";
 import { Id } from "@contacts/domain/common";
 
 import type { EntityManager } from "@mikro-orm/postgresql";
@@ -76,10 +82,11 @@ export const accountsRouter = router({
       toAccountView(await new AccountService(ctx.em, ctx.principal).create(input.account)),
     ),
 
+  /** By `{ id }` or by `{ type, key }` (Rackspace `customer_accounts/{accountType}/{accountId}`). */
   get: read
-    .input(z.strictObject({ id: Id }))
+    .input(AccountGetInput)
     .query(async ({ ctx, input }) =>
-      toAccountView(await new AccountService(ctx.em, ctx.principal).get(input.id)),
+      toAccountView(await new AccountService(ctx.em, ctx.principal).lookup(input)),
     ),
 
   /** Full replace of type, key, name and parent; a stale `expectedVersion` is a 412. */

@@ -590,7 +590,15 @@ export function searchCursor(
 export function listQuery(tenantId: string, input: ContactListInput): SqlQuery {
   const c = new Conditions();
   c.add("c.tenant_id = ?", tenantId);
-  c.add("c.account_id = ?", input.accountId);
+  // The account by id, or by its type + key (a subquery: the list reads no other table first).
+  if (input.account) {
+    c.add(
+      "c.account_id = (select a.id from accounts a where a.tenant_id = ? and a.type = ? and a.key = ?)",
+      tenantId,
+      input.account.type,
+      input.account.key,
+    );
+  } else c.add("c.account_id = ?", input.accountId ?? null);
   if (input.role) c.add("c.roles @> array[?]::text[]", input.role);
   if (input.username) c.add("lower(c.username) = lower(?)", input.username);
   if (input.emailAddress) c.add("c.email_keys @> jsonb_build_array(lower(?::text))", input.emailAddress);

@@ -271,6 +271,98 @@ describe("contacts CRUD over HTTP", () => {
   });
 });
 
+describe("lookups by external identity", () => {
+  it("gets a contact by externalId, with fields; an unknown or another tenant's external id is 404 on externalId", async () => {
+    const externalId = `crm-${randomUUID()}`;
+    const created = await h.alpha.contacts.create.mutate({ contact: { ...fullContact(), externalId } });
+    expect(await h.alpha.contacts.get.query({ externalId })).toEqual(created);
+    expect(
+      await h.alpha.contacts.get.query({ externalId: ` ${externalId} `, fields: ["externalId"] }),
+    ).toEqual({
+      id: created.id,
+      externalId,
+    });
+    for (const call of [
+      () => h.alpha.contacts.get.query({ externalId: `crm-${randomUUID()}` }),
+      () => h.bravo.contacts.get.query({ externalId }),
+    ]) {
+      const error = await rejection(call());
+      expect([error.status, error.errors]).toEqual([404, [{ reason: "not_found", field: "externalId" }]]);
+    }
+  });
+
+  it("takes exactly one of id and externalId, naming the field", async () => {
+    const c = await h.alpha.contacts.create.mutate({
+      contact: { ...fullContact(), externalId: `crm-${randomUUID()}` },
+    });
+    for (const [input, errors] of [
+      [{}, [{ reason: "required", field: "id" }]],
+      [{ id: c.id, externalId: c.externalId }, [{ reason: "invalid", field: "externalId" }]],
+      [{ externalId: "  " }, [{ reason: "required", field: "externalId" }]],
+      [{ externalId: "x".repeat(256) }, [{ reason: "too_long", field: "externalId" }]],
+    ] as const) {
+      const error = await rejection(h.alpha.contacts.get.query(input as never));
+      expect([error.status, error.errors]).toEqual([400, errors]);
+    }
+  });
+
+  it("lists an account's contacts by the account's type and key as by its id; unknown or another tenant's is 404", async () => {
+    const key = `acct-${randomUUID()}`;
+    const account = await h.alpha.accounts.create.mutate({
+      account: { type: "CLOUD", key, name: "Lookup Co" },
+    });
+    await h.alpha.accounts.create.mutate({ account: { type: "MANAGED", key, name: "Same key, other type" } });
+    const ada = await h.alpha.contacts.create.mutate({
+      contact: {
+        subtype: "person",
+        firstName: "Ada",
+        lastName: "Key",
+        accountId: account.id,
+        roles: ["BILLING"],
+      },
+    });
+    const bob = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Bob", lastName: "Key", accountId: account.id },
+    });
+    const byId = await h.alpha.contacts.list.query({ accountId: account.id });
+    expect(byId.items.map((c) => c.id)).toEqual([ada.id, bob.id]);
+    expect(await h.alpha.contacts.list.query({ account: { type: "CLOUD", key } })).toEqual(byId);
+    const billing = await h.alpha.contacts.list.query({
+      account: { type: "CLOUD", key },
+      role: "BILLING",
+      limit: 1,
+    });
+    expect([billing.items.map((c) => c.id), billing.nextCursor]).toEqual([[ada.id], null]);
+    const first = await h.alpha.contacts.list.query({ account: { type: "CLOUD", key }, limit: 1 });
+    expect(first.items.map((c) => c.id)).toEqual([ada.id]);
+    const second = await h.alpha.contacts.list.query({
+      account: { type: "CLOUD", key },
+      limit: 1,
+      cursor: first.nextCursor,
+    });
+    expect(second.items.map((c) => c.id)).toEqual([bob.id]);
+    expect((await h.alpha.contacts.list.query({ account: { type: "MANAGED", key } })).items).toEqual([]);
+
+    for (const call of [
+      () => h.alpha.contacts.list.query({ account: { type: "CLOUD", key: `none-${randomUUID()}` } }),
+      () => h.alpha.contacts.list.query({ account: { type: "OTHER", key } }),
+      () => h.bravo.contacts.list.query({ account: { type: "CLOUD", key } }),
+    ]) {
+      const error = await rejection(call());
+      expect([error.status, error.errors]).toEqual([404, [{ reason: "not_found", field: "account.key" }]]);
+    }
+    for (const [input, errors] of [
+      [{}, [{ reason: "required", field: "accountId" }]],
+      [{ accountId: account.id, account: { type: "CLOUD", key } }, [{ reason: "invalid", field: "account" }]],
+      [{ account: { type: "CLOUD" } }, [{ reason: "required", field: "account.key" }]],
+      [{ account: { type: "cloud", key } }, [{ reason: "invalid", field: "account.type" }]],
+    ] as const) {
+      const error = await rejection(h.alpha.contacts.list.query(input as never));
+      expect([error.status, error.errors]).toEqual([400, errors]);
+    }
+  });
+});
+
 describe("bad input is a 400 naming the field and changes nothing", () => {
   const person = { subtype: "person" as const, firstName: "Ada", lastName: "Lovelace" };
   const cases: [string, unknown, { reason: string; field: string }][] = [
