@@ -54,6 +54,9 @@ export const EmailInput = z.strictObject({
 export type EmailInput = z.input<typeof EmailInput>;
 export type Email = z.output<typeof EmailInput>;
 
+/** A contact's group (Linode's managed-contact `group`, 2..50 characters; display and filtering only). */
+export const ContactGroup = z.string().trim().min(2).max(50);
+
 /** A phone as sent by a caller. `e164`, `valid` and `extension` are derived and ignored on input. */
 export const PhoneInput = z.strictObject({
   number: z.string().trim().min(1).max(64),
@@ -198,13 +201,7 @@ function contactShape(taxId: typeof TaxId) {
     jobTitle: optionalText(CONTACT_LIMITS.text),
     companyName: optionalText(CONTACT_LIMITS.text),
     username: optionalText(CONTACT_LIMITS.name),
-    group: z
-      .string()
-      .trim()
-      .min(2)
-      .max(50)
-      .nullish()
-      .transform((v) => v ?? null),
+    group: ContactGroup.nullish().transform((v) => v ?? null),
     accountId: Id.nullish().transform((v) => v ?? null),
     /** Rolodex `link_work_address_to_organization`: stored only (accounts hold no address; see the README). */
     linkWorkAddressToAccount: z.boolean().default(false),

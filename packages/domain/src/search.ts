@@ -2,7 +2,15 @@ import { z } from "zod";
 
 import { AccountRef } from "./account.js";
 import { exactlyOneIdentity, Id, PageInput } from "./common.js";
-import { CONTACT_LIMITS, ContactField, ContactStatus, EmailAddress, RoleCode, TaxId } from "./contact.js";
+import {
+  CONTACT_LIMITS,
+  ContactField,
+  ContactGroup,
+  ContactStatus,
+  EmailAddress,
+  RoleCode,
+  TaxId,
+} from "./contact.js";
 
 const Fields = z.array(ContactField).min(1).max(ContactField.options.length).optional();
 /** A name-like filter: matched case-insensitively as a prefix (`ada` finds Ada and Adams). */
@@ -53,6 +61,8 @@ export const ContactSearchInput = z.strictObject({
   role: RoleCode.optional(),
   emailAddress: EmailAddress.optional(),
   accountName: Prefix.optional(),
+  /** The contact's group, compared case-insensitively as a whole. */
+  group: ContactGroup.optional(),
   accountIds: z.array(Id).min(1).max(1000).optional(),
   numbers: z.array(z.number().int().min(1)).min(1).max(1000).optional(),
   city: Place.optional(),

@@ -120,6 +120,9 @@ function searchConditions(
     startsWith(c, `(lower(c.job_title) collate "C")`, input.jobTitle);
   }
   if (input.role) c.add("c.roles @> array[?]::text[]", input.role);
+  // Index (tenant_id, lower(contact_group), sort_last, id), migration 19.
+  if (input.group)
+    c.add("c.contact_group is not null and lower(c.contact_group) = lower(?::text)", input.group);
   if (input.accountIds) c.add("c.account_id = any(?::uuid[])", arrayLiteral(input.accountIds));
   if (input.accountName) {
     const [low, high] = prefixRange(input.accountName);
