@@ -257,8 +257,8 @@ export class AccountService {
     return this.em.nativeDelete(AccountChannelEntity, { tenantId: this.tenantId, accountId });
   }
 
-  /** A channel of this account (the account first: an unknown account is a 404 on accountId). */
-  private async getChannel(accountId: string, id: string): Promise<AccountChannelEntity> {
+  /** A channel of this account (the account first: an unknown account is a 404 on accountId, then on id). */
+  async getChannel(accountId: string, id: string): Promise<AccountChannelEntity> {
     await this.get(accountId, "accountId");
     const row = await this.em.findOne(AccountChannelEntity, { tenantId: this.tenantId, accountId, id });
     if (!row) throw ContactsError.notFound("id");

@@ -640,6 +640,51 @@ describe("account channels", () => {
     expect(await h.alpha.accounts.channels.removeAll.mutate({ accountId })).toEqual({ removed: 0 });
   });
 
+  it("gets one channel of an account by id; unknown, another account's or another tenant's is 404", async () => {
+    const accountId = await anAccountId();
+    const phone = await h.alpha.accounts.channels.add.mutate({
+      accountId,
+      channel: { label: "general", telephone: "+1 (203) 413 4880", integration: true },
+    });
+    const web = await h.alpha.accounts.channels.add.mutate({
+      accountId,
+      channel: { label: "service_desk", website: "www.support.best-it.com" },
+    });
+    expect(await h.alpha.accounts.channels.get.query({ accountId, id: phone.id })).toEqual(phone);
+    expect(await h.alpha.accounts.channels.get.query({ accountId, id: web.id })).toEqual(web);
+
+    const noChannel = [{ reason: "not_found", field: "id" }];
+    const noAccount = [{ reason: "not_found", field: "accountId" }];
+    await expectError(h.alpha.accounts.channels.get.query({ accountId, id: randomUUID() }), 404, noChannel);
+    const other = await anAccountId();
+    await expectError(
+      h.alpha.accounts.channels.get.query({ accountId: other, id: phone.id }),
+      404,
+      noChannel,
+    );
+    await expectError(
+      h.alpha.accounts.channels.get.query({ accountId: randomUUID(), id: phone.id }),
+      404,
+      noAccount,
+    );
+    await expectError(h.bravo.accounts.channels.get.query({ accountId, id: phone.id }), 404, noAccount);
+    const theirs = await anAccountId(h.bravo);
+    const theirChannel = await h.bravo.accounts.channels.add.mutate({
+      accountId: theirs,
+      channel: { label: "general", email: "info@best-it.com" },
+    });
+    await expectError(
+      h.alpha.accounts.channels.get.query({ accountId, id: theirChannel.id }),
+      404,
+      noChannel,
+    );
+    await expectError(h.alpha.accounts.channels.get.query({ accountId, id: "68" }), 400, [
+      { reason: "invalid", field: "id" },
+    ]);
+    await h.alpha.accounts.channels.remove.mutate({ accountId, id: web.id });
+    await expectError(h.alpha.accounts.channels.get.query({ accountId, id: web.id }), 404, noChannel);
+  });
+
   it("answers 404 on accountId for an unknown account, and on id for an unknown channel", async () => {
     const accountId = await anAccountId();
     const channel = await h.alpha.accounts.channels.add.mutate({ accountId, channel: { telephone: "1" } });

@@ -67,6 +67,13 @@ const channelsRouter = router({
     return { removed };
   }),
 
+  /** One channel of the account (404 on `accountId`, then on `id`, when either is not the tenant's). */
+  get: read
+    .input(z.strictObject({ accountId: Id, id: Id }))
+    .query(async ({ ctx, input }) =>
+      toChannelView(await new AccountService(ctx.em, ctx.principal).getChannel(input.accountId, input.id)),
+    ),
+
   /** Every channel of the account, oldest first. */
   list: read
     .input(z.strictObject({ accountId: Id }))

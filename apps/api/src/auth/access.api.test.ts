@@ -465,6 +465,11 @@ const PERMISSION_MATRIX: {
     call: (c) => c.accounts.channels.removeAll.mutate({ accountId: randomUUID() }),
   },
   {
+    procedure: "accounts.channels.get",
+    needs: "accounts:read",
+    call: (c) => c.accounts.channels.get.query({ accountId: randomUUID(), id: randomUUID() }),
+  },
+  {
     procedure: "accounts.channels.list",
     needs: "accounts:read",
     call: (c) => c.accounts.channels.list.query({ accountId: randomUUID() }),
@@ -670,6 +675,16 @@ const BOLA_MATRIX: {
     name: "accounts.channels.list",
     call: (c, t) => c.accounts.channels.list.query({ accountId: t.account }),
     field: "accountId",
+  },
+  {
+    name: "accounts.channels.get",
+    call: (c, t) => c.accounts.channels.get.query({ accountId: t.account, id: t.channel }),
+    field: "accountId",
+  },
+  {
+    name: "accounts.channels.get (their channel on our account)",
+    call: async (c, t) => c.accounts.channels.get.query({ accountId: await ownAccount(c), id: t.channel }),
+    field: "id",
   },
   {
     name: "accounts.channels.add",
