@@ -90,7 +90,8 @@ function checkChannel(
 /** An account's contact channel: exactly one of telephone, email, website; fax labels need a telephone. */
 export const ChannelInput = z
   .strictObject({
-    label: ChannelLabel.default("general"),
+    /** Required, as the ITSM seed says: there is no default label. */
+    label: ChannelLabel,
     telephone: channelValue,
     email: emailValue,
     website: channelValue,

@@ -279,7 +279,7 @@ describe("account rules", () => {
     }
     await h.alpha.accounts.channels.add.mutate({
       accountId: account.id,
-      channel: { telephone: "+1 210 555 0100" },
+      channel: { label: "general", telephone: "+1 210 555 0100" },
     });
     await expectError(
       h.alpha.accounts.delete.mutate({ id: account.id }),
@@ -453,11 +453,11 @@ describe("account channels", () => {
     return (await create(client)).id;
   }
 
-  it("adds each kind of channel, defaulting label and integration, and lists them in a stable order", async () => {
+  it("adds each kind of channel, defaulting integration, and lists them in a stable order", async () => {
     const accountId = await anAccountId();
     const phone = await h.alpha.accounts.channels.add.mutate({
       accountId,
-      channel: { telephone: " +1 210 555 0100 " },
+      channel: { label: "general", telephone: " +1 210 555 0100 " },
     });
     expect(phone).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown,
@@ -480,7 +480,7 @@ describe("account channels", () => {
     });
     const web = await h.alpha.accounts.channels.add.mutate({
       accountId,
-      channel: { website: "https://support.example.com" },
+      channel: { label: "general", website: "https://support.example.com" },
     });
 
     const listed = await h.alpha.accounts.channels.list.query({ accountId });
@@ -490,7 +490,10 @@ describe("account channels", () => {
     expect(await h.alpha.accounts.channels.list.query({ accountId })).toEqual(listed);
     // Only this account's channels.
     const other = await anAccountId();
-    await h.alpha.accounts.channels.add.mutate({ accountId: other, channel: { email: "x@example.com" } });
+    await h.alpha.accounts.channels.add.mutate({
+      accountId: other,
+      channel: { label: "general", email: "x@example.com" },
+    });
     expect(await h.alpha.accounts.channels.list.query({ accountId })).toHaveLength(4);
   });
 
@@ -498,13 +501,16 @@ describe("account channels", () => {
     const accountId = await anAccountId();
     for (const [channel, errors] of [
       [{ label: "general" }, [{ reason: "required", field: "channel.telephone" }]],
-      [{ telephone: "  " }, [{ reason: "required", field: "channel.telephone" }]],
+      // The ITSM seed's label is a required enum: no default.
+      [{ telephone: "+1 210 555 0100" }, [{ reason: "required", field: "channel.label" }]],
+      [{ label: null, email: "a@example.com" }, [{ reason: "invalid", field: "channel.label" }]],
+      [{ label: "general", telephone: "  " }, [{ reason: "required", field: "channel.telephone" }]],
       [
-        { telephone: "+1 210 555 0100", email: "a@example.com" },
+        { label: "general", telephone: "+1 210 555 0100", email: "a@example.com" },
         [{ reason: "invalid", field: "channel.email" }],
       ],
       [
-        { email: "a@example.com", website: "https://x.io" },
+        { label: "general", email: "a@example.com", website: "https://x.io" },
         [{ reason: "invalid", field: "channel.website" }],
       ],
       [{ label: "fax", email: "fax@example.com" }, [{ reason: "invalid", field: "channel.label" }]],
@@ -513,15 +519,24 @@ describe("account channels", () => {
         [{ reason: "invalid", field: "channel.label" }],
       ],
       [{ label: "pager", telephone: "1" }, [{ reason: "invalid", field: "channel.label" }]],
-      [{ telephone: "1".repeat(256) }, [{ reason: "too_long", field: "channel.telephone" }]],
       [
-        { email: `${"e".repeat(60)}@${"x".repeat(192)}.io` },
+        { label: "general", telephone: "1".repeat(256) },
+        [{ reason: "too_long", field: "channel.telephone" }],
+      ],
+      [
+        { label: "general", email: `${"e".repeat(60)}@${"x".repeat(192)}.io` },
         [{ reason: "too_long", field: "channel.email" }],
       ],
-      [{ website: "w".repeat(256) }, [{ reason: "too_long", field: "channel.website" }]],
-      [{ email: "not an email" }, [{ reason: "invalid", field: "channel.email" }]],
-      [{ telephone: "1", integration: "yes" }, [{ reason: "invalid", field: "channel.integration" }]],
-      [{ telephone: "1", color: "red" }, [{ reason: "unknown_field", field: "channel.color" }]],
+      [{ label: "general", website: "w".repeat(256) }, [{ reason: "too_long", field: "channel.website" }]],
+      [{ label: "general", email: "not an email" }, [{ reason: "invalid", field: "channel.email" }]],
+      [
+        { label: "general", telephone: "1", integration: "yes" },
+        [{ reason: "invalid", field: "channel.integration" }],
+      ],
+      [
+        { label: "general", telephone: "1", color: "red" },
+        [{ reason: "unknown_field", field: "channel.color" }],
+      ],
     ] as const) {
       await expectError(
         h.alpha.accounts.channels.add.mutate({ accountId, channel: channel as ChannelInput }),
@@ -533,7 +548,7 @@ describe("account channels", () => {
     // The limits themselves are accepted.
     const max = await h.alpha.accounts.channels.add.mutate({
       accountId,
-      channel: { website: "w".repeat(255) },
+      channel: { label: "general", website: "w".repeat(255) },
     });
     expect(max.website).toHaveLength(255);
   });
@@ -582,7 +597,7 @@ describe("account channels", () => {
     });
     const mail = await h.alpha.accounts.channels.add.mutate({
       accountId,
-      channel: { email: "desk@example.com" },
+      channel: { label: "general", email: "desk@example.com" },
     });
     for (const [id, channel, errors] of [
       // A second value next to the stored one: the error names the value sent.
@@ -623,7 +638,9 @@ describe("account channels", () => {
     const accountId = await anAccountId();
     const added = [];
     for (const telephone of ["1", "2", "3"]) {
-      added.push(await h.alpha.accounts.channels.add.mutate({ accountId, channel: { telephone } }));
+      added.push(
+        await h.alpha.accounts.channels.add.mutate({ accountId, channel: { label: "general", telephone } }),
+      );
     }
     const [first] = added;
     if (!first) throw new Error("nothing added");
@@ -687,12 +704,18 @@ describe("account channels", () => {
 
   it("answers 404 on accountId for an unknown account, and on id for an unknown channel", async () => {
     const accountId = await anAccountId();
-    const channel = await h.alpha.accounts.channels.add.mutate({ accountId, channel: { telephone: "1" } });
+    const channel = await h.alpha.accounts.channels.add.mutate({
+      accountId,
+      channel: { label: "general", telephone: "1" },
+    });
     const unknownAccount = randomUUID();
     const noAccount = [{ reason: "not_found", field: "accountId" }];
     await expectError(h.alpha.accounts.channels.list.query({ accountId: unknownAccount }), 404, noAccount);
     await expectError(
-      h.alpha.accounts.channels.add.mutate({ accountId: unknownAccount, channel: { telephone: "1" } }),
+      h.alpha.accounts.channels.add.mutate({
+        accountId: unknownAccount,
+        channel: { label: "general", telephone: "1" },
+      }),
       404,
       noAccount,
     );
@@ -740,7 +763,10 @@ describe("account channels", () => {
     const theirs = await anAccountId(h.bravo);
     await expectError(h.alpha.accounts.channels.list.query({ accountId: theirs }), 404, noAccount);
     await expectError(
-      h.alpha.accounts.channels.add.mutate({ accountId: theirs, channel: { telephone: "1" } }),
+      h.alpha.accounts.channels.add.mutate({
+        accountId: theirs,
+        channel: { label: "general", telephone: "1" },
+      }),
       404,
       noAccount,
     );
@@ -758,7 +784,10 @@ describe("account permissions", () => {
       reader.accounts.create.mutate({ account: anAccount() }),
       reader.accounts.update.mutate({ id: account.id, account: anAccount() }),
       reader.accounts.delete.mutate({ id: account.id }),
-      reader.accounts.channels.add.mutate({ accountId: account.id, channel: { telephone: "1" } }),
+      reader.accounts.channels.add.mutate({
+        accountId: account.id,
+        channel: { label: "general", telephone: "1" },
+      }),
     ]) {
       await expectError(call, 403, [{ reason: "forbidden", field: null }]);
     }

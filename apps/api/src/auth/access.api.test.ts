@@ -442,7 +442,11 @@ const PERMISSION_MATRIX: {
   {
     procedure: "accounts.channels.add",
     needs: "accounts:write",
-    call: (c) => c.accounts.channels.add.mutate({ accountId: randomUUID(), channel: { telephone: "1" } }),
+    call: (c) =>
+      c.accounts.channels.add.mutate({
+        accountId: randomUUID(),
+        channel: { label: "general", telephone: "1" },
+      }),
   },
   {
     procedure: "accounts.channels.update",
@@ -688,7 +692,8 @@ const BOLA_MATRIX: {
   },
   {
     name: "accounts.channels.add",
-    call: (c, t) => c.accounts.channels.add.mutate({ accountId: t.account, channel: { telephone: "1" } }),
+    call: (c, t) =>
+      c.accounts.channels.add.mutate({ accountId: t.account, channel: { label: "general", telephone: "1" } }),
     field: "accountId",
   },
   {
