@@ -269,6 +269,31 @@ describe("contacts CRUD over HTTP", () => {
     expect(error.details).toEqual({ referrers: [referrer.id] });
     expect(await h.alpha.contacts.get.query({ id: spouse.id, fields: ["id"] })).toEqual({ id: spouse.id });
   });
+
+  it("refuses to delete a contact that is another contact's portal delegate, naming the referrer", async () => {
+    const delegate = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Dee", lastName: "Legate" },
+    });
+    const managed = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Man", lastName: "Aged", portalDelegates: [delegate.id] },
+    });
+    const error = await rejection(h.alpha.contacts.delete.mutate({ id: delegate.id }));
+    expect([error.status, error.errors, error.details]).toEqual([
+      409,
+      [{ reason: "referenced", field: "id" }],
+      { referrers: [managed.id] },
+    ]);
+    expect((await h.alpha.contacts.get.query({ id: delegate.id })).version).toBe(1);
+    // Once no contact names it as a delegate, it can go.
+    await h.alpha.contacts.patch.mutate({
+      id: managed.id,
+      patch: [{ op: "replace", path: "/portalDelegates", value: [] }],
+    });
+    expect(await h.alpha.contacts.delete.mutate({ id: delegate.id })).toEqual({
+      id: delegate.id,
+      deleted: true,
+    });
+  });
 });
 
 describe("lookups by external identity", () => {
