@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ContactInput, ContactReplaceInput, EmailAddress } from "@contacts/domain/contact";
 import { Id } from "@contacts/domain/common";
+import { ContactsError } from "@contacts/domain/errors";
 import { OnDuplicate } from "@contacts/domain/duplicates";
 import { MergePreference } from "@contacts/domain/merge";
 import { JsonPatch } from "@contacts/domain/patch";
@@ -153,7 +154,10 @@ export const contactsRouter = router({
       ),
     ),
 
-  /** The social profile for an email: the configured provider (offline default: the tenant's own data). */
+  /**
+   * The social profile for an email: the configured provider (offline default: the tenant's own
+   * data); 404 on `emailAddress` when no contact holds it and the provider knows nothing of it.
+   */
   socialProfile: procedureWith("contacts:read")
     .input(z.strictObject({ emailAddress: EmailAddress }))
     .query(async ({ ctx, input }) => {
@@ -161,10 +165,12 @@ export const contactsRouter = router({
         input.emailAddress,
         1,
       );
-      return ctx.services.socialProfiles.lookup(
+      const profile = await ctx.services.socialProfiles.lookup(
         input.emailAddress,
         known ? { id: known.id, social: known.social } : null,
       );
+      if (!profile) throw ContactsError.notFound("emailAddress");
+      return profile;
     }),
 
   /** One contact's change events, oldest first (readable after the contact is deleted). */

@@ -21,6 +21,7 @@ import { issueApiKey } from "../auth/api-key.service.js";
 import { createLogger } from "../logger.js";
 import { startServer } from "../server.js";
 import type { RunningServer } from "../server.js";
+import type { SocialProfileProvider } from "../social/social-profile.js";
 import { createTenantWithKey } from "../tenants/tenant.service.js";
 
 /** A running API on a fresh database, with two tenants and helpers to make clients. */
@@ -69,6 +70,8 @@ export async function startHarness(
     maxBatchSize?: number;
     poolMax?: number;
     importLimits?: Partial<ImportLimits>;
+    /** The social profile provider (default: the offline one). */
+    socialProfiles?: SocialProfileProvider;
     /** Start the pg-boss queue import jobs are sent to (off by default: it adds a second or so). */
     jobQueue?: boolean;
   } = {},
@@ -100,6 +103,7 @@ export async function startHarness(
     maxBatchSize: options.maxBatchSize ?? 50,
     ...(options.jobQueue ? { jobQueueUrl: db.url } : {}),
     importLimits: options.importLimits,
+    ...(options.socialProfiles ? { socialProfiles: options.socialProfiles } : {}),
   });
   const em = () => owner.em.fork();
   const tenant = async (id: string) =>
