@@ -62,7 +62,8 @@ export class ContactViewer {
     );
     for (const id of accounts) this.accountNames.delete(id);
     for (const code of roles) this.roleNames.delete(code);
-    for (const { kind, key, name } of found) (kind === "a" ? this.accountNames : this.roleNames).set(key, name);
+    for (const { kind, key, name } of found)
+      (kind === "a" ? this.accountNames : this.roleNames).set(key, name);
   }
 
   /** The computed fields of a stored document (names as last loaded; a role not in the catalogue by its code). */
@@ -149,7 +150,8 @@ function contactDocument(row: ContactEntity, taxId: string | null): StoredContac
     linkWorkPhoneToAccount: row.linkWorkPhoneToAccount,
     roles: row.roles,
     emails: row.emails,
-    phones: row.phones,
+    // Phones stored before `mask` existed read as having none.
+    phones: row.phones.map((p) => ({ ...p, mask: p.mask ?? null })),
     addresses: row.addresses,
     preferredPhoneLabel: row.preferredPhoneLabel ?? null,
     preferredAddressLabel: row.preferredAddressLabel ?? null,

@@ -296,6 +296,89 @@ describe("contacts CRUD over HTTP", () => {
   });
 });
 
+describe("the Rackspace phone mask", () => {
+  it("keeps a phone's display mask through create, get, search, patch and replace; a phone stored without one reads as null", async () => {
+    const phones = [
+      { number: "8374384343", country: "US", mask: "(###)-###-####", label: "work" as const, primary: true },
+      { number: "+44 20 7946 0958", label: "mobile" as const },
+    ];
+    const created = await h.alpha.contacts.create.mutate({
+      contact: {
+        subtype: "person",
+        firstName: "Mike",
+        lastName: `Masked${randomUUID().slice(0, 8)}`,
+        phones,
+      },
+    });
+    expect(created.phones.map((p) => [p.number, p.e164, p.mask])).toEqual([
+      ["8374384343", "+18374384343", "(###)-###-####"],
+      ["+44 20 7946 0958", "+442079460958", null],
+    ]);
+    expect((await h.alpha.contacts.get.query({ id: created.id })).phones).toEqual(created.phones);
+    const found = await h.alpha.contacts.search.query({
+      lastName: created.lastName ?? "",
+      fields: ["phones"],
+    });
+    expect(found.items[0]?.phones).toEqual(created.phones);
+
+    const patched = await h.alpha.contacts.patch.mutate({
+      id: created.id,
+      patch: [
+        { op: "replace", path: "/phones/0/mask", value: "###.###.####" },
+        { op: "add", path: "/phones/1/mask", value: "+## ## #### ####" },
+      ],
+    });
+    expect(patched.phones.map((p) => p.mask)).toEqual(["###.###.####", "+## ## #### ####"]);
+    const bad = await rejection(
+      h.alpha.contacts.patch.mutate({
+        id: created.id,
+        patch: [{ op: "replace", path: "/phones/0/mask", value: "ABC" }],
+      }),
+    );
+    expect([bad.status, bad.errors]).toEqual([400, [{ reason: "invalid", field: "phones.0.mask" }]]);
+
+    const replaced = await h.alpha.contacts.update.mutate({
+      id: created.id,
+      contact: {
+        subtype: "person",
+        firstName: "Mike",
+        lastName: created.lastName,
+        phones: [{ number: "8374384343" }],
+      },
+    });
+    expect(replaced.phones[0]?.mask).toBeNull();
+
+    // A row written before masks existed has no `mask` key in its phones.
+    await h
+      .em()
+      .getConnection()
+      .execute(
+        `update contacts set phones = (select jsonb_agg(p - 'mask') from jsonb_array_elements(phones) p)
+          where tenant_id = 'alpha' and id = ?`,
+        [created.id],
+      );
+    const old = await h.alpha.contacts.get.query({ id: created.id });
+    expect(old.phones).toEqual(replaced.phones);
+  });
+
+  it("rejects a mask that is not a display pattern, naming the phone", async () => {
+    const error = await rejection(
+      h.alpha.contacts.create.mutate({
+        contact: {
+          subtype: "person",
+          firstName: "Bad",
+          lastName: "Mask",
+          phones: [{ number: "1", mask: "(000)" }],
+        },
+      }),
+    );
+    expect([error.status, error.errors]).toEqual([
+      400,
+      [{ reason: "invalid", field: "contact.phones.0.mask" }],
+    ]);
+  });
+});
+
 describe("lookups by external identity", () => {
   it("gets a contact by externalId, with fields; an unknown or another tenant's external id is 404 on externalId", async () => {
     const externalId = `crm-${randomUUID()}`;
