@@ -21,12 +21,21 @@ describe("ChannelInput", () => {
     ["telephone", "+1 210 555 0100"],
     ["email", "support@example.com"],
     ["website", "https://support.example.com"],
-  ])("accepts a channel with only a %s, defaulting label and integration", (key, value) => {
-    expect(ChannelInput.parse({ [key]: value })).toEqual({
+  ])("accepts a channel with a label and only a %s, defaulting integration", (key, value) => {
+    expect(ChannelInput.parse({ label: "general", [key]: value })).toEqual({
       label: "general",
       integration: false,
       [key]: value,
     });
+  });
+
+  it("requires the label, as the ITSM seed says (no default)", () => {
+    expect(errorsOf(ChannelInput, { telephone: "+1 210 555 0100" })).toEqual([
+      { reason: "required", field: "label" },
+    ]);
+    expect(errorsOf(ChannelInput, { label: null, telephone: "+1 210 555 0100" })).toEqual([
+      { reason: "invalid", field: "label" },
+    ]);
   });
 
   it("rejects a channel with none of telephone, email, website, reporting telephone as required", () => {
@@ -36,24 +45,35 @@ describe("ChannelInput", () => {
   });
 
   it("counts a blank or null value as absent", () => {
-    expect(errorsOf(ChannelInput, { telephone: null, website: null })).toEqual([
+    expect(errorsOf(ChannelInput, { label: "general", telephone: null, website: null })).toEqual([
       { reason: "required", field: "telephone" },
     ]);
-    expect(errorsOf(ChannelInput, { telephone: "  " })).toEqual([{ reason: "required", field: "telephone" }]);
+    expect(errorsOf(ChannelInput, { label: "general", telephone: "  " })).toEqual([
+      { reason: "required", field: "telephone" },
+    ]);
   });
 
   it("rejects two values, naming the second one", () => {
-    expect(errorsOf(ChannelInput, { telephone: "+1 210 555 0100", email: "support@example.com" })).toEqual([
-      { reason: "invalid", field: "email" },
-    ]);
-    expect(errorsOf(ChannelInput, { email: "support@example.com", website: "https://example.com" })).toEqual([
-      { reason: "invalid", field: "website" },
-    ]);
+    expect(
+      errorsOf(ChannelInput, {
+        label: "general",
+        telephone: "+1 210 555 0100",
+        email: "support@example.com",
+      }),
+    ).toEqual([{ reason: "invalid", field: "email" }]);
+    expect(
+      errorsOf(ChannelInput, {
+        label: "general",
+        email: "support@example.com",
+        website: "https://example.com",
+      }),
+    ).toEqual([{ reason: "invalid", field: "website" }]);
   });
 
   it("rejects all three values", () => {
     expect(
       errorsOf(ChannelInput, {
+        label: "general",
         telephone: "+1 210 555 0100",
         email: "support@example.com",
         website: "https://x.io",
@@ -85,35 +105,43 @@ describe("ChannelInput", () => {
   });
 
   it("accepts 255 characters and rejects 256 with too_long", () => {
-    expect(ChannelInput.parse({ website: "w".repeat(255) }).website).toHaveLength(255);
-    expect(errorsOf(ChannelInput, { website: "w".repeat(256) })).toEqual([
+    expect(ChannelInput.parse({ label: "general", website: "w".repeat(255) }).website).toHaveLength(255);
+    expect(errorsOf(ChannelInput, { label: "general", website: "w".repeat(256) })).toEqual([
       { reason: "too_long", field: "website" },
     ]);
-    expect(errorsOf(ChannelInput, { telephone: "1".repeat(256) })).toEqual([
+    expect(errorsOf(ChannelInput, { label: "general", telephone: "1".repeat(256) })).toEqual([
       { reason: "too_long", field: "telephone" },
     ]);
-    expect(errorsOf(ChannelInput, { email: `${"e".repeat(60)}@${"x".repeat(192)}.io` })).toEqual([
-      { reason: "too_long", field: "email" },
-    ]);
+    expect(
+      errorsOf(ChannelInput, { label: "general", email: `${"e".repeat(60)}@${"x".repeat(192)}.io` }),
+    ).toEqual([{ reason: "too_long", field: "email" }]);
   });
 
   it("trims values", () => {
-    expect(ChannelInput.parse({ telephone: "  +1 210 555 0100 " }).telephone).toBe("+1 210 555 0100");
+    expect(ChannelInput.parse({ label: "general", telephone: "  +1 210 555 0100 " }).telephone).toBe(
+      "+1 210 555 0100",
+    );
   });
 
   it("rejects an invalid email", () => {
-    expect(errorsOf(ChannelInput, { email: "not an email" })).toEqual([
+    expect(errorsOf(ChannelInput, { label: "general", email: "not an email" })).toEqual([
       { reason: "invalid", field: "email" },
     ]);
   });
 
   it("keeps the integration flag", () => {
-    expect(ChannelInput.parse({ telephone: "+1 210 555 0100", integration: true }).integration).toBe(true);
-    expect(ChannelInput.parse({ telephone: "+1 210 555 0100", integration: false }).integration).toBe(false);
+    expect(
+      ChannelInput.parse({ label: "general", telephone: "+1 210 555 0100", integration: true }).integration,
+    ).toBe(true);
+    expect(
+      ChannelInput.parse({ label: "general", telephone: "+1 210 555 0100", integration: false }).integration,
+    ).toBe(false);
   });
 
   it("rejects unknown and server-managed fields", () => {
-    expect(errorsOf(ChannelInput, { telephone: "+1 210 555 0100", id: "x", color: "red" })).toEqual([
+    expect(
+      errorsOf(ChannelInput, { label: "general", telephone: "+1 210 555 0100", id: "x", color: "red" }),
+    ).toEqual([
       { reason: "server_managed", field: "id" },
       { reason: "unknown_field", field: "color" },
     ]);

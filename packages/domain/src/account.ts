@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { Id, PageInput } from "./common.js";
+import { exactlyOneIdentity, Id, PageInput } from "./common.js";
 import type { Audit } from "./common.js";
 import { isValidEmail } from "./email.js";
 import { ErrorReason } from "./errors.js";
@@ -14,10 +14,17 @@ export const AccountType = z
   .regex(/^[A-Z][A-Z0-9_]*$/, "upper-case letters, digits and underscores");
 export type AccountType = z.infer<typeof AccountType>;
 
+/** The external account number, unique per type within a tenant. */
+export const AccountKey = z.string().trim().min(1).max(100);
+export type AccountKey = z.infer<typeof AccountKey>;
+
+/** An account named by its external identity (Rackspace `customer_accounts/{accountType}/{accountId}`). */
+export const AccountRef = z.strictObject({ type: AccountType, key: AccountKey });
+export type AccountRef = z.infer<typeof AccountRef>;
+
 export const AccountInput = z.strictObject({
   type: AccountType,
-  /** The external account number, unique per type within a tenant. */
-  key: z.string().trim().min(1).max(100),
+  key: AccountKey,
   name: z.string().trim().min(1).max(255),
   parentId: Id.nullish().transform((v) => v ?? null),
 });
@@ -25,6 +32,12 @@ export type AccountInput = z.input<typeof AccountInput>;
 export type Account = z.output<typeof AccountInput> & { id: string } & {
   [K in keyof typeof Audit]: z.infer<(typeof Audit)[K]>;
 };
+
+/** `accounts.get`: by `{ id }` or by `{ type, key }`, exactly one. */
+export const AccountGetInput = z
+  .strictObject({ id: Id.optional(), type: AccountType.optional(), key: AccountKey.optional() })
+  .superRefine(exactlyOneIdentity([["id"], ["type", "key"]]));
+export type AccountGetInput = z.infer<typeof AccountGetInput>;
 
 /**
  * `accounts.list`: one page of the tenant's accounts, oldest first. `parentId` null lists the
@@ -77,7 +90,8 @@ function checkChannel(
 /** An account's contact channel: exactly one of telephone, email, website; fax labels need a telephone. */
 export const ChannelInput = z
   .strictObject({
-    label: ChannelLabel.default("general"),
+    /** Required, as the ITSM seed says: there is no default label. */
+    label: ChannelLabel,
     telephone: channelValue,
     email: emailValue,
     website: channelValue,

@@ -36,6 +36,25 @@ export function optionalText(max: number) {
     .transform((v) => (v === undefined || v === null || v === "" ? null : v));
 }
 
+/**
+ * A lookup by one of several identities (`{ id }` or `{ type, key }`): exactly one of `forms` is
+ * given, and all of its fields. None given is `required` on the first form's first field; a second
+ * form is `invalid` on its first field; a form given in part is `required` on each missing field.
+ */
+export function exactlyOneIdentity(forms: readonly (readonly string[])[]) {
+  const names = forms.map((f) => f.join(" + ")).join(" or ");
+  return (value: Record<string, unknown>, ctx: z.RefinementCtx): void => {
+    const given = forms.filter((form) => form.some((key) => value[key] !== undefined));
+    const issue = (key: string, reason: "required" | "invalid", message: string) =>
+      ctx.addIssue({ code: "custom", path: [key], message, params: { reason } });
+    const [first, second] = given;
+    if (!first) return issue(forms[0]?.[0] ?? "id", "required", `give ${names}`);
+    if (second) return issue(second[0] ?? "id", "invalid", `give ${names}, not both`);
+    for (const key of first)
+      if (value[key] === undefined) issue(key, "required", `${first.join(" + ")} go together`);
+  };
+}
+
 /** A cursor-paged list request: `limit` 1..1000 (default 50) and an opaque cursor. */
 export const PageInput = z.object({
   cursor: z.string().min(1).max(512).nullish(),

@@ -150,6 +150,7 @@ const fullOutput: ContactData = {
       label: "work",
       primary: true,
       smsVerified: false,
+      mask: null,
     },
     {
       number: "+44 20 7946 0958",
@@ -160,6 +161,7 @@ const fullOutput: ContactData = {
       label: "mobile",
       primary: false,
       smsVerified: true,
+      mask: null,
     },
     {
       number: "not a number",
@@ -170,6 +172,7 @@ const fullOutput: ContactData = {
       label: "other",
       primary: false,
       smsVerified: false,
+      mask: null,
     },
   ],
   addresses: [
@@ -829,6 +832,34 @@ describe("ContactInput: phones", () => {
     return phone;
   };
 
+  it("keeps Rackspace's display mask as sent (trimmed), null when absent", () => {
+    const phones = [{ number: "8374384343", country: "US", mask: " (###)-###-#### " }];
+    expect(phoneOf({ ...person, phones })).toMatchObject({ e164: "+18374384343", mask: "(###)-###-####" });
+    expect(
+      phoneOf({ ...person, phones: [{ number: "+44 20 7946 0958", mask: "+## ## #### ####" }] }).mask,
+    ).toBe("+## ## #### ####");
+    expect(phoneOf({ ...person, phones: [{ number: "1", mask: null }] }).mask).toBeNull();
+    expect(phoneOf({ ...person, phones: [{ number: "1", mask: "  " }] }).mask).toBeNull();
+  });
+
+  it.each([
+    ["no digit placeholder", "(000)-000-0000", "invalid"],
+    ["letters", "(###) ABC-####", "invalid"],
+    ["markup", "<b>###</b>", "invalid"],
+    ["over 64 characters", "#".repeat(65), "too_long"],
+    ["not text", 42, "invalid"],
+  ])("rejects a mask with %s, naming it", (_name, mask, reason) => {
+    const input = { ...person, phones: [{ number: "8374384343", mask }] };
+    const result = ContactInput.safeParse(input);
+    expect(result.success).toBe(false);
+    expect(
+      fieldErrorsFromZod(result.error?.issues ?? [], undefined, { input }).map(({ reason: r, field }) => ({
+        reason: r,
+        field,
+      })),
+    ).toEqual([{ reason, field: "phones.0.mask" }]);
+  });
+
   it("normalizes to E.164 with the phone's own country, upper-casing it", () => {
     expect(phoneOf({ ...person, phones: [{ number: "(415) 555-0100", country: "US" }] })).toEqual({
       number: "(415) 555-0100",
@@ -839,6 +870,7 @@ describe("ContactInput: phones", () => {
       label: "work",
       primary: false,
       smsVerified: false,
+      mask: null,
     });
     expect(phoneOf({ ...person, phones: [{ number: "(415) 555-0100", country: "us" }] })).toMatchObject({
       e164: "+14155550100",
@@ -921,6 +953,7 @@ describe("ContactInput: phones", () => {
         label: "home",
         primary: false,
         smsVerified: false,
+        mask: null,
       });
     },
   );

@@ -54,6 +54,12 @@ export const EmailInput = z.strictObject({
 export type EmailInput = z.input<typeof EmailInput>;
 export type Email = z.output<typeof EmailInput>;
 
+/** A contact's group (Linode's managed-contact `group`, 2..50 characters; display and filtering only). */
+export const ContactGroup = z.string().trim().min(2).max(50);
+
+/** Rackspace's phone mask: `#` for each digit (at least one), with digits, spaces and `()+-./x` around. */
+const PHONE_MASK = /^[#0-9 ()+\-./x]*#[#0-9 ()+\-./x]*$/;
+
 /** A phone as sent by a caller. `e164`, `valid` and `extension` are derived and ignored on input. */
 export const PhoneInput = z.strictObject({
   number: z.string().trim().min(1).max(64),
@@ -69,6 +75,13 @@ export const PhoneInput = z.strictObject({
   valid: z.boolean().optional(),
   extension: z.string().nullish(),
   smsVerified: z.boolean().default(false),
+  /**
+   * Rackspace's display `mask`, e.g. `(###)-###-####`: how the number is shown, `#` for each digit.
+   * Kept and returned as sent; the number itself is stored as typed, with its E.164 form.
+   */
+  mask: optionalText(64).refine((v) => v === null || PHONE_MASK.test(v), {
+    message: "a display pattern of # (one per digit), digits, spaces and ()+-./x",
+  }),
 });
 export type PhoneInput = z.input<typeof PhoneInput>;
 
@@ -198,13 +211,7 @@ function contactShape(taxId: typeof TaxId) {
     jobTitle: optionalText(CONTACT_LIMITS.text),
     companyName: optionalText(CONTACT_LIMITS.text),
     username: optionalText(CONTACT_LIMITS.name),
-    group: z
-      .string()
-      .trim()
-      .min(2)
-      .max(50)
-      .nullish()
-      .transform((v) => v ?? null),
+    group: ContactGroup.nullish().transform((v) => v ?? null),
     accountId: Id.nullish().transform((v) => v ?? null),
     /** Rolodex `link_work_address_to_organization`: stored only (accounts hold no address; see the README). */
     linkWorkAddressToAccount: z.boolean().default(false),
@@ -374,6 +381,7 @@ function normalizeContact(c: RawContact) {
         label: p.label,
         primary: p.primary,
         smsVerified: p.smsVerified,
+        mask: p.mask,
       };
     }),
   };
@@ -446,6 +454,8 @@ export function followAccountPhone(data: ContactData, accountPhone: string | nul
     label: "work",
     primary: work.some((p) => p.primary),
     smsVerified: work.length === 1 && work[0]?.number === n.number ? (work[0]?.smsVerified ?? false) : false,
+    // How the work phone was shown stays (a display pattern, not part of the number).
+    mask: work.length === 1 ? (work[0]?.mask ?? null) : null,
   };
   if (work.length === 1 && JSON.stringify(work[0]) === JSON.stringify(phone)) return data;
   const first = data.phones.findIndex((p) => p.label === "work");

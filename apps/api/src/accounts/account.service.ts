@@ -7,6 +7,7 @@ import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { patchChannel } from "@contacts/domain/account";
 import type {
   Account,
+  AccountGetInput,
   AccountListInput,
   Channel,
   ChannelLabel,
@@ -103,6 +104,20 @@ export class AccountService {
     const row = await this.em.findOne(AccountEntity, { tenantId: this.tenantId, id });
     if (!row) throw ContactsError.notFound(field);
     return row;
+  }
+
+  /** The account with this `type` + `key` (its external identity) in the caller's tenant, or a 404 on `field`. */
+  async getByKey(type: string, key: string, field = "key"): Promise<AccountEntity> {
+    const row = await this.em.findOne(AccountEntity, { tenantId: this.tenantId, type, key });
+    if (!row) throw ContactsError.notFound(field);
+    return row;
+  }
+
+  /** `accounts.get`: by id or by type + key (the input's refinement lets exactly one through). */
+  async lookup(input: AccountGetInput): Promise<AccountEntity> {
+    if (input.type !== undefined && input.key !== undefined) return this.getByKey(input.type, input.key);
+    if (input.id !== undefined) return this.get(input.id);
+    throw ContactsError.notFound("id");
   }
 
   async create(data: AccountData): Promise<AccountEntity> {
@@ -242,8 +257,8 @@ export class AccountService {
     return this.em.nativeDelete(AccountChannelEntity, { tenantId: this.tenantId, accountId });
   }
 
-  /** A channel of this account (the account first: an unknown account is a 404 on accountId). */
-  private async getChannel(accountId: string, id: string): Promise<AccountChannelEntity> {
+  /** A channel of this account (the account first: an unknown account is a 404 on accountId, then on id). */
+  async getChannel(accountId: string, id: string): Promise<AccountChannelEntity> {
     await this.get(accountId, "accountId");
     const row = await this.em.findOne(AccountChannelEntity, { tenantId: this.tenantId, accountId, id });
     if (!row) throw ContactsError.notFound("id");

@@ -136,6 +136,30 @@ describe("accounts CRUD", () => {
     await expectError(h.alpha.accounts.get.query({ id: "42" }), 400, [{ reason: "invalid", field: "id" }]);
   });
 
+  it("gets an account by type and key (Rackspace customer_accounts/{accountType}/{accountId}); unknown or another tenant's is 404 on key", async () => {
+    const account = await create(h.alpha, { type: "CLOUD" });
+    const managed = await create(h.alpha, { type: "MANAGED", key: account.key });
+    expect(await h.alpha.accounts.get.query({ type: "CLOUD", key: account.key })).toEqual(account);
+    expect(await h.alpha.accounts.get.query({ type: "MANAGED", key: ` ${account.key} ` })).toEqual(managed);
+    const notFound = [{ reason: "not_found", field: "key" }];
+    await expectError(h.alpha.accounts.get.query({ type: "CLOUD", key: `k-${randomUUID()}` }), 404, notFound);
+    await expectError(h.alpha.accounts.get.query({ type: "OTHER", key: account.key }), 404, notFound);
+    await expectError(h.bravo.accounts.get.query({ type: "CLOUD", key: account.key }), 404, notFound);
+  });
+
+  it("takes exactly one of id and type + key, naming the field", async () => {
+    const account = await create(h.alpha);
+    for (const [input, errors] of [
+      [{}, [{ reason: "required", field: "id" }]],
+      [{ type: "CLOUD" }, [{ reason: "required", field: "key" }]],
+      [{ key: account.key }, [{ reason: "required", field: "type" }]],
+      [{ id: account.id, type: "CLOUD", key: account.key }, [{ reason: "invalid", field: "type" }]],
+      [{ type: "cloud", key: account.key }, [{ reason: "invalid", field: "type" }]],
+    ] as const) {
+      await expectError(h.alpha.accounts.get.query(input), 400, [...errors]);
+    }
+  });
+
   it("rejects bad account input naming the field, and stores nothing", async () => {
     const before = await h.em().count(AccountEntity, { tenantId: "alpha" });
     for (const [account, errors] of [
@@ -255,7 +279,7 @@ describe("account rules", () => {
     }
     await h.alpha.accounts.channels.add.mutate({
       accountId: account.id,
-      channel: { telephone: "+1 210 555 0100" },
+      channel: { label: "general", telephone: "+1 210 555 0100" },
     });
     await expectError(
       h.alpha.accounts.delete.mutate({ id: account.id }),
@@ -429,11 +453,11 @@ describe("account channels", () => {
     return (await create(client)).id;
   }
 
-  it("adds each kind of channel, defaulting label and integration, and lists them in a stable order", async () => {
+  it("adds each kind of channel, defaulting integration, and lists them in a stable order", async () => {
     const accountId = await anAccountId();
     const phone = await h.alpha.accounts.channels.add.mutate({
       accountId,
-      channel: { telephone: " +1 210 555 0100 " },
+      channel: { label: "general", telephone: " +1 210 555 0100 " },
     });
     expect(phone).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown,
@@ -456,7 +480,7 @@ describe("account channels", () => {
     });
     const web = await h.alpha.accounts.channels.add.mutate({
       accountId,
-      channel: { website: "https://support.example.com" },
+      channel: { label: "general", website: "https://support.example.com" },
     });
 
     const listed = await h.alpha.accounts.channels.list.query({ accountId });
@@ -466,7 +490,10 @@ describe("account channels", () => {
     expect(await h.alpha.accounts.channels.list.query({ accountId })).toEqual(listed);
     // Only this account's channels.
     const other = await anAccountId();
-    await h.alpha.accounts.channels.add.mutate({ accountId: other, channel: { email: "x@example.com" } });
+    await h.alpha.accounts.channels.add.mutate({
+      accountId: other,
+      channel: { label: "general", email: "x@example.com" },
+    });
     expect(await h.alpha.accounts.channels.list.query({ accountId })).toHaveLength(4);
   });
 
@@ -474,13 +501,16 @@ describe("account channels", () => {
     const accountId = await anAccountId();
     for (const [channel, errors] of [
       [{ label: "general" }, [{ reason: "required", field: "channel.telephone" }]],
-      [{ telephone: "  " }, [{ reason: "required", field: "channel.telephone" }]],
+      // The ITSM seed's label is a required enum: no default.
+      [{ telephone: "+1 210 555 0100" }, [{ reason: "required", field: "channel.label" }]],
+      [{ label: null, email: "a@example.com" }, [{ reason: "invalid", field: "channel.label" }]],
+      [{ label: "general", telephone: "  " }, [{ reason: "required", field: "channel.telephone" }]],
       [
-        { telephone: "+1 210 555 0100", email: "a@example.com" },
+        { label: "general", telephone: "+1 210 555 0100", email: "a@example.com" },
         [{ reason: "invalid", field: "channel.email" }],
       ],
       [
-        { email: "a@example.com", website: "https://x.io" },
+        { label: "general", email: "a@example.com", website: "https://x.io" },
         [{ reason: "invalid", field: "channel.website" }],
       ],
       [{ label: "fax", email: "fax@example.com" }, [{ reason: "invalid", field: "channel.label" }]],
@@ -489,15 +519,24 @@ describe("account channels", () => {
         [{ reason: "invalid", field: "channel.label" }],
       ],
       [{ label: "pager", telephone: "1" }, [{ reason: "invalid", field: "channel.label" }]],
-      [{ telephone: "1".repeat(256) }, [{ reason: "too_long", field: "channel.telephone" }]],
       [
-        { email: `${"e".repeat(60)}@${"x".repeat(192)}.io` },
+        { label: "general", telephone: "1".repeat(256) },
+        [{ reason: "too_long", field: "channel.telephone" }],
+      ],
+      [
+        { label: "general", email: `${"e".repeat(60)}@${"x".repeat(192)}.io` },
         [{ reason: "too_long", field: "channel.email" }],
       ],
-      [{ website: "w".repeat(256) }, [{ reason: "too_long", field: "channel.website" }]],
-      [{ email: "not an email" }, [{ reason: "invalid", field: "channel.email" }]],
-      [{ telephone: "1", integration: "yes" }, [{ reason: "invalid", field: "channel.integration" }]],
-      [{ telephone: "1", color: "red" }, [{ reason: "unknown_field", field: "channel.color" }]],
+      [{ label: "general", website: "w".repeat(256) }, [{ reason: "too_long", field: "channel.website" }]],
+      [{ label: "general", email: "not an email" }, [{ reason: "invalid", field: "channel.email" }]],
+      [
+        { label: "general", telephone: "1", integration: "yes" },
+        [{ reason: "invalid", field: "channel.integration" }],
+      ],
+      [
+        { label: "general", telephone: "1", color: "red" },
+        [{ reason: "unknown_field", field: "channel.color" }],
+      ],
     ] as const) {
       await expectError(
         h.alpha.accounts.channels.add.mutate({ accountId, channel: channel as ChannelInput }),
@@ -509,7 +548,7 @@ describe("account channels", () => {
     // The limits themselves are accepted.
     const max = await h.alpha.accounts.channels.add.mutate({
       accountId,
-      channel: { website: "w".repeat(255) },
+      channel: { label: "general", website: "w".repeat(255) },
     });
     expect(max.website).toHaveLength(255);
   });
@@ -558,7 +597,7 @@ describe("account channels", () => {
     });
     const mail = await h.alpha.accounts.channels.add.mutate({
       accountId,
-      channel: { email: "desk@example.com" },
+      channel: { label: "general", email: "desk@example.com" },
     });
     for (const [id, channel, errors] of [
       // A second value next to the stored one: the error names the value sent.
@@ -599,7 +638,9 @@ describe("account channels", () => {
     const accountId = await anAccountId();
     const added = [];
     for (const telephone of ["1", "2", "3"]) {
-      added.push(await h.alpha.accounts.channels.add.mutate({ accountId, channel: { telephone } }));
+      added.push(
+        await h.alpha.accounts.channels.add.mutate({ accountId, channel: { label: "general", telephone } }),
+      );
     }
     const [first] = added;
     if (!first) throw new Error("nothing added");
@@ -616,14 +657,65 @@ describe("account channels", () => {
     expect(await h.alpha.accounts.channels.removeAll.mutate({ accountId })).toEqual({ removed: 0 });
   });
 
+  it("gets one channel of an account by id; unknown, another account's or another tenant's is 404", async () => {
+    const accountId = await anAccountId();
+    const phone = await h.alpha.accounts.channels.add.mutate({
+      accountId,
+      channel: { label: "general", telephone: "+1 (203) 413 4880", integration: true },
+    });
+    const web = await h.alpha.accounts.channels.add.mutate({
+      accountId,
+      channel: { label: "service_desk", website: "www.support.best-it.com" },
+    });
+    expect(await h.alpha.accounts.channels.get.query({ accountId, id: phone.id })).toEqual(phone);
+    expect(await h.alpha.accounts.channels.get.query({ accountId, id: web.id })).toEqual(web);
+
+    const noChannel = [{ reason: "not_found", field: "id" }];
+    const noAccount = [{ reason: "not_found", field: "accountId" }];
+    await expectError(h.alpha.accounts.channels.get.query({ accountId, id: randomUUID() }), 404, noChannel);
+    const other = await anAccountId();
+    await expectError(
+      h.alpha.accounts.channels.get.query({ accountId: other, id: phone.id }),
+      404,
+      noChannel,
+    );
+    await expectError(
+      h.alpha.accounts.channels.get.query({ accountId: randomUUID(), id: phone.id }),
+      404,
+      noAccount,
+    );
+    await expectError(h.bravo.accounts.channels.get.query({ accountId, id: phone.id }), 404, noAccount);
+    const theirs = await anAccountId(h.bravo);
+    const theirChannel = await h.bravo.accounts.channels.add.mutate({
+      accountId: theirs,
+      channel: { label: "general", email: "info@best-it.com" },
+    });
+    await expectError(
+      h.alpha.accounts.channels.get.query({ accountId, id: theirChannel.id }),
+      404,
+      noChannel,
+    );
+    await expectError(h.alpha.accounts.channels.get.query({ accountId, id: "68" }), 400, [
+      { reason: "invalid", field: "id" },
+    ]);
+    await h.alpha.accounts.channels.remove.mutate({ accountId, id: web.id });
+    await expectError(h.alpha.accounts.channels.get.query({ accountId, id: web.id }), 404, noChannel);
+  });
+
   it("answers 404 on accountId for an unknown account, and on id for an unknown channel", async () => {
     const accountId = await anAccountId();
-    const channel = await h.alpha.accounts.channels.add.mutate({ accountId, channel: { telephone: "1" } });
+    const channel = await h.alpha.accounts.channels.add.mutate({
+      accountId,
+      channel: { label: "general", telephone: "1" },
+    });
     const unknownAccount = randomUUID();
     const noAccount = [{ reason: "not_found", field: "accountId" }];
     await expectError(h.alpha.accounts.channels.list.query({ accountId: unknownAccount }), 404, noAccount);
     await expectError(
-      h.alpha.accounts.channels.add.mutate({ accountId: unknownAccount, channel: { telephone: "1" } }),
+      h.alpha.accounts.channels.add.mutate({
+        accountId: unknownAccount,
+        channel: { label: "general", telephone: "1" },
+      }),
       404,
       noAccount,
     );
@@ -671,7 +763,10 @@ describe("account channels", () => {
     const theirs = await anAccountId(h.bravo);
     await expectError(h.alpha.accounts.channels.list.query({ accountId: theirs }), 404, noAccount);
     await expectError(
-      h.alpha.accounts.channels.add.mutate({ accountId: theirs, channel: { telephone: "1" } }),
+      h.alpha.accounts.channels.add.mutate({
+        accountId: theirs,
+        channel: { label: "general", telephone: "1" },
+      }),
       404,
       noAccount,
     );
@@ -689,7 +784,10 @@ describe("account permissions", () => {
       reader.accounts.create.mutate({ account: anAccount() }),
       reader.accounts.update.mutate({ id: account.id, account: anAccount() }),
       reader.accounts.delete.mutate({ id: account.id }),
-      reader.accounts.channels.add.mutate({ accountId: account.id, channel: { telephone: "1" } }),
+      reader.accounts.channels.add.mutate({
+        accountId: account.id,
+        channel: { label: "general", telephone: "1" },
+      }),
     ]) {
       await expectError(call, 403, [{ reason: "forbidden", field: null }]);
     }

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { AccountInput, AccountListInput, ChannelInput, ChannelPatchInput } from "@contacts/domain/account";
+import {
+  AccountGetInput,
+  AccountInput,
+  AccountListInput,
+  ChannelInput,
+  ChannelPatchInput,
+} from "@contacts/domain/account";
 import { Id } from "@contacts/domain/common";
 
 import type { EntityManager } from "@mikro-orm/postgresql";
@@ -61,6 +67,13 @@ const channelsRouter = router({
     return { removed };
   }),
 
+  /** One channel of the account (404 on `accountId`, then on `id`, when either is not the tenant's). */
+  get: read
+    .input(z.strictObject({ accountId: Id, id: Id }))
+    .query(async ({ ctx, input }) =>
+      toChannelView(await new AccountService(ctx.em, ctx.principal).getChannel(input.accountId, input.id)),
+    ),
+
   /** Every channel of the account, oldest first. */
   list: read
     .input(z.strictObject({ accountId: Id }))
@@ -76,10 +89,11 @@ export const accountsRouter = router({
       toAccountView(await new AccountService(ctx.em, ctx.principal).create(input.account)),
     ),
 
+  /** By `{ id }` or by `{ type, key }` (Rackspace `customer_accounts/{accountType}/{accountId}`). */
   get: read
-    .input(z.strictObject({ id: Id }))
+    .input(AccountGetInput)
     .query(async ({ ctx, input }) =>
-      toAccountView(await new AccountService(ctx.em, ctx.principal).get(input.id)),
+      toAccountView(await new AccountService(ctx.em, ctx.principal).lookup(input)),
     ),
 
   /** Full replace of type, key, name and parent; a stale `expectedVersion` is a 412. */

@@ -315,6 +315,11 @@ const PERMISSION_MATRIX: {
     call: (c, ids) => c.contacts.get.query({ id: ids.contact }),
   },
   {
+    procedure: "contacts.get",
+    needs: "contacts:read",
+    call: (c) => c.contacts.get.query({ externalId: "matrix-external" }),
+  },
+  {
     procedure: "contacts.update",
     needs: "contacts:write",
     call: (c, ids) => c.contacts.update.mutate({ id: ids.contact, contact: person }),
@@ -350,6 +355,11 @@ const PERMISSION_MATRIX: {
     procedure: "contacts.list",
     needs: "contacts:read",
     call: (c) => c.contacts.list.query({ accountId: randomUUID() }),
+  },
+  {
+    procedure: "contacts.list",
+    needs: "contacts:read",
+    call: (c) => c.contacts.list.query({ account: { type: "CLOUD", key: "matrix" } }),
   },
   {
     procedure: "contacts.descendants",
@@ -414,6 +424,11 @@ const PERMISSION_MATRIX: {
     call: (c) => c.accounts.get.query({ id: randomUUID() }),
   },
   {
+    procedure: "accounts.get",
+    needs: "accounts:read",
+    call: (c) => c.accounts.get.query({ type: "CLOUD", key: "matrix" }),
+  },
+  {
     procedure: "accounts.update",
     needs: "accounts:write",
     call: (c) => c.accounts.update.mutate({ id: randomUUID(), account: someAccount }),
@@ -427,7 +442,11 @@ const PERMISSION_MATRIX: {
   {
     procedure: "accounts.channels.add",
     needs: "accounts:write",
-    call: (c) => c.accounts.channels.add.mutate({ accountId: randomUUID(), channel: { telephone: "1" } }),
+    call: (c) =>
+      c.accounts.channels.add.mutate({
+        accountId: randomUUID(),
+        channel: { label: "general", telephone: "1" },
+      }),
   },
   {
     procedure: "accounts.channels.update",
@@ -448,6 +467,11 @@ const PERMISSION_MATRIX: {
     procedure: "accounts.channels.removeAll",
     needs: "accounts:write",
     call: (c) => c.accounts.channels.removeAll.mutate({ accountId: randomUUID() }),
+  },
+  {
+    procedure: "accounts.channels.get",
+    needs: "accounts:read",
+    call: (c) => c.accounts.channels.get.query({ accountId: randomUUID(), id: randomUUID() }),
   },
   {
     procedure: "accounts.channels.list",
@@ -508,6 +532,8 @@ describe("the permission matrix", () => {
  */
 interface BravoIds {
   contact: string;
+  externalId: string;
+  accountRef: { type: string; key: string };
   delegate: string;
   apiKey: string;
   account: string;
@@ -527,6 +553,11 @@ const BOLA_MATRIX: {
   status?: number;
 }[] = [
   { name: "contacts.get", call: (c, t) => c.contacts.get.query({ id: t.contact }), field: "id" },
+  {
+    name: "contacts.get (their externalId)",
+    call: (c, t) => c.contacts.get.query({ externalId: t.externalId }),
+    field: "externalId",
+  },
   {
     name: "contacts.update",
     call: (c, t) => c.contacts.update.mutate({ id: t.contact, contact: { ...person, notes: "hijacked" } }),
@@ -599,11 +630,21 @@ const BOLA_MATRIX: {
     field: "accountId",
   },
   {
+    name: "contacts.list (their account's type and key)",
+    call: (c, t) => c.contacts.list.query({ account: t.accountRef }),
+    field: "account.key",
+  },
+  {
     name: "contacts.descendants (their account)",
     call: (c, t) => c.contacts.descendants.query({ accountId: t.account }),
     field: "accountId",
   },
   { name: "accounts.get", call: (c, t) => c.accounts.get.query({ id: t.account }), field: "id" },
+  {
+    name: "accounts.get (their type and key)",
+    call: (c, t) => c.accounts.get.query(t.accountRef),
+    field: "key",
+  },
   {
     name: "accounts.update",
     call: (c, t) =>
@@ -640,8 +681,19 @@ const BOLA_MATRIX: {
     field: "accountId",
   },
   {
+    name: "accounts.channels.get",
+    call: (c, t) => c.accounts.channels.get.query({ accountId: t.account, id: t.channel }),
+    field: "accountId",
+  },
+  {
+    name: "accounts.channels.get (their channel on our account)",
+    call: async (c, t) => c.accounts.channels.get.query({ accountId: await ownAccount(c), id: t.channel }),
+    field: "id",
+  },
+  {
     name: "accounts.channels.add",
-    call: (c, t) => c.accounts.channels.add.mutate({ accountId: t.account, channel: { telephone: "1" } }),
+    call: (c, t) =>
+      c.accounts.channels.add.mutate({ accountId: t.account, channel: { label: "general", telephone: "1" } }),
     field: "accountId",
   },
   {
@@ -710,6 +762,7 @@ describe("the BOLA matrix", () => {
         emails: [{ address: "bola@example.com" }],
         portalDelegates: [delegate.id],
         taxId: "555-44-3333",
+        externalId: "bravo-external",
       },
     });
     const key = await h.bravo.admin.apiKeys.create.mutate({ name: "bola", permissions: ["contacts:read"] });
@@ -730,6 +783,8 @@ describe("the BOLA matrix", () => {
     theirs = {
       import: upload.importId,
       contact: contact.id,
+      externalId: "bravo-external",
+      accountRef: { type: account.type, key: account.key },
       delegate: delegate.id,
       apiKey: key.id,
       account: account.id,

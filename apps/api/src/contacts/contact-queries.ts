@@ -120,6 +120,9 @@ function searchConditions(
     startsWith(c, `(lower(c.job_title) collate "C")`, input.jobTitle);
   }
   if (input.role) c.add("c.roles @> array[?]::text[]", input.role);
+  // Index (tenant_id, lower(contact_group), sort_last, id), migration 19.
+  if (input.group)
+    c.add("c.contact_group is not null and lower(c.contact_group) = lower(?::text)", input.group);
   if (input.accountIds) c.add("c.account_id = any(?::uuid[])", arrayLiteral(input.accountIds));
   if (input.accountName) {
     const [low, high] = prefixRange(input.accountName);
@@ -590,7 +593,15 @@ export function searchCursor(
 export function listQuery(tenantId: string, input: ContactListInput): SqlQuery {
   const c = new Conditions();
   c.add("c.tenant_id = ?", tenantId);
-  c.add("c.account_id = ?", input.accountId);
+  // The account by id, or by its type + key (a subquery: the list reads no other table first).
+  if (input.account) {
+    c.add(
+      "c.account_id = (select a.id from accounts a where a.tenant_id = ? and a.type = ? and a.key = ?)",
+      tenantId,
+      input.account.type,
+      input.account.key,
+    );
+  } else c.add("c.account_id = ?", input.accountId ?? null);
   if (input.role) c.add("c.roles @> array[?]::text[]", input.role);
   if (input.username) c.add("lower(c.username) = lower(?)", input.username);
   if (input.emailAddress) c.add("c.email_keys @> jsonb_build_array(lower(?::text))", input.emailAddress);

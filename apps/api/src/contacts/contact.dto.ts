@@ -150,7 +150,8 @@ function contactDocument(row: ContactEntity, taxId: string | null): StoredContac
     linkWorkPhoneToAccount: row.linkWorkPhoneToAccount,
     roles: row.roles,
     emails: row.emails,
-    phones: row.phones,
+    // Phones stored before `mask` existed read as having none.
+    phones: row.phones.map((p) => ({ ...p, mask: p.mask ?? null })),
     addresses: row.addresses,
     preferredPhoneLabel: row.preferredPhoneLabel ?? null,
     preferredAddressLabel: row.preferredAddressLabel ?? null,

@@ -30,6 +30,7 @@ import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ContactDescendantsInput, ContactListInput, ContactSearchInput } from "@contacts/domain/search";
 import { requiresPrimaryAddress } from "@contacts/domain/tenant";
 
+import { AccountService } from "../accounts/account.service.js";
 import type { Principal } from "../auth/principal.js";
 import { recordContactEvent } from "../events/contact-events.js";
 import type { ContactViewer } from "./contact.dto.js";
@@ -137,11 +138,28 @@ export class ContactService {
    * than `get` per call, which matters on the hottest read). Writes use `get`.
    */
   async read(id: string): Promise<ContactEntity> {
+    return this.readOne("c.id = ?", id, "id");
+  }
+
+  /** `contacts.get`: by id or by external id (the input's refinement lets exactly one through). */
+  async lookup(input: { id?: string | undefined; externalId?: string | undefined }): Promise<ContactEntity> {
+    if (input.externalId !== undefined)
+      return this.readOne("c.external_id = ?", input.externalId, "externalId");
+    if (input.id !== undefined) return this.read(input.id);
+    throw ContactsError.notFound("id");
+  }
+
+  /** The one contact of the tenant where `condition` (a fixed SQL text) holds for `value`, or a 404 on `field`. */
+  private async readOne(
+    condition: "c.id = ?" | "c.external_id = ?",
+    value: string,
+    field: string,
+  ): Promise<ContactEntity> {
     const [row] = await this.em.execute<ContactRow[]>(
-      "select c.* from contacts c where c.tenant_id = ? and c.id = ?",
-      [this.tenantId, id],
+      `select c.* from contacts c where c.tenant_id = ? and ${condition}`,
+      [this.tenantId, value],
     );
-    if (!row) throw ContactsError.notFound("id");
+    if (!row) throw ContactsError.notFound(field);
     return this.named(contactFromRow(row));
   }
 
@@ -288,7 +306,13 @@ export class ContactService {
   /** One page of an account's contacts (404 when the account is not the tenant's). */
   async list(input: ContactListInput): Promise<ContactPage> {
     const query = listQuery(this.tenantId, input); // a bad cursor is a 400 before anything is looked up
-    await this.requireAccount(input.accountId);
+    if (input.account) {
+      await new AccountService(this.em, this.principal).getByKey(
+        input.account.type,
+        input.account.key,
+        "account.key",
+      );
+    } else if (input.accountId !== undefined) await this.requireAccount(input.accountId);
     return this.page(query, input.limit, numberCursor(this.tenantId, "list"));
   }
 

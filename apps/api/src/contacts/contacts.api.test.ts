@@ -269,6 +269,206 @@ describe("contacts CRUD over HTTP", () => {
     expect(error.details).toEqual({ referrers: [referrer.id] });
     expect(await h.alpha.contacts.get.query({ id: spouse.id, fields: ["id"] })).toEqual({ id: spouse.id });
   });
+
+  it("refuses to delete a contact that is another contact's portal delegate, naming the referrer", async () => {
+    const delegate = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Dee", lastName: "Legate" },
+    });
+    const managed = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Man", lastName: "Aged", portalDelegates: [delegate.id] },
+    });
+    const error = await rejection(h.alpha.contacts.delete.mutate({ id: delegate.id }));
+    expect([error.status, error.errors, error.details]).toEqual([
+      409,
+      [{ reason: "referenced", field: "id" }],
+      { referrers: [managed.id] },
+    ]);
+    expect((await h.alpha.contacts.get.query({ id: delegate.id })).version).toBe(1);
+    // Once no contact names it as a delegate, it can go.
+    await h.alpha.contacts.patch.mutate({
+      id: managed.id,
+      patch: [{ op: "replace", path: "/portalDelegates", value: [] }],
+    });
+    expect(await h.alpha.contacts.delete.mutate({ id: delegate.id })).toEqual({
+      id: delegate.id,
+      deleted: true,
+    });
+  });
+});
+
+describe("the Rackspace phone mask", () => {
+  it("keeps a phone's display mask through create, get, search, patch and replace; a phone stored without one reads as null", async () => {
+    const phones = [
+      { number: "8374384343", country: "US", mask: "(###)-###-####", label: "work" as const, primary: true },
+      { number: "+44 20 7946 0958", label: "mobile" as const },
+    ];
+    const created = await h.alpha.contacts.create.mutate({
+      contact: {
+        subtype: "person",
+        firstName: "Mike",
+        lastName: `Masked${randomUUID().slice(0, 8)}`,
+        phones,
+      },
+    });
+    expect(created.phones.map((p) => [p.number, p.e164, p.mask])).toEqual([
+      ["8374384343", "+18374384343", "(###)-###-####"],
+      ["+44 20 7946 0958", "+442079460958", null],
+    ]);
+    expect((await h.alpha.contacts.get.query({ id: created.id })).phones).toEqual(created.phones);
+    const found = await h.alpha.contacts.search.query({
+      lastName: created.lastName ?? "",
+      fields: ["phones"],
+    });
+    expect(found.items[0]?.phones).toEqual(created.phones);
+
+    const patched = await h.alpha.contacts.patch.mutate({
+      id: created.id,
+      patch: [
+        { op: "replace", path: "/phones/0/mask", value: "###.###.####" },
+        { op: "add", path: "/phones/1/mask", value: "+## ## #### ####" },
+      ],
+    });
+    expect(patched.phones.map((p) => p.mask)).toEqual(["###.###.####", "+## ## #### ####"]);
+    const bad = await rejection(
+      h.alpha.contacts.patch.mutate({
+        id: created.id,
+        patch: [{ op: "replace", path: "/phones/0/mask", value: "ABC" }],
+      }),
+    );
+    expect([bad.status, bad.errors]).toEqual([400, [{ reason: "invalid", field: "phones.0.mask" }]]);
+
+    const replaced = await h.alpha.contacts.update.mutate({
+      id: created.id,
+      contact: {
+        subtype: "person",
+        firstName: "Mike",
+        lastName: created.lastName,
+        phones: [{ number: "8374384343" }],
+      },
+    });
+    expect(replaced.phones[0]?.mask).toBeNull();
+
+    // A row written before masks existed has no `mask` key in its phones.
+    await h
+      .em()
+      .getConnection()
+      .execute(
+        `update contacts set phones = (select jsonb_agg(p - 'mask') from jsonb_array_elements(phones) p)
+          where tenant_id = 'alpha' and id = ?`,
+        [created.id],
+      );
+    const old = await h.alpha.contacts.get.query({ id: created.id });
+    expect(old.phones).toEqual(replaced.phones);
+  });
+
+  it("rejects a mask that is not a display pattern, naming the phone", async () => {
+    const error = await rejection(
+      h.alpha.contacts.create.mutate({
+        contact: {
+          subtype: "person",
+          firstName: "Bad",
+          lastName: "Mask",
+          phones: [{ number: "1", mask: "(000)" }],
+        },
+      }),
+    );
+    expect([error.status, error.errors]).toEqual([
+      400,
+      [{ reason: "invalid", field: "contact.phones.0.mask" }],
+    ]);
+  });
+});
+
+describe("lookups by external identity", () => {
+  it("gets a contact by externalId, with fields; an unknown or another tenant's external id is 404 on externalId", async () => {
+    const externalId = `crm-${randomUUID()}`;
+    const created = await h.alpha.contacts.create.mutate({ contact: { ...fullContact(), externalId } });
+    expect(await h.alpha.contacts.get.query({ externalId })).toEqual(created);
+    expect(
+      await h.alpha.contacts.get.query({ externalId: ` ${externalId} `, fields: ["externalId"] }),
+    ).toEqual({
+      id: created.id,
+      externalId,
+    });
+    for (const call of [
+      () => h.alpha.contacts.get.query({ externalId: `crm-${randomUUID()}` }),
+      () => h.bravo.contacts.get.query({ externalId }),
+    ]) {
+      const error = await rejection(call());
+      expect([error.status, error.errors]).toEqual([404, [{ reason: "not_found", field: "externalId" }]]);
+    }
+  });
+
+  it("takes exactly one of id and externalId, naming the field", async () => {
+    const c = await h.alpha.contacts.create.mutate({
+      contact: { ...fullContact(), externalId: `crm-${randomUUID()}` },
+    });
+    for (const [input, errors] of [
+      [{}, [{ reason: "required", field: "id" }]],
+      [{ id: c.id, externalId: c.externalId }, [{ reason: "invalid", field: "externalId" }]],
+      [{ externalId: "  " }, [{ reason: "required", field: "externalId" }]],
+      [{ externalId: "x".repeat(256) }, [{ reason: "too_long", field: "externalId" }]],
+    ] as const) {
+      const error = await rejection(h.alpha.contacts.get.query(input as never));
+      expect([error.status, error.errors]).toEqual([400, errors]);
+    }
+  });
+
+  it("lists an account's contacts by the account's type and key as by its id; unknown or another tenant's is 404", async () => {
+    const key = `acct-${randomUUID()}`;
+    const account = await h.alpha.accounts.create.mutate({
+      account: { type: "CLOUD", key, name: "Lookup Co" },
+    });
+    await h.alpha.accounts.create.mutate({ account: { type: "MANAGED", key, name: "Same key, other type" } });
+    const ada = await h.alpha.contacts.create.mutate({
+      contact: {
+        subtype: "person",
+        firstName: "Ada",
+        lastName: "Key",
+        accountId: account.id,
+        roles: ["BILLING"],
+      },
+    });
+    const bob = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Bob", lastName: "Key", accountId: account.id },
+    });
+    const byId = await h.alpha.contacts.list.query({ accountId: account.id });
+    expect(byId.items.map((c) => c.id)).toEqual([ada.id, bob.id]);
+    expect(await h.alpha.contacts.list.query({ account: { type: "CLOUD", key } })).toEqual(byId);
+    const billing = await h.alpha.contacts.list.query({
+      account: { type: "CLOUD", key },
+      role: "BILLING",
+      limit: 1,
+    });
+    expect([billing.items.map((c) => c.id), billing.nextCursor]).toEqual([[ada.id], null]);
+    const first = await h.alpha.contacts.list.query({ account: { type: "CLOUD", key }, limit: 1 });
+    expect(first.items.map((c) => c.id)).toEqual([ada.id]);
+    const second = await h.alpha.contacts.list.query({
+      account: { type: "CLOUD", key },
+      limit: 1,
+      cursor: first.nextCursor,
+    });
+    expect(second.items.map((c) => c.id)).toEqual([bob.id]);
+    expect((await h.alpha.contacts.list.query({ account: { type: "MANAGED", key } })).items).toEqual([]);
+
+    for (const call of [
+      () => h.alpha.contacts.list.query({ account: { type: "CLOUD", key: `none-${randomUUID()}` } }),
+      () => h.alpha.contacts.list.query({ account: { type: "OTHER", key } }),
+      () => h.bravo.contacts.list.query({ account: { type: "CLOUD", key } }),
+    ]) {
+      const error = await rejection(call());
+      expect([error.status, error.errors]).toEqual([404, [{ reason: "not_found", field: "account.key" }]]);
+    }
+    for (const [input, errors] of [
+      [{}, [{ reason: "required", field: "accountId" }]],
+      [{ accountId: account.id, account: { type: "CLOUD", key } }, [{ reason: "invalid", field: "account" }]],
+      [{ account: { type: "CLOUD" } }, [{ reason: "required", field: "account.key" }]],
+      [{ account: { type: "cloud", key } }, [{ reason: "invalid", field: "account.type" }]],
+    ] as const) {
+      const error = await rejection(h.alpha.contacts.list.query(input as never));
+      expect([error.status, error.errors]).toEqual([400, errors]);
+    }
+  });
 });
 
 describe("bad input is a 400 naming the field and changes nothing", () => {

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { ContactField, ContactInput, ContactReplaceInput, EmailAddress } from "@contacts/domain/contact";
+import { ContactInput, ContactReplaceInput, EmailAddress } from "@contacts/domain/contact";
 import { Id } from "@contacts/domain/common";
+import { ContactsError } from "@contacts/domain/errors";
 import { OnDuplicate } from "@contacts/domain/duplicates";
 import { MergePreference } from "@contacts/domain/merge";
 import { JsonPatch } from "@contacts/domain/patch";
@@ -8,13 +9,17 @@ import { ContactChangesInput, ContactHistoryInput } from "@contacts/domain/event
 
 import { contactChanges, contactHistory } from "../events/contact-events.js";
 import { procedureWith, requireForInput, router } from "../trpc/init.js";
-import { ContactDescendantsInput, ContactListInput, ContactSearchInput } from "@contacts/domain/search";
+import {
+  ContactDescendantsInput,
+  ContactGetInput,
+  ContactListInput,
+  ContactSearchInput,
+} from "@contacts/domain/search";
 import { ContactService } from "./contact.service.js";
 
 const ExpectedVersion = z.number().int().min(1).optional();
 /** At most this many contacts merge into one target in one call. */
 const MERGE_SOURCES = 10;
-const Fields = z.array(ContactField).min(1).max(ContactField.options.length).optional();
 
 export const contactsRouter = router({
   /** `onDuplicate: "reject"`: 409 `duplicate` (with the matches' ids and confidences) when one matches. */
@@ -27,17 +32,11 @@ export const contactsRouter = router({
       return ctx.viewer.showAll(row);
     }),
 
+  /** By `{ id }` or by `{ externalId }` (one contact per tenant holds an external id). */
   get: procedureWith("contacts:read")
-    .input(
-      z.strictObject({
-        id: Id,
-        fields: Fields,
-        /** Accepted for compatibility; every read is consistent. */
-        consistentRead: z.boolean().optional(),
-      }),
-    )
+    .input(ContactGetInput)
     .query(async ({ ctx, input }) => {
-      const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).read(input.id);
+      const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).lookup(input);
       return ctx.viewer.show(row, input.fields);
     }),
 
@@ -155,7 +154,10 @@ export const contactsRouter = router({
       ),
     ),
 
-  /** The social profile for an email: the configured provider (offline default: the tenant's own data). */
+  /**
+   * The social profile for an email: the configured provider (offline default: the tenant's own
+   * data); 404 on `emailAddress` when no contact holds it and the provider knows nothing of it.
+   */
   socialProfile: procedureWith("contacts:read")
     .input(z.strictObject({ emailAddress: EmailAddress }))
     .query(async ({ ctx, input }) => {
@@ -163,10 +165,12 @@ export const contactsRouter = router({
         input.emailAddress,
         1,
       );
-      return ctx.services.socialProfiles.lookup(
+      const profile = await ctx.services.socialProfiles.lookup(
         input.emailAddress,
         known ? { id: known.id, social: known.social } : null,
       );
+      if (!profile) throw ContactsError.notFound("emailAddress");
+      return profile;
     }),
 
   /** One contact's change events, oldest first (readable after the contact is deleted). */

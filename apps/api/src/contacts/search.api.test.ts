@@ -62,6 +62,7 @@ beforeAll(async () => {
           nickname: "Countess",
           jobTitle: "Analyst",
           username: "ada",
+          group: "Founders",
           emails: [{ address: "Ada@Example.com" }, { address: "countess@engines.org" }],
           addresses: [address("London", "Greater London", "GB")],
         }),
@@ -73,6 +74,7 @@ beforeAll(async () => {
           roles: ["TECHNICAL", "BILLING"],
           jobTitle: "Admiral",
           username: "grace",
+          group: "FOUNDERS",
           emails: [{ address: "grace@navy.mil" }],
           addresses: [address("Arlington", "VA", "US"), address("New York", "NY", "US")],
         }),
@@ -84,6 +86,7 @@ beforeAll(async () => {
           roles: ["TECHNICAL"],
           jobTitle: "Analyst",
           nickname: "Prof",
+          group: "founders-emeritus",
           emails: [{ address: "alan@bletchley.uk" }],
           addresses: [address("Manchester", "Greater Manchester", "GB")],
         }),
@@ -152,6 +155,7 @@ describe("contacts.search filters", () => {
     ["city of any address", { city: "new york" }, ["grace", "ken"]],
     ["state", { state: "greater manchester" }, ["alan"]],
     ["country", { country: "gb" }, ["ada", "alan"]],
+    ["group, the whole value, any case", { group: "founders" }, ["ada", "grace"]],
   ] as const)("%s", async (_name, filter, expected) => {
     const input: Record<string, unknown> = { ...filter };
     if ("ids" in filter) input.ids = [contacts.ada, contacts.alan];
@@ -161,6 +165,11 @@ describe("contacts.search filters", () => {
 
   it("combines filters with AND", async () => {
     expect(await found({ role: "TECHNICAL", jobTitle: "ana", country: "GB" })).toEqual(["alan"]);
+    expect(await found({ group: " Founders ", role: "TECHNICAL" })).toEqual(["grace"]);
+    expect(await found({ group: "founders", q: "lovelace" })).toEqual(["ada"]);
+    expect(
+      await found({ group: "founders-emeritus", sort: { field: "createdAt", direction: "desc" } }),
+    ).toEqual(["alan"]);
     expect(await found({ role: "TECHNICAL", city: "london" })).toEqual([]);
   });
 
@@ -221,6 +230,7 @@ describe("contacts.search filters", () => {
         roles: ["PRIMARY"],
         accountId: ids.root,
         username: "ada",
+        group: "Founders",
         emails: [{ address: "Ada@Example.com" }, { address: "countess@engines.org" }],
         addresses: [address("London", "Greater London", "GB")],
       }),
@@ -268,6 +278,32 @@ describe("contacts.search filters", () => {
       { accountName: "acme" },
     ]) {
       expect((await found(input)).filter((name) => name.startsWith("foreign:"))).toEqual([]);
+    }
+  });
+});
+
+describe("the group filter", () => {
+  it("pages a group in every sort, each member once, and never another tenant's", async () => {
+    for (const field of ["lastName", "firstName", "createdAt", "updatedAt"] as const) {
+      const seen: string[] = [];
+      for await (const c of iterate(h.alpha.contacts.search, {
+        group: "FOUNDERS",
+        limit: 1,
+        sort: { field },
+      }))
+        seen.push(c.id);
+      expect(seen.sort()).toEqual([contacts.ada, contacts.grace].sort());
+    }
+  });
+
+  it("is a group's value as a contact holds one: 2 to 50 characters, 400 naming `group` otherwise", async () => {
+    for (const [group, reason] of [
+      ["x", "too_short"],
+      ["x".repeat(51), "too_long"],
+      [42, "invalid"],
+    ] as const) {
+      const error = await rejection(h.alpha.contacts.search.query({ group } as never));
+      expect([error.status, error.errors]).toEqual([400, [{ reason, field: "group" }]]);
     }
   });
 });

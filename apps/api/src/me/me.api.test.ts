@@ -4,13 +4,36 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContactsClient } from "@contacts/client/client";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
 
+import { gravatarUrl, offlineSocialProfiles } from "../social/social-profile.js";
+import type { SocialProfileProvider } from "../social/social-profile.js";
 import { rejection, startHarness } from "../testing/harness.js";
 import type { Harness } from "../testing/harness.js";
 
 let h: Harness;
 
+/** An enrichment service that knows addresses at `enriched.example`, and the tenant's data otherwise. */
+const enrichingProvider: SocialProfileProvider = {
+  async lookup(emailAddress, known) {
+    if (!emailAddress.toLowerCase().endsWith("@enriched.example"))
+      return offlineSocialProfiles.lookup(emailAddress, known);
+    return {
+      emailAddress: emailAddress.toLowerCase(),
+      gravatarUrl: gravatarUrl(emailAddress),
+      contactId: known?.id ?? null,
+      social: known?.social ?? {
+        website: null,
+        linkedin: "found-by-provider",
+        twitter: null,
+        facebook: null,
+        instagram: null,
+      },
+      source: "enrichment",
+    };
+  },
+};
+
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ socialProfiles: enrichingProvider });
 });
 
 afterAll(async () => {
@@ -323,29 +346,38 @@ describe("contacts.socialProfile", () => {
     });
   });
 
-  it("answers no contact and no social links for an unknown email, with its Gravatar URL", async () => {
-    const email = newEmail("Unknown");
+  it("answers 404 on emailAddress for an address no contact holds and the provider does not know", async () => {
+    const error = await rejection(
+      h.alpha.contacts.socialProfile.query({ emailAddress: newEmail("Unknown") }),
+    );
+    expect([error.status, error.errors]).toEqual([404, [{ reason: "not_found", field: "emailAddress" }]]);
+  });
+
+  it("answers what the provider knows of an address no contact holds", async () => {
+    const email = `Nobody.${randomUUID().slice(0, 8)}@enriched.example`;
     expect(await h.alpha.contacts.socialProfile.query({ emailAddress: email })).toEqual({
       emailAddress: email.toLowerCase(),
       gravatarUrl: expectedGravatar(email),
       contactId: null,
-      social: null,
-      source: "offline",
+      social: {
+        website: null,
+        linkedin: "found-by-provider",
+        twitter: null,
+        facebook: null,
+        instagram: null,
+      },
+      source: "enrichment",
     });
   });
 
-  it("does not show another tenant's contact", async () => {
+  it("does not show another tenant's contact: 404 in the other tenant", async () => {
     const email = newEmail("Alpha.Only");
     await h.alpha.contacts.create.mutate({
       contact: { ...person, emails: [{ address: email, label: "work", primary: true }], social },
     });
-    expect(await h.bravo.contacts.socialProfile.query({ emailAddress: email })).toEqual({
-      emailAddress: email.toLowerCase(),
-      gravatarUrl: expectedGravatar(email),
-      contactId: null,
-      social: null,
-      source: "offline",
-    });
+    const error = await rejection(h.bravo.contacts.socialProfile.query({ emailAddress: email }));
+    expect([error.status, error.errors]).toEqual([404, [{ reason: "not_found", field: "emailAddress" }]]);
+    expect((await h.alpha.contacts.socialProfile.query({ emailAddress: email })).source).toBe("offline");
   });
 
   it("answers 403 without contacts:read", async () => {

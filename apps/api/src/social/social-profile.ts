@@ -26,7 +26,12 @@ export interface KnownContact {
  * that calls an enrichment service implements the same interface and is passed to the server.
  */
 export interface SocialProfileProvider {
-  lookup(emailAddress: string, known: KnownContact | null): Promise<SocialProfile>;
+  /**
+   * The profile of an address, or null when the provider knows nothing of it: with no contact of the
+   * tenant holding it either, `contacts.socialProfile` is then a 404 (the rolodex's "social profile
+   * was not found").
+   */
+  lookup(emailAddress: string, known: KnownContact | null): Promise<SocialProfile | null>;
 }
 
 /** Gravatar's address for an email: SHA-256 of the trimmed, lower-cased address. */
@@ -35,14 +40,18 @@ export function gravatarUrl(emailAddress: string): string {
   return `https://www.gravatar.com/avatar/${hash}?d=404`;
 }
 
-/** The offline default: the tenant's own social fields for the address, plus its Gravatar URL. */
+/**
+ * The offline default: the tenant's own social fields for the address, plus its Gravatar URL; it
+ * knows nothing of an address no contact of the tenant holds.
+ */
 export const offlineSocialProfiles: SocialProfileProvider = {
   lookup(emailAddress, known) {
+    if (!known) return Promise.resolve(null);
     return Promise.resolve({
       emailAddress: normalizeEmail(emailAddress),
       gravatarUrl: gravatarUrl(emailAddress),
-      contactId: known?.id ?? null,
-      social: known?.social ?? null,
+      contactId: known.id,
+      social: known.social,
       source: "offline",
     });
   },

@@ -22,6 +22,7 @@ import { createLogger } from "../logger.js";
 import { startServer } from "../server.js";
 import type { RunningServer } from "../server.js";
 import type { UploadLimits } from "../services.js";
+import type { SocialProfileProvider } from "../social/social-profile.js";
 import { createTenantWithKey } from "../tenants/tenant.service.js";
 
 /** A running API on a fresh database, with two tenants and helpers to make clients. */
@@ -73,6 +74,8 @@ export async function startHarness(
     http?: { headersTimeoutMs?: number; requestTimeoutMs?: number };
     importLimits?: Partial<ImportLimits>;
     uploadLimits?: Partial<UploadLimits>;
+    /** The social profile provider (default: the offline one). */
+    socialProfiles?: SocialProfileProvider;
     /** Start the pg-boss queue import jobs are sent to (off by default: it adds a second or so). */
     jobQueue?: boolean;
   } = {},
@@ -107,6 +110,7 @@ export async function startHarness(
     ...(options.jobQueue ? { jobQueueUrl: db.url } : {}),
     importLimits: options.importLimits,
     uploadLimits: options.uploadLimits,
+    ...(options.socialProfiles ? { socialProfiles: options.socialProfiles } : {}),
   });
   const em = () => owner.em.fork();
   const tenant = async (id: string) =>

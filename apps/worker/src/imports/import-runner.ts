@@ -323,13 +323,18 @@ function canonical(value: unknown): string {
 /**
  * A field as compared to decide whether a record changes a contact: a phone is the same number when
  * its E.164 form is (an export writes `+12125550100` for a number typed `+1 212 555 0100`, and
- * importing the export back must not count as a change); everything else as stored.
+ * importing the export back must not count as a change), and its display `mask` is left out (a CSV
+ * carries none, so a record whose phones are otherwise the same keeps the stored masks); everything
+ * else as stored.
  */
 function comparable(key: ContactKey, value: unknown): string {
   if (key !== "phones" || !Array.isArray(value)) return canonical(value ?? null);
   const phones = value as ContactData["phones"];
   return canonical(
-    phones.map(({ number, e164, valid: _valid, ...rest }) => ({ ...rest, number: e164 ?? number })),
+    phones.map(({ number, e164, valid: _valid, mask: _mask, ...rest }) => ({
+      ...rest,
+      number: e164 ?? number,
+    })),
   );
 }
 
