@@ -752,11 +752,15 @@ describe("free text through the postings (one term, last-name order)", () => {
     expect(await ids("aardvark")).toEqual([first?.id]);
     expect((await ids("word")).slice(0, 1)).toEqual([first?.id]); // "aardvark" now sorts first
     // Many contacts deleted in one statement (as when a tenant goes) take their entries with them.
-    await h
+    // (The contact deleted above may be one of the 50 numbers: count what this statement deleted.)
+    const deleted = await h
       .em()
       .getConnection()
-      .execute("delete from contacts where tenant_id = 'postings' and number between 900 and 949");
-    expect(await everyPage({ q: "word", limit: 1000 })).toHaveLength(TOTAL - 51);
+      .execute<{ id: string }[]>(
+        "delete from contacts where tenant_id = 'postings' and number between 900 and 949 returning id",
+      );
+    expect(deleted.length).toBeGreaterThanOrEqual(49);
+    expect(await everyPage({ q: "word", limit: 1000 })).toHaveLength(TOTAL - 1 - deleted.length);
     await expectPostingsOfContacts("postings");
   });
 
