@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -103,4 +103,47 @@ describe("npm start on an empty machine", () => {
     });
     await stop(api.child);
   }, 120_000);
+});
+
+describe("the contacts command on a fresh clone", () => {
+  const clientDir = path.join(repoRoot, "packages/client");
+  const manifest = JSON.parse(fs.readFileSync(path.join(clientDir, "package.json"), "utf8")) as {
+    bin: Record<string, string>;
+  };
+  const bin = manifest.bin.contacts ?? "";
+
+  it("is a committed file, so `npm install` links it before anything is built", () => {
+    // npm links a bin only when its target exists at install time; dist/ is built later.
+    const tracked = spawnSync("git", ["ls-files", "--error-unmatch", bin], {
+      cwd: clientDir,
+      encoding: "utf8",
+    });
+    expect(tracked.status, `${bin} is not tracked by git`).toBe(0);
+    expect(fs.realpathSync(path.join(repoRoot, "node_modules/.bin/contacts"))).toBe(
+      fs.realpathSync(path.join(clientDir, bin)),
+    );
+  });
+
+  it("runs the built CLI as the README says (`npx contacts ...`)", () => {
+    const run = spawnSync("npx", ["contacts", "--help"], { cwd: repoRoot, encoding: "utf8" });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain("Usage: contacts");
+    expect(run.stdout).toContain("import");
+  });
+
+  it("says how to build it, and exits non-zero, when the CLI is not built", () => {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "contacts-bin-"));
+    try {
+      fs.mkdirSync(path.join(copy, path.dirname(bin)), { recursive: true });
+      fs.copyFileSync(path.join(clientDir, bin), path.join(copy, bin)); // no dist/ beside it
+      const run = spawnSync(process.execPath, [path.join(copy, bin), "--help"], { encoding: "utf8" });
+      expect(run.status).toBe(1);
+      expect(run.stdout).toBe("");
+      expect(run.stderr).toContain("not built");
+      expect(run.stderr).toContain("npm run build");
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  });
 });
