@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dbEnv } from "@contacts/db/env";
+import { DB_ENV_NAMES, configuredNames, dbEnv } from "@contacts/db/env";
 import { loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
 import { DEFAULT_EVENT_RETENTION_DAYS } from "@contacts/db/event-retention";
 
@@ -48,6 +48,9 @@ const Env = z.object({
   /** An upload still arriving after this many seconds is 408 and stores nothing. */
   IMPORT_UPLOAD_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
 });
+
+/** Which documented variables are set (names only): logged at start. */
+export const configuredVariables = configuredNames([...DB_ENV_NAMES, ...Object.keys(Env.shape)]);
 
 /** The API's settings, read from the environment once, here and nowhere else. */
 export const env = Env.parse(process.env);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dbEnv } from "@contacts/db/env";
+import { DB_ENV_NAMES, configuredNames, dbEnv } from "@contacts/db/env";
 import { loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
 
 const Env = z.object({
@@ -28,6 +28,9 @@ const Env = z.object({
   /** A running import with no progress for this long is taken to have lost its worker, in seconds. */
   IMPORT_STALE_SECONDS: z.coerce.number().min(0.1).default(120),
 });
+
+/** Which documented variables are set (names only): logged at start. */
+export const configuredVariables = configuredNames([...DB_ENV_NAMES, ...Object.keys(Env.shape)]);
 
 /** The worker's settings, read from the environment once, here and nowhere else. */
 export const env = Env.parse(process.env);

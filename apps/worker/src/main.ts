@@ -1,10 +1,18 @@
 import { openDatabase } from "@contacts/db/database";
+import { onStopSignal } from "@contacts/db/shutdown";
+import { developmentKeyringRefusal } from "@contacts/db/crypto/keyring";
 import { pino } from "pino";
 
-import { env, loadKeyring } from "./env.js";
+import { configuredVariables, env, loadKeyring } from "./env.js";
 import { startWorker } from "./worker.js";
 
 const log = pino({ level: env.LOG_LEVEL, base: { service: "contacts-worker" } });
+log.info({ configured: configuredVariables }, "configuration");
+const refusal = developmentKeyringRefusal(process.env);
+if (refusal) {
+  log.fatal(refusal);
+  process.exit(1);
+}
 
 const database = await openDatabase();
 const worker = await startWorker({
@@ -26,7 +34,7 @@ async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, "worker shutting down");
   await worker.stop();
   await database.server?.stop();
+  log.info("worker stopped");
   process.exit(0);
 }
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+onStopSignal((signal) => void shutdown(signal));

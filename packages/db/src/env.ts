@@ -18,3 +18,24 @@ export const dbEnv = {
   /** Log every SQL statement (development only). */
   debugSql: process.env.DEBUG_SQL === "1",
 } as const;
+
+/**
+ * The environment variables the database package, the keyring and the start-up checks read (the apps
+ * add their own). Apps log which of them are set, by name only.
+ */
+export const DB_ENV_NAMES = [
+  "DATABASE_URL",
+  "DATABASE_APP_URL",
+  "CONTACTS_DATA_DIR",
+  "DEBUG_SQL",
+  "TAX_ID_KEYS",
+  "TAX_ID_CURRENT_KEY",
+  "TAX_ID_INDEX_KEY",
+  "ALLOW_DEVELOPMENT_TAX_ID_KEYS",
+  "NODE_ENV",
+] as const;
+
+/** Which of `names` are set (non-empty) in `env`: names only, never values. */
+export function configuredNames(names: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  return names.filter((name) => Boolean(env[name]?.trim()));
+}

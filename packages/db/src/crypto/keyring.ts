@@ -108,6 +108,28 @@ export function loadTaxIdKeyring(options: { env: NodeJS.ProcessEnv; dataDir: str
 }
 
 /**
+ * Development keys (generated into the data folder) are for the embedded database. With
+ * `NODE_ENV=production` or a `DATABASE_URL` (a server other than the embedded one) and no
+ * `TAX_ID_KEYS`, an app refuses to start unless `ALLOW_DEVELOPMENT_TAX_ID_KEYS=1`: production tax IDs
+ * would otherwise be encrypted with keys lying next to the data. Returns the refusal (naming
+ * variables, never values), or null.
+ */
+export function developmentKeyringRefusal(env: NodeJS.ProcessEnv): string | null {
+  if (envValue(env, "TAX_ID_KEYS") || envValue(env, "ALLOW_DEVELOPMENT_TAX_ID_KEYS") === "1") return null;
+  const why =
+    envValue(env, "NODE_ENV") === "production"
+      ? "NODE_ENV is production"
+      : envValue(env, "DATABASE_URL")
+        ? "DATABASE_URL names a server other than the embedded one"
+        : null;
+  if (!why) return null;
+  return (
+    `TAX_ID_KEYS is not set and ${why}: refusing to encrypt tax IDs with the data folder's development keys. ` +
+    "Set TAX_ID_KEYS and TAX_ID_INDEX_KEY, or ALLOW_DEVELOPMENT_TAX_ID_KEYS=1 to use the development keys anyway."
+  );
+}
+
+/**
  * Development rotation: adds a random key with the next `dev-N` id, makes it current and keeps the
  * old keys (values encrypted under them must stay readable until they are re-encrypted). Running
  * processes keep their loaded keyring until restarted. Not safe against two concurrent rotations.
