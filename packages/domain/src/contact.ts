@@ -444,6 +444,7 @@ export type Phone = ContactData["phones"][number];
 export function followAccountPhone(data: ContactData, accountPhone: string | null): ContactData {
   if (!data.linkWorkPhoneToAccount || !data.accountId || !accountPhone) return data;
   const work = data.phones.filter((p) => p.label === "work");
+  const only: Phone | undefined = work.length === 1 ? work[0] : undefined;
   const n = normalizePhone(accountPhone, { region: defaultPhoneRegion(data.addresses) });
   const phone: Phone = {
     number: n.number,
@@ -453,9 +454,9 @@ export function followAccountPhone(data: ContactData, accountPhone: string | nul
     extension: n.extension,
     label: "work",
     primary: work.some((p) => p.primary),
-    smsVerified: work.length === 1 && work[0]?.number === n.number ? (work[0]?.smsVerified ?? false) : false,
+    smsVerified: only?.number === n.number ? only.smsVerified : false,
     // How the work phone was shown stays (a display pattern, not part of the number).
-    mask: work.length === 1 ? (work[0]?.mask ?? null) : null,
+    mask: only?.mask ?? null,
   };
   if (work.length === 1 && JSON.stringify(work[0]) === JSON.stringify(phone)) return data;
   const first = data.phones.findIndex((p) => p.label === "work");
@@ -517,6 +518,9 @@ export type ContactServerFields = z.infer<typeof ContactServerFields>;
  * `preferred_phone_number`, `preferred_address`, `organization_name`, `contact_roles`). They are not
  * stored and not in change events; sending one is 400 `server_managed`, like the server's own fields.
  */
+// A type, not an interface: a Contact must stay assignable to JSON value types (an interface has
+// no implicit index signature).
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions
 export type ContactComputedFields = {
   /** First and last name (a company: its name). */
   name: string | null;
@@ -605,9 +609,11 @@ export function computeContactFields(
 export function withoutComputedFields<T extends Partial<Contact>>(
   contact: T,
 ): Omit<T, keyof ContactComputedFields> {
-  const copy: Partial<Contact> = { ...contact };
-  for (const field of CONTACT_COMPUTED_FIELDS) delete copy[field];
-  return copy as Omit<T, keyof ContactComputedFields>;
+  const computed = new Set<string>(CONTACT_COMPUTED_FIELDS);
+  return Object.fromEntries(Object.entries(contact).filter(([key]) => !computed.has(key))) as Omit<
+    T,
+    keyof ContactComputedFields
+  >;
 }
 
 /** Every top-level field of a contact document, in output order. */

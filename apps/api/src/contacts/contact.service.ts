@@ -572,7 +572,7 @@ export class ContactService {
         ...new Set([...target.mergedIds, ...sources.flatMap((r) => [r.id, ...r.mergedIds])]),
       ];
       if (input.dryRun) {
-        await this.viewer.loadNames(tx, [{ ...target, ...parsed.data } as ContactEntity]);
+        await this.viewer.loadNames(tx, [{ ...target, ...parsed.data }]);
         return { target: this.viewer.showPreview(target, parsed.data, mergedIds), conflicts, dryRun: true };
       }
 
