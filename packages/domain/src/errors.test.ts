@@ -212,12 +212,14 @@ describe("ErrorReason and ErrorKind", () => {
       UNAUTHORIZED: 401,
       FORBIDDEN: 403,
       NOT_FOUND: 404,
+      TIMEOUT: 408,
       CONFLICT: 409,
       PRECONDITION_FAILED: 412,
       PAYLOAD_TOO_LARGE: 413,
       UNPROCESSABLE_CONTENT: 422,
       TOO_MANY_REQUESTS: 429,
       INTERNAL_SERVER_ERROR: 500,
+      SERVICE_UNAVAILABLE: 503,
     });
   });
 });
