@@ -23,6 +23,7 @@ import { Migration20261123000014PlacePostings } from "./migrations/Migration2026
 import { Migration20261123000015LastBulkImport } from "./migrations/Migration20261123000015_last_bulk_import.js";
 import { Migration20261123000018ImportIgnoredColumns } from "./migrations/Migration20261123000018_import_ignored_columns.js";
 import { Migration20261123000020RolodexFields } from "./migrations/Migration20261123000020_rolodex_fields.js";
+import { Migration20261123000021AccountAddress } from "./migrations/Migration20261123000021_account_address.js";
 import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
 import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
 
@@ -62,6 +63,7 @@ export const migrations = [
     class: Migration20261123000018ImportIgnoredColumns,
   },
   { name: "Migration20261123000020_rolodex_fields", class: Migration20261123000020RolodexFields },
+  { name: "Migration20261123000021_account_address", class: Migration20261123000021AccountAddress },
 ];
 
 export interface OrmOptions {

@@ -1,7 +1,8 @@
 import { z } from "zod";
 
-import { Id, PageInput } from "./common.js";
+import { Id, PageInput, optionalText } from "./common.js";
 import type { Audit } from "./common.js";
+import { CONTACT_LIMITS } from "./contact.js";
 import { isValidEmail } from "./email.js";
 import { ErrorReason } from "./errors.js";
 
@@ -14,12 +15,30 @@ export const AccountType = z
   .regex(/^[A-Z][A-Z0-9_]*$/, "upper-case letters, digits and underscores");
 export type AccountType = z.infer<typeof AccountType>;
 
+/**
+ * The account's (organization's) postal address, the one contacts linked to it take as their work
+ * address (`linkWorkAddressToAccount`); the limits of a contact's address.
+ */
+export const AccountAddress = z.strictObject({
+  line1: optionalText(CONTACT_LIMITS.text),
+  line2: optionalText(CONTACT_LIMITS.text),
+  city: optionalText(CONTACT_LIMITS.name),
+  state: optionalText(CONTACT_LIMITS.name),
+  postalCode: optionalText(20),
+  country: optionalText(CONTACT_LIMITS.name),
+});
+export type AccountAddress = z.output<typeof AccountAddress>;
+
 export const AccountInput = z.strictObject({
   type: AccountType,
   /** The external account number, unique per type within a tenant. */
   key: z.string().trim().min(1).max(100),
   name: z.string().trim().min(1).max(255),
   parentId: Id.nullish().transform((v) => v ?? null),
+  /** Null (or absent, or holding no line at all): the account has no address. */
+  address: AccountAddress.nullish().transform((v) =>
+    v && Object.values(v).some((x) => x !== null) ? v : null,
+  ),
 });
 export type AccountInput = z.input<typeof AccountInput>;
 export type Account = z.output<typeof AccountInput> & { id: string } & {

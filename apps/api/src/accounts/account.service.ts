@@ -7,6 +7,7 @@ import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { patchChannel } from "@contacts/domain/account";
 import type {
   Account,
+  AccountAddress,
   AccountListInput,
   Channel,
   ChannelLabel,
@@ -27,6 +28,8 @@ export interface AccountData {
   key: string;
   name: string;
   parentId: string | null;
+  /** The address contacts linked to the account follow; null when it has none. */
+  address: AccountAddress | null;
 }
 
 /** A validated channel (what ChannelInput parses to). */
@@ -52,6 +55,7 @@ export function toAccountView(row: AccountEntity): Account {
     key: row.key,
     name: row.name,
     parentId: row.parentId ?? null,
+    address: row.address ?? null,
     version: row.version,
     createdAt: row.createdAt.toISOString(),
     createdBy: row.createdBy,
@@ -122,7 +126,7 @@ export class AccountService {
     return row;
   }
 
-  /** Full replace of type, key, name and parent; the version goes up by one. */
+  /** Full replace of type, key, name, parent and address; the version goes up by one. */
   async replace(id: string, expectedVersion: number | undefined, data: AccountData): Promise<AccountEntity> {
     const row = await this.get(id);
     checkVersion(row, expectedVersion);

@@ -688,6 +688,117 @@ describe("rolodex fields (seed 004)", () => {
     expect((await admin.contacts.get.query({ id: linked.id })).version).toBe(replaced.version);
   });
 
+  it("keeps a linked contact's work address on the account's address, following account updates", async () => {
+    const admin = h.client(await h.keyWith("alpha", ALL_PERMISSIONS));
+    const office = { line1: "1 Main St", city: "Austin", state: "TX", postalCode: "78701", country: "US" };
+    const accountDoc = { type: "CLOUD", key: `addr-${randomUUID()}`, name: "Addresses Inc" };
+    const account = await admin.accounts.create.mutate({ account: { ...accountDoc, address: office } });
+    expect(account.address).toEqual({ ...office, line2: null });
+    expect((await admin.accounts.get.query({ id: account.id })).address).toEqual({ ...office, line2: null });
+    const base = { ...person, accountId: account.id };
+    const ownAddresses = [
+      { line1: "9 Home Rd", city: "Boston", label: "home" as const },
+      { line1: "5 Old Office", city: "Dallas", label: "work" as const, primary: true },
+    ];
+    const linked = await admin.contacts.create.mutate({
+      contact: { ...base, linkWorkAddressToAccount: true, addresses: ownAddresses },
+    });
+    const unlinked = await admin.contacts.create.mutate({ contact: { ...base, addresses: ownAddresses } });
+    const locked = await admin.contacts.create.mutate({
+      contact: { ...base, linkWorkAddressToAccount: true, locked: true, addresses: ownAddresses },
+    });
+    const places = (c: {
+      addresses?: { line1: string | null; city: string | null; label: string; primary: boolean }[];
+    }) => (c.addresses ?? []).map((a) => [a.label, a.line1, a.city, a.primary]);
+    expect(places(linked)).toEqual([
+      ["home", "9 Home Rd", "Boston", false],
+      ["work", "1 Main St", "Austin", true],
+    ]);
+    expect(linked.addresses[1]).toMatchObject({ ...office, line2: null, seasonalStart: null });
+    expect(linked.preferredAddress?.city).toBe("Austin");
+    expect(places(unlinked)[1]).toEqual(["work", "5 Old Office", "Dallas", true]);
+
+    // The account's address changes: the linked contact follows (one updated event), the others do not.
+    await admin.accounts.update.mutate({
+      id: account.id,
+      account: { ...accountDoc, address: { ...office, line1: "2 New Ave", city: "Houston" } },
+    });
+    const followed = await admin.contacts.get.query({ id: linked.id });
+    expect([places(followed)[1], followed.version]).toEqual([["work", "2 New Ave", "Houston", true], 2]);
+    const events = await admin.contacts.history.query({ id: linked.id });
+    expect(events.items).toHaveLength(2);
+    expect(events.items.at(-1)?.patch).toContainEqual({
+      op: "replace",
+      path: "/addresses/1/city",
+      value: "Houston",
+    });
+    expect((await admin.contacts.get.query({ id: unlinked.id })).version).toBe(1);
+    // A locked contact took the account's address when created, and keeps it.
+    const stillLocked = await admin.contacts.get.query({ id: locked.id });
+    expect([places(stillLocked)[1], stillLocked.version]).toEqual([["work", "1 Main St", "Austin", true], 1]);
+    // An account update that leaves the address as it was changes no contact.
+    await admin.accounts.update.mutate({
+      id: account.id,
+      account: {
+        ...accountDoc,
+        name: "Renamed",
+        address: { ...office, line1: "2 New Ave", city: "Houston" },
+      },
+    });
+    expect((await admin.contacts.get.query({ id: linked.id })).version).toBe(2);
+
+    // A linked contact's own replace or patch cannot set another work address while the account has one.
+    const replaced = await admin.contacts.update.mutate({
+      id: linked.id,
+      contact: {
+        ...base,
+        linkWorkAddressToAccount: true,
+        addresses: [{ line1: "7 Elsewhere", city: "Reno", label: "work" }],
+      },
+    });
+    expect(places(replaced)).toEqual([["work", "2 New Ave", "Houston", false]]);
+    const patched = await admin.contacts.patch.mutate({
+      id: linked.id,
+      patch: [{ op: "replace", path: "/addresses/0/city", value: "Reno" }],
+    });
+    expect(places(patched)).toEqual([["work", "2 New Ave", "Houston", false]]);
+    // Linking by patch takes the account's address at once.
+    const late = await admin.contacts.patch.mutate({
+      id: unlinked.id,
+      patch: [{ op: "replace", path: "/linkWorkAddressToAccount", value: true }],
+    });
+    expect(places(late)[1]).toEqual(["work", "2 New Ave", "Houston", true]);
+    // Without an address on the account the contact keeps the work address it has.
+    await admin.accounts.update.mutate({ id: account.id, account: { ...accountDoc, address: null } });
+    expect((await admin.accounts.get.query({ id: account.id })).address).toBeNull();
+    const kept = await admin.contacts.get.query({ id: linked.id });
+    expect([places(kept), kept.version]).toEqual([
+      [["work", "2 New Ave", "Houston", false]],
+      patched.version,
+    ]);
+  });
+
+  it("validates an account's address, each error naming its field", async () => {
+    const admin = h.client(await h.keyWith("alpha", ALL_PERMISSIONS));
+    const account = { type: "CLOUD", key: `addr-${randomUUID()}`, name: "Bad Address" };
+    expect(
+      await errorsOf(
+        admin.accounts.create.mutate({
+          account: {
+            ...account,
+            address: { line1: "x".repeat(256), postalCode: "1".repeat(21), label: "work" } as never,
+          },
+        }),
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        { reason: "too_long", field: "account.address.line1" },
+        { reason: "too_long", field: "account.address.postalCode" },
+        { reason: "unknown_field", field: "account.address.label" },
+      ]),
+    );
+  });
+
   it("refuses the computed fields on create, replace and patch as server_managed, changing nothing", async () => {
     const created = await h.alpha.contacts.create.mutate({ contact: person });
     expect(
