@@ -3,6 +3,8 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { withoutComputedFields } from "@contacts/domain/contact";
+import { applyJsonPatch } from "@contacts/domain/patch";
+import type { JsonValue } from "@contacts/domain/patch";
 import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 import type { ContactInput } from "@contacts/domain/contact";
 
@@ -504,6 +506,87 @@ describe("rolodex fields (seed 004)", () => {
     // The created event carries the new fields too (the feed rebuilds the stored document).
     const history = await h.alpha.contacts.history.query({ id: created.id });
     expect((history.items[0]?.patch?.[0] as { value?: unknown } | undefined)?.value).toMatchObject(stored);
+  });
+
+  it("clears them with JSON Patch remove, and refuses bad values sent by patch, naming each field and changing nothing", async () => {
+    const created = await h.alpha.contacts.create.mutate({
+      contact: {
+        ...person,
+        salutation: "Dear Ada",
+        imageUrl: "https://img.example.com/ada.png",
+        linkWorkAddressToAccount: true,
+        linkWorkPhoneToAccount: true,
+        communicationPreferences: ["newsletter", "events"],
+        communicationPreferencesLastConfirmed: "2024-03-01T09:00:00Z",
+        dateProfileLastUpdated: "2024-03-02T09:30:00Z",
+      },
+    });
+    const soon = new Date(Date.now() + 86_400_000).toISOString();
+    expect(
+      await errorsOf(
+        h.alpha.contacts.patch.mutate({
+          id: created.id,
+          patch: [
+            { op: "replace", path: "/salutation", value: "x".repeat(101) },
+            { op: "replace", path: "/imageUrl", value: "ftp://img.example.com/a.png" },
+            { op: "replace", path: "/linkWorkPhoneToAccount", value: "no" },
+            { op: "add", path: "/communicationPreferences/-", value: "events" },
+            { op: "replace", path: "/communicationPreferencesLastConfirmed", value: "2024-13-01" },
+          ],
+        }),
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        { reason: "too_long", field: "salutation" },
+        { reason: "invalid", field: "imageUrl" },
+        { reason: "invalid", field: "linkWorkPhoneToAccount" },
+        { reason: "duplicate", field: "communicationPreferences" },
+        { reason: "invalid", field: "communicationPreferencesLastConfirmed" },
+      ]),
+    );
+    // The rules across fields run once each field is well formed (as on create).
+    expect(
+      await errorsOf(
+        h.alpha.contacts.patch.mutate({
+          id: created.id,
+          patch: [{ op: "replace", path: "/dateProfileLastUpdated", value: soon }],
+        }),
+      ),
+    ).toEqual([{ reason: "invalid", field: "dateProfileLastUpdated" }]);
+    expect(await h.alpha.contacts.get.query({ id: created.id })).toEqual(created);
+
+    const cleared = await h.alpha.contacts.patch.mutate({
+      id: created.id,
+      patch: [
+        { op: "remove", path: "/salutation" },
+        { op: "remove", path: "/imageUrl" },
+        { op: "remove", path: "/linkWorkAddressToAccount" },
+        { op: "remove", path: "/linkWorkPhoneToAccount" },
+        { op: "remove", path: "/communicationPreferences/0" },
+        { op: "remove", path: "/communicationPreferencesLastConfirmed" },
+        { op: "remove", path: "/dateProfileLastUpdated" },
+      ],
+    });
+    const after = {
+      salutation: null,
+      imageUrl: null,
+      linkWorkAddressToAccount: false,
+      linkWorkPhoneToAccount: false,
+      communicationPreferences: ["events"],
+      communicationPreferencesLastConfirmed: null,
+      dateProfileLastUpdated: null,
+    };
+    expect(cleared).toMatchObject({ ...after, version: 2 });
+    expect(await h.alpha.contacts.get.query({ id: created.id })).toEqual(cleared);
+    // The updated event says exactly that (the feed rebuilds the stored document).
+    const history = await h.alpha.contacts.history.query({ id: created.id });
+    let document: JsonValue = {};
+    for (const event of history.items) {
+      const applied = applyJsonPatch(document, event.patch);
+      if (!applied.ok) throw new Error(`event ${String(event.seq)} does not apply`);
+      document = applied.document;
+    }
+    expect(document).toEqual(withoutComputedFields(cleared));
   });
 
   it("validates them, each error naming its field", async () => {

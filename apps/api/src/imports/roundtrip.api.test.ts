@@ -458,6 +458,43 @@ describe("the rolodex fields in the CSV layout", () => {
     expect(document).toEqual(withoutComputedFields(got));
   });
 
+  it("clears each stored field whose cell is emptied in an edited export", async () => {
+    const created = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Ada", lastName: "Blanked", externalId: "rxb-1", ...rolodex },
+    });
+    const exported = await text(await exportContacts(api, { lastName: "Blanked" }));
+    const [header, record] = rows(exported);
+    const blanked = [
+      "Salutation",
+      "Image URL",
+      "Link Work Address To Account",
+      "Link Work Phone To Account",
+      "Communication Preferences",
+      "Communication Preferences Last Confirmed",
+      "Date Profile Last Updated",
+    ].map((name) => header?.indexOf(name) ?? -1);
+    expect(blanked).not.toContain(-1);
+    const edited = [header ?? [], (record ?? []).map((v, i) => (blanked.includes(i) ? "" : v))]
+      .map((cells) => cells.map((v) => `"${v.replace(/"/g, '""')}"`).join(","))
+      .join("\n");
+    const done = await completed(
+      (await uploadImport(api, new TextEncoder().encode(edited), { mode: "upsert", fileName: "rxb.csv" }))
+        .importId,
+    );
+    expect(done.counts).toMatchObject({ updated: 1, failed: 0 });
+    const got = await h.alpha.contacts.get.query({ id: created.id });
+    expect(got).toMatchObject({
+      salutation: null,
+      imageUrl: null,
+      linkWorkAddressToAccount: false,
+      linkWorkPhoneToAccount: false,
+      communicationPreferences: [],
+      communicationPreferencesLastConfirmed: null,
+      dateProfileLastUpdated: null,
+      version: 2,
+    });
+  });
+
   it("reads the rolodex's own headers (Salutation is the salutation, not the prefix) and reports bad values by column", async () => {
     const lines = [
       "External ID,First Name,Last Name,Salutation,image_url,link_work_phone_number_to_organization,communication_preferences,date_profile_last_updated",
