@@ -151,11 +151,26 @@ describe("ChannelInput", () => {
 describe("AccountInput", () => {
   const account: AccountInput = { type: "CLOUD", key: "123456", name: "Acme Cloud" };
 
-  it("parses an account, trimming text and defaulting parentId to null", () => {
+  it("parses an account, trimming text and defaulting parentId and address to null", () => {
     expect(AccountInput.parse({ type: " CLOUD ", key: " 123456 ", name: " Acme Cloud " })).toEqual({
       ...account,
       parentId: null,
+      address: null,
     });
+  });
+
+  it("keeps an address, trimmed, with absent lines null; one holding no line at all is null", () => {
+    expect(
+      AccountInput.parse({ ...account, address: { line1: " 1 Main St ", city: "Austin" } }).address,
+    ).toEqual({
+      line1: "1 Main St",
+      line2: null,
+      city: "Austin",
+      state: null,
+      postalCode: null,
+      country: null,
+    });
+    expect(AccountInput.parse({ ...account, address: { line1: " ", city: null } }).address).toBeNull();
   });
 
   it("keeps a parent id", () => {

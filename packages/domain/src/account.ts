@@ -1,7 +1,8 @@
 import { z } from "zod";
 
-import { exactlyOneIdentity, Id, PageInput } from "./common.js";
+import { exactlyOneIdentity, Id, optionalText, PageInput } from "./common.js";
 import type { Audit } from "./common.js";
+import { CONTACT_LIMITS } from "./contact.js";
 import { isValidEmail } from "./email.js";
 import { ErrorReason } from "./errors.js";
 
@@ -21,12 +22,29 @@ export type AccountKey = z.infer<typeof AccountKey>;
 /** An account named by its external identity (Rackspace `customer_accounts/{accountType}/{accountId}`). */
 export const AccountRef = z.strictObject({ type: AccountType, key: AccountKey });
 export type AccountRef = z.infer<typeof AccountRef>;
+/**
+ * The account's (organization's) postal address, the one contacts linked to it take as their work
+ * address (`linkWorkAddressToAccount`); the limits of a contact's address.
+ */
+export const AccountAddress = z.strictObject({
+  line1: optionalText(CONTACT_LIMITS.text),
+  line2: optionalText(CONTACT_LIMITS.text),
+  city: optionalText(CONTACT_LIMITS.name),
+  state: optionalText(CONTACT_LIMITS.name),
+  postalCode: optionalText(20),
+  country: optionalText(CONTACT_LIMITS.name),
+});
+export type AccountAddress = z.output<typeof AccountAddress>;
 
 export const AccountInput = z.strictObject({
   type: AccountType,
   key: AccountKey,
   name: z.string().trim().min(1).max(255),
   parentId: Id.nullish().transform((v) => v ?? null),
+  /** Null (or absent, or holding no line at all): the account has no address. */
+  address: AccountAddress.nullish().transform((v) =>
+    v && Object.values(v).some((x) => x !== null) ? v : null,
+  ),
 });
 export type AccountInput = z.input<typeof AccountInput>;
 export type Account = z.output<typeof AccountInput> & { id: string } & {

@@ -10,6 +10,7 @@ import {
   ContactInput,
   ContactReplaceInput,
   ContactServerFields,
+  followAccountAddress,
   projectContact,
 } from "./contact.js";
 import type { Contact, ContactData } from "./contact.js";
@@ -1040,5 +1041,51 @@ describe("ContactField and projectContact", () => {
     const before = structuredClone(contact);
     projectContact(contact, ["firstName"]);
     expect(contact).toEqual(before);
+  });
+});
+
+describe("followAccountAddress", () => {
+  const office = {
+    line1: "1 Main St",
+    line2: null,
+    city: "Austin",
+    state: "TX",
+    postalCode: "78701",
+    country: "US",
+  };
+  const linked = (addresses: unknown[]) =>
+    ContactInput.parse({
+      subtype: "company",
+      companyName: "Acme",
+      accountId: "6f0c1c8e-3f57-4b4e-9d3a-0b8a7f1d2c01",
+      linkWorkAddressToAccount: true,
+      addresses,
+    });
+
+  it("replaces the work addresses with the account's, in the first one's place, primary if one was", () => {
+    const data = linked([
+      { city: "Boston", label: "home" },
+      { city: "Dallas", label: "work", primary: true, seasonalStart: "06-01" },
+      { city: "Reno", label: "work" },
+    ]);
+    expect(followAccountAddress(data, office).addresses).toEqual([
+      { ...data.addresses[0] },
+      { ...office, label: "work", primary: true, seasonalStart: null, seasonalEnd: null },
+    ]);
+  });
+
+  it("leaves the contact as it is (the same object) when unlinked, without an address, already following, or full", () => {
+    const data = linked([{ city: "Boston", label: "home" }]);
+    expect(followAccountAddress({ ...data, linkWorkAddressToAccount: false }, office).addresses).toHaveLength(
+      1,
+    );
+    expect(followAccountAddress({ ...data, accountId: null }, office).addresses).toHaveLength(1);
+    expect(followAccountAddress(data, null)).toBe(data);
+    const followed = followAccountAddress(data, office);
+    expect(followAccountAddress(followed, office)).toBe(followed);
+    const full = linked(
+      Array.from({ length: CONTACT_LIMITS.addresses }, () => ({ city: "Boston", label: "home" })),
+    );
+    expect(followAccountAddress(full, office)).toBe(full);
   });
 });

@@ -213,7 +213,7 @@ function contactShape(taxId: typeof TaxId) {
     username: optionalText(CONTACT_LIMITS.name),
     group: ContactGroup.nullish().transform((v) => v ?? null),
     accountId: Id.nullish().transform((v) => v ?? null),
-    /** Rolodex `link_work_address_to_organization`: stored only (accounts hold no address; see the README). */
+    /** Rolodex `link_work_address_to_organization`: the work address follows the account's address. */
     linkWorkAddressToAccount: z.boolean().default(false),
     /** Rolodex `link_work_phone_number_to_organization`: the work phone follows the account's general telephone. */
     linkWorkPhoneToAccount: z.boolean().default(false),
@@ -464,6 +464,48 @@ export function followAccountPhone(data: ContactData, accountPhone: string | nul
   if (first < 0 && others.length >= CONTACT_LIMITS.phones) return data;
   const at = first < 0 ? others.length : data.phones.slice(0, first).filter((p) => p.label !== "work").length;
   return { ...data, phones: [...others.slice(0, at), phone, ...others.slice(at)] };
+}
+
+/** An account's postal address as a linked contact follows it (`AccountAddress` in account.ts). */
+export type AccountPostalAddress = Pick<
+  Address,
+  "line1" | "line2" | "city" | "state" | "postalCode" | "country"
+>;
+
+/**
+ * A contact linked to its account's address (`linkWorkAddressToAccount`, with an account): its work
+ * addresses become one, the account's address (labelled `work`, primary if a replaced one was, no
+ * seasonal dates, in the place of the first). Unchanged (the same object) when not linked, when the
+ * account has no address (the contact keeps the work address it had), or when the work address is
+ * already it.
+ */
+export function followAccountAddress(
+  data: ContactData,
+  accountAddress: AccountPostalAddress | null,
+): ContactData {
+  if (!data.linkWorkAddressToAccount || !data.accountId || !accountAddress) return data;
+  const work = data.addresses.filter((a) => a.label === "work");
+  const address: Address = {
+    line1: accountAddress.line1 ?? null,
+    line2: accountAddress.line2 ?? null,
+    city: accountAddress.city ?? null,
+    state: accountAddress.state ?? null,
+    postalCode: accountAddress.postalCode ?? null,
+    country: accountAddress.country ?? null,
+    label: "work",
+    primary: work.some((a) => a.primary),
+    seasonalStart: null,
+    seasonalEnd: null,
+  };
+  const keys = Object.keys(address) as (keyof Address)[];
+  const same = work.length === 1 && keys.every((k) => (work[0]?.[k] ?? null) === address[k]);
+  if (same) return data;
+  const first = data.addresses.findIndex((a) => a.label === "work");
+  const others = data.addresses.filter((a) => a.label !== "work");
+  if (first < 0 && others.length >= CONTACT_LIMITS.addresses) return data;
+  const at =
+    first < 0 ? others.length : data.addresses.slice(0, first).filter((a) => a.label !== "work").length;
+  return { ...data, addresses: [...others.slice(0, at), address, ...others.slice(at)] };
 }
 
 /** What a primary address needs when the tenant requires one (`settings.validation.requirePrimaryAddress`). */

@@ -8,6 +8,7 @@ import { patchChannel } from "@contacts/domain/account";
 import type {
   Account,
   AccountGetInput,
+  AccountAddress,
   AccountListInput,
   Channel,
   ChannelLabel,
@@ -28,6 +29,8 @@ export interface AccountData {
   key: string;
   name: string;
   parentId: string | null;
+  /** The address contacts linked to the account follow; null when it has none. */
+  address: AccountAddress | null;
 }
 
 /** A validated channel (what ChannelInput parses to). */
@@ -53,6 +56,7 @@ export function toAccountView(row: AccountEntity): Account {
     key: row.key,
     name: row.name,
     parentId: row.parentId ?? null,
+    address: row.address ?? null,
     version: row.version,
     createdAt: row.createdAt.toISOString(),
     createdBy: row.createdBy,
@@ -137,7 +141,7 @@ export class AccountService {
     return row;
   }
 
-  /** Full replace of type, key, name and parent; the version goes up by one. */
+  /** Full replace of type, key, name, parent and address; the version goes up by one. */
   async replace(id: string, expectedVersion: number | undefined, data: AccountData): Promise<AccountEntity> {
     const row = await this.get(id);
     checkVersion(row, expectedVersion);

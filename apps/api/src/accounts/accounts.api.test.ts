@@ -56,6 +56,7 @@ describe("accounts CRUD", () => {
       key: "123456",
       name: "Acme Cloud",
       parentId: null,
+      address: null,
       version: 1,
       createdAt: expect.any(String) as unknown,
       createdBy: expect.stringMatching(/^apikey:/) as unknown,

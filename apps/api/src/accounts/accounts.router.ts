@@ -21,7 +21,6 @@ const ExpectedVersion = z.number().int().min(1).optional();
 const read = procedureWith("accounts:read");
 const write = procedureWith("accounts:write");
 
-/** The contact channels of one account (`accountId`); an unknown account is a 404 on `accountId`. */
 /**
  * After a channel change, in the same transaction: contacts linked to the account's phone follow it
  * (`linkWorkPhoneToAccount`).
@@ -33,6 +32,7 @@ async function followAccountPhone(
   await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).followAccountPhone(accountId);
 }
 
+/** The contact channels of one account (`accountId`); an unknown account is a 404 on `accountId`. */
 const channelsRouter = router({
   add: write
     .input(z.strictObject({ accountId: Id, channel: ChannelInput }))
@@ -96,18 +96,21 @@ export const accountsRouter = router({
       toAccountView(await new AccountService(ctx.em, ctx.principal).lookup(input)),
     ),
 
-  /** Full replace of type, key, name and parent; a stale `expectedVersion` is a 412. */
+  /**
+   * Full replace of type, key, name, parent and address; a stale `expectedVersion` is a 412. Contacts
+   * linked to the account's address follow it in the same transaction (`linkWorkAddressToAccount`).
+   */
   update: write
     .input(z.strictObject({ id: Id, expectedVersion: ExpectedVersion, account: AccountInput }))
-    .mutation(async ({ ctx, input }) =>
-      toAccountView(
-        await new AccountService(ctx.em, ctx.principal).replace(
-          input.id,
-          input.expectedVersion,
-          input.account,
-        ),
-      ),
-    ),
+    .mutation(async ({ ctx, input }) => {
+      const row = await new AccountService(ctx.em, ctx.principal).replace(
+        input.id,
+        input.expectedVersion,
+        input.account,
+      );
+      await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).followAccountAddress(input.id);
+      return toAccountView(row);
+    }),
 
   /** Refused (409 `referenced`, with counts) while contacts or child accounts point at the account. */
   delete: write

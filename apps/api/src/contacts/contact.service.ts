@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 
 import { LockMode } from "@mikro-orm/postgresql";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { ACCOUNT_ADDRESSES_SQL } from "@contacts/db/account-address";
 import { ACCOUNT_PHONES_SQL } from "@contacts/db/account-phone";
 import { AccountEntity } from "@contacts/db/entities/account.entity";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
@@ -9,10 +10,11 @@ import { RoleEntity } from "@contacts/db/entities/role.entity";
 import {
   ContactInput,
   ContactReplaceInput,
+  followAccountAddress,
   followAccountPhone,
   primaryAddressErrors,
 } from "@contacts/domain/contact";
-import type { Contact, ContactData } from "@contacts/domain/contact";
+import type { AccountPostalAddress, Contact, ContactData } from "@contacts/domain/contact";
 import { duplicateKeys, matchKeyList, scoreMatch } from "@contacts/domain/duplicates";
 import type { DuplicateMatch, OnDuplicate } from "@contacts/domain/duplicates";
 import {
@@ -189,7 +191,7 @@ export class ContactService {
       if (options.userId) data = await this.linkUser(tx, data, options.userId);
       await this.checkReferences(tx, data, null);
       await this.checkExternalId(tx, data, null);
-      data = followAccountPhone(data, await this.accountPhone(tx, data));
+      data = await this.followAccount(tx, data);
       // The number comes from the tenant row, which orders the tenant's creates: checking for
       // duplicates after it (each statement reads what has committed) sees a concurrent create of
       // the same person, so two of them cannot both pass `reject`.
@@ -438,7 +440,7 @@ export class ContactService {
     const taxId = this.resolveTaxId(row, data.taxId);
     await this.checkReferences(tx, data, row.id);
     await this.checkExternalId(tx, data, row.id);
-    data = followAccountPhone(data, await this.accountPhone(tx, data));
+    data = await this.followAccount(tx, data);
     const { taxId: _sent, ...fields } = data;
     const taxIdColumns = taxId === this.viewer.taxIdOf(row) ? {} : this.encryptTaxId(row.id, taxId);
     tx.assign(row, {
@@ -733,6 +735,46 @@ export class ContactService {
         message: "masked value does not match the stored tax ID",
       },
     ]);
+  }
+
+  /** A contact linked to its account's address or phone, with the account's (the same object when unchanged). */
+  private async followAccount(em: EntityManager, data: ContactData): Promise<ContactData> {
+    const addressed = followAccountAddress(data, await this.accountAddress(em, data));
+    return followAccountPhone(addressed, await this.accountPhone(em, addressed));
+  }
+
+  /** The address a contact linked to its account's address follows (null: none, or not linked). */
+  private async accountAddress(em: EntityManager, data: ContactData): Promise<AccountPostalAddress | null> {
+    if (!data.linkWorkAddressToAccount || !data.accountId) return null;
+    const [account] = await em.execute<{ address: AccountPostalAddress }[]>(ACCOUNT_ADDRESSES_SQL, [
+      this.tenantId,
+      arrayLiteral([data.accountId]),
+    ]);
+    return account?.address ?? null;
+  }
+
+  /**
+   * After a change to an account's address: every unlocked contact of the account linked to it takes
+   * the account's address as its work address, through the writer (one `updated` event each). A
+   * locked contact keeps its address. Answers how many changed.
+   */
+  async followAccountAddress(accountId: string): Promise<number> {
+    return this.em.transactional(async (tx) => {
+      const rows = await tx.find(
+        ContactEntity,
+        { tenantId: this.tenantId, accountId, linkWorkAddressToAccount: true, locked: false },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
+      );
+      let changed = 0;
+      for (const row of rows) {
+        const data = this.viewer.dataOf(row);
+        const next = followAccountAddress(data, await this.accountAddress(tx, data));
+        if (next === data) continue;
+        await this.write(tx, row, next);
+        changed++;
+      }
+      return changed;
+    });
   }
 
   /**

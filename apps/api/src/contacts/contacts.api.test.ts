@@ -3,6 +3,8 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { withoutComputedFields } from "@contacts/domain/contact";
+import { applyJsonPatch } from "@contacts/domain/patch";
+import type { JsonValue } from "@contacts/domain/patch";
 import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 import type { ContactInput } from "@contacts/domain/contact";
 
@@ -706,6 +708,87 @@ describe("rolodex fields (seed 004)", () => {
     expect((history.items[0]?.patch?.[0] as { value?: unknown } | undefined)?.value).toMatchObject(stored);
   });
 
+  it("clears them with JSON Patch remove, and refuses bad values sent by patch, naming each field and changing nothing", async () => {
+    const created = await h.alpha.contacts.create.mutate({
+      contact: {
+        ...person,
+        salutation: "Dear Ada",
+        imageUrl: "https://img.example.com/ada.png",
+        linkWorkAddressToAccount: true,
+        linkWorkPhoneToAccount: true,
+        communicationPreferences: ["newsletter", "events"],
+        communicationPreferencesLastConfirmed: "2024-03-01T09:00:00Z",
+        dateProfileLastUpdated: "2024-03-02T09:30:00Z",
+      },
+    });
+    const soon = new Date(Date.now() + 86_400_000).toISOString();
+    expect(
+      await errorsOf(
+        h.alpha.contacts.patch.mutate({
+          id: created.id,
+          patch: [
+            { op: "replace", path: "/salutation", value: "x".repeat(101) },
+            { op: "replace", path: "/imageUrl", value: "ftp://img.example.com/a.png" },
+            { op: "replace", path: "/linkWorkPhoneToAccount", value: "no" },
+            { op: "add", path: "/communicationPreferences/-", value: "events" },
+            { op: "replace", path: "/communicationPreferencesLastConfirmed", value: "2024-13-01" },
+          ],
+        }),
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        { reason: "too_long", field: "salutation" },
+        { reason: "invalid", field: "imageUrl" },
+        { reason: "invalid", field: "linkWorkPhoneToAccount" },
+        { reason: "duplicate", field: "communicationPreferences" },
+        { reason: "invalid", field: "communicationPreferencesLastConfirmed" },
+      ]),
+    );
+    // The rules across fields run once each field is well formed (as on create).
+    expect(
+      await errorsOf(
+        h.alpha.contacts.patch.mutate({
+          id: created.id,
+          patch: [{ op: "replace", path: "/dateProfileLastUpdated", value: soon }],
+        }),
+      ),
+    ).toEqual([{ reason: "invalid", field: "dateProfileLastUpdated" }]);
+    expect(await h.alpha.contacts.get.query({ id: created.id })).toEqual(created);
+
+    const cleared = await h.alpha.contacts.patch.mutate({
+      id: created.id,
+      patch: [
+        { op: "remove", path: "/salutation" },
+        { op: "remove", path: "/imageUrl" },
+        { op: "remove", path: "/linkWorkAddressToAccount" },
+        { op: "remove", path: "/linkWorkPhoneToAccount" },
+        { op: "remove", path: "/communicationPreferences/0" },
+        { op: "remove", path: "/communicationPreferencesLastConfirmed" },
+        { op: "remove", path: "/dateProfileLastUpdated" },
+      ],
+    });
+    const after = {
+      salutation: null,
+      imageUrl: null,
+      linkWorkAddressToAccount: false,
+      linkWorkPhoneToAccount: false,
+      communicationPreferences: ["events"],
+      communicationPreferencesLastConfirmed: null,
+      dateProfileLastUpdated: null,
+    };
+    expect(cleared).toMatchObject({ ...after, version: 2 });
+    expect(await h.alpha.contacts.get.query({ id: created.id })).toEqual(cleared);
+    // The updated event says exactly that (the feed rebuilds the stored document).
+    const history = await h.alpha.contacts.history.query({ id: created.id });
+    let document: JsonValue = {};
+    for (const event of history.items) {
+      const applied = applyJsonPatch(document, event.patch);
+      if (!applied.ok) throw new Error(`event ${String(event.seq)} does not apply`);
+      document = applied.document;
+    }
+    expect(document).toEqual(withoutComputedFields(cleared));
+  });
+
   it("validates them, each error naming its field", async () => {
     const soon = new Date(Date.now() + 86_400_000).toISOString();
     expect(
@@ -886,6 +969,117 @@ describe("rolodex fields (seed 004)", () => {
     // Without a telephone on the account the contact keeps the work phone it has.
     await admin.accounts.channels.remove.mutate({ accountId: account.id, id: channel.id });
     expect((await admin.contacts.get.query({ id: linked.id })).version).toBe(replaced.version);
+  });
+
+  it("keeps a linked contact's work address on the account's address, following account updates", async () => {
+    const admin = h.client(await h.keyWith("alpha", ALL_PERMISSIONS));
+    const office = { line1: "1 Main St", city: "Austin", state: "TX", postalCode: "78701", country: "US" };
+    const accountDoc = { type: "CLOUD", key: `addr-${randomUUID()}`, name: "Addresses Inc" };
+    const account = await admin.accounts.create.mutate({ account: { ...accountDoc, address: office } });
+    expect(account.address).toEqual({ ...office, line2: null });
+    expect((await admin.accounts.get.query({ id: account.id })).address).toEqual({ ...office, line2: null });
+    const base = { ...person, accountId: account.id };
+    const ownAddresses = [
+      { line1: "9 Home Rd", city: "Boston", label: "home" as const },
+      { line1: "5 Old Office", city: "Dallas", label: "work" as const, primary: true },
+    ];
+    const linked = await admin.contacts.create.mutate({
+      contact: { ...base, linkWorkAddressToAccount: true, addresses: ownAddresses },
+    });
+    const unlinked = await admin.contacts.create.mutate({ contact: { ...base, addresses: ownAddresses } });
+    const locked = await admin.contacts.create.mutate({
+      contact: { ...base, linkWorkAddressToAccount: true, locked: true, addresses: ownAddresses },
+    });
+    const places = (c: {
+      addresses?: { line1: string | null; city: string | null; label: string; primary: boolean }[];
+    }) => (c.addresses ?? []).map((a) => [a.label, a.line1, a.city, a.primary]);
+    expect(places(linked)).toEqual([
+      ["home", "9 Home Rd", "Boston", false],
+      ["work", "1 Main St", "Austin", true],
+    ]);
+    expect(linked.addresses[1]).toMatchObject({ ...office, line2: null, seasonalStart: null });
+    expect(linked.preferredAddress?.city).toBe("Austin");
+    expect(places(unlinked)[1]).toEqual(["work", "5 Old Office", "Dallas", true]);
+
+    // The account's address changes: the linked contact follows (one updated event), the others do not.
+    await admin.accounts.update.mutate({
+      id: account.id,
+      account: { ...accountDoc, address: { ...office, line1: "2 New Ave", city: "Houston" } },
+    });
+    const followed = await admin.contacts.get.query({ id: linked.id });
+    expect([places(followed)[1], followed.version]).toEqual([["work", "2 New Ave", "Houston", true], 2]);
+    const events = await admin.contacts.history.query({ id: linked.id });
+    expect(events.items).toHaveLength(2);
+    expect(events.items.at(-1)?.patch).toContainEqual({
+      op: "replace",
+      path: "/addresses/1/city",
+      value: "Houston",
+    });
+    expect((await admin.contacts.get.query({ id: unlinked.id })).version).toBe(1);
+    // A locked contact took the account's address when created, and keeps it.
+    const stillLocked = await admin.contacts.get.query({ id: locked.id });
+    expect([places(stillLocked)[1], stillLocked.version]).toEqual([["work", "1 Main St", "Austin", true], 1]);
+    // An account update that leaves the address as it was changes no contact.
+    await admin.accounts.update.mutate({
+      id: account.id,
+      account: {
+        ...accountDoc,
+        name: "Renamed",
+        address: { ...office, line1: "2 New Ave", city: "Houston" },
+      },
+    });
+    expect((await admin.contacts.get.query({ id: linked.id })).version).toBe(2);
+
+    // A linked contact's own replace or patch cannot set another work address while the account has one.
+    const replaced = await admin.contacts.update.mutate({
+      id: linked.id,
+      contact: {
+        ...base,
+        linkWorkAddressToAccount: true,
+        addresses: [{ line1: "7 Elsewhere", city: "Reno", label: "work" }],
+      },
+    });
+    expect(places(replaced)).toEqual([["work", "2 New Ave", "Houston", false]]);
+    const patched = await admin.contacts.patch.mutate({
+      id: linked.id,
+      patch: [{ op: "replace", path: "/addresses/0/city", value: "Reno" }],
+    });
+    expect(places(patched)).toEqual([["work", "2 New Ave", "Houston", false]]);
+    // Linking by patch takes the account's address at once.
+    const late = await admin.contacts.patch.mutate({
+      id: unlinked.id,
+      patch: [{ op: "replace", path: "/linkWorkAddressToAccount", value: true }],
+    });
+    expect(places(late)[1]).toEqual(["work", "2 New Ave", "Houston", true]);
+    // Without an address on the account the contact keeps the work address it has.
+    await admin.accounts.update.mutate({ id: account.id, account: { ...accountDoc, address: null } });
+    expect((await admin.accounts.get.query({ id: account.id })).address).toBeNull();
+    const kept = await admin.contacts.get.query({ id: linked.id });
+    expect([places(kept), kept.version]).toEqual([
+      [["work", "2 New Ave", "Houston", false]],
+      patched.version,
+    ]);
+  });
+
+  it("validates an account's address, each error naming its field", async () => {
+    const admin = h.client(await h.keyWith("alpha", ALL_PERMISSIONS));
+    const account = { type: "CLOUD", key: `addr-${randomUUID()}`, name: "Bad Address" };
+    expect(
+      await errorsOf(
+        admin.accounts.create.mutate({
+          account: {
+            ...account,
+            address: { line1: "x".repeat(256), postalCode: "1".repeat(21), label: "work" } as never,
+          },
+        }),
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        { reason: "too_long", field: "account.address.line1" },
+        { reason: "too_long", field: "account.address.postalCode" },
+        { reason: "unknown_field", field: "account.address.label" },
+      ]),
+    );
   });
 
   it("refuses the computed fields on create, replace and patch as server_managed, changing nothing", async () => {

@@ -458,6 +458,43 @@ describe("the rolodex fields in the CSV layout", () => {
     expect(document).toEqual(withoutComputedFields(got));
   });
 
+  it("clears each stored field whose cell is emptied in an edited export", async () => {
+    const created = await h.alpha.contacts.create.mutate({
+      contact: { subtype: "person", firstName: "Ada", lastName: "Blanked", externalId: "rxb-1", ...rolodex },
+    });
+    const exported = await text(await exportContacts(api, { lastName: "Blanked" }));
+    const [header, record] = rows(exported);
+    const blanked = [
+      "Salutation",
+      "Image URL",
+      "Link Work Address To Account",
+      "Link Work Phone To Account",
+      "Communication Preferences",
+      "Communication Preferences Last Confirmed",
+      "Date Profile Last Updated",
+    ].map((name) => header?.indexOf(name) ?? -1);
+    expect(blanked).not.toContain(-1);
+    const edited = [header ?? [], (record ?? []).map((v, i) => (blanked.includes(i) ? "" : v))]
+      .map((cells) => cells.map((v) => `"${v.replace(/"/g, '""')}"`).join(","))
+      .join("\n");
+    const done = await completed(
+      (await uploadImport(api, new TextEncoder().encode(edited), { mode: "upsert", fileName: "rxb.csv" }))
+        .importId,
+    );
+    expect(done.counts).toMatchObject({ updated: 1, failed: 0 });
+    const got = await h.alpha.contacts.get.query({ id: created.id });
+    expect(got).toMatchObject({
+      salutation: null,
+      imageUrl: null,
+      linkWorkAddressToAccount: false,
+      linkWorkPhoneToAccount: false,
+      communicationPreferences: [],
+      communicationPreferencesLastConfirmed: null,
+      dateProfileLastUpdated: null,
+      version: 2,
+    });
+  });
+
   it("reads the rolodex's own headers (Salutation is the salutation, not the prefix) and reports bad values by column", async () => {
     const lines = [
       "External ID,First Name,Last Name,Salutation,image_url,link_work_phone_number_to_organization,communication_preferences,date_profile_last_updated",
@@ -545,6 +582,93 @@ describe("imports and linkWorkPhoneToAccount", () => {
       "Older",
       [["work", "+1 512 555 0100", true]],
     ]);
+    let document: JsonValue = {};
+    for (const event of (await h.alpha.contacts.history.query({ id: stored.id })).items) {
+      const applied = applyJsonPatch(document, event.patch);
+      if (!applied.ok) throw new Error(`event ${String(event.seq)} does not apply`);
+      document = applied.document;
+    }
+    expect(document).toEqual(withoutComputedFields(after));
+  });
+});
+
+describe("imports and linkWorkAddressToAccount", () => {
+  it("gives new and updated linked contacts the account's address as their work address", async () => {
+    const account = await h.alpha.accounts.create.mutate({
+      account: { type: "CLOUD", key: "link-address", name: "Linked Addresses" },
+    });
+    // Linked, while the account has no address yet: the contact keeps its own work address.
+    const stored = await h.alpha.contacts.create.mutate({
+      contact: {
+        subtype: "person",
+        firstName: "Old",
+        lastName: "Placed",
+        externalId: "la-0",
+        accountId: account.id,
+        linkWorkAddressToAccount: true,
+        addresses: [
+          { line1: "9 Home Rd", city: "Boston", label: "home" },
+          { line1: "5 Old Office", city: "Dallas", label: "work", primary: true },
+        ],
+      },
+    });
+    // The address arrives behind the API's back (as a restore would), so only the import applies it.
+    const office = {
+      line1: "1 Main St",
+      line2: null,
+      city: "Austin",
+      state: "TX",
+      postalCode: "78701",
+      country: "US",
+    };
+    await h
+      .em()
+      .getConnection()
+      .execute("update accounts set address = ?::jsonb where tenant_id = 'alpha' and id = ?", [
+        JSON.stringify(office),
+        account.id,
+      ]);
+    const lines = [
+      "External ID,First Name,Last Name,Account ID,City,link_work_address_to_organization",
+      `la-1,New,Placed,${account.id},Denver,true`,
+      `la-2,Free,Placed,${account.id},Denver,false`,
+      `la-3,Bare,Placed,${account.id},,true`,
+    ];
+    const done = await completed(
+      (await uploadImport(api, encode(lines), { mode: "upsert", fileName: "placed.csv" })).importId,
+    );
+    expect(done.counts).toMatchObject({ inserted: 3, failed: 0 });
+    const byExt = async (ext: string) =>
+      (await h.alpha.contacts.search.query({ lastName: "Placed" })).items.find((c) => c.externalId === ext);
+    const places = (
+      c:
+        | { addresses?: { line1: string | null; city: string | null; label: string; primary: boolean }[] }
+        | undefined,
+    ) => (c?.addresses ?? []).map((a) => [a.label, a.line1, a.city, a.primary]);
+    expect(places(await byExt("la-1"))).toEqual([["work", "1 Main St", "Austin", true]]);
+    expect((await byExt("la-1"))?.addresses?.[0]).toMatchObject(office);
+    expect(places(await byExt("la-2"))).toEqual([["work", null, "Denver", true]]);
+    expect(places(await byExt("la-3"))).toEqual([["work", "1 Main St", "Austin", false]]);
+
+    // An update of the stored linked contact without an address column brings the address along.
+    const update = await completed(
+      (
+        await uploadImport(api, encode(["External ID,First Name,Last Name", "la-0,Older,Placed"]), {
+          mode: "upsert",
+          fileName: "placed-2.csv",
+        })
+      ).importId,
+    );
+    expect(update.counts).toMatchObject({ updated: 1, failed: 0 });
+    const after = await h.alpha.contacts.get.query({ id: stored.id });
+    expect([after.firstName, places(after)]).toEqual([
+      "Older",
+      [
+        ["home", "9 Home Rd", "Boston", false],
+        ["work", "1 Main St", "Austin", true],
+      ],
+    ]);
+    // The events rebuild the stored document (the address change is in the update's event).
     let document: JsonValue = {};
     for (const event of (await h.alpha.contacts.history.query({ id: stored.id })).items) {
       const applied = applyJsonPatch(document, event.patch);

@@ -4,9 +4,10 @@ import { pipeline } from "node:stream/promises";
 import { Worker } from "node:worker_threads";
 
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import { ACCOUNT_ADDRESSES_PG_SQL } from "@contacts/db/account-address";
 import { ACCOUNT_PHONES_PG_SQL } from "@contacts/db/account-phone";
-import { followAccountPhone, primaryAddressErrors } from "@contacts/domain/contact";
-import type { ContactData } from "@contacts/domain/contact";
+import { followAccountAddress, followAccountPhone, primaryAddressErrors } from "@contacts/domain/contact";
+import type { AccountPostalAddress, ContactData } from "@contacts/domain/contact";
 import type { CsvField } from "@contacts/domain/csv-layout";
 import { csvFieldOfPath, resolveCsvMapping } from "@contacts/domain/csv-layout";
 import { duplicateKeys, matchKeyList } from "@contacts/domain/duplicates";
@@ -585,6 +586,8 @@ class ChunkWriter {
   private present: ContactKey[] = [];
   /** The chunk's account telephones (see `readAccountPhones`). */
   private accountPhones = new Map<string, string>();
+  /** The chunk's account addresses (see `readAccountAddresses`). */
+  private accountAddresses = new Map<string, AccountPostalAddress>();
 
   constructor(
     private readonly client: pg.Client,
@@ -695,7 +698,9 @@ class ChunkWriter {
     ).rows;
     const requireAddress = tenant ? requiresPrimaryAddress(tenant.settings) : false;
 
-    this.accountPhones = await this.readAccountPhones(good, [...byExternalId.values(), ...byEmail.values()]);
+    const matched = [...byExternalId.values(), ...byEmail.values()];
+    this.accountAddresses = await this.readAccountAddresses(good, matched);
+    this.accountPhones = await this.readAccountPhones(good, matched);
 
     const staged: Staged[] = [];
     const targeted = new Set<string>();
@@ -959,10 +964,46 @@ class ChunkWriter {
     return new Map(found.rows.map((r) => [r.account_id, r.telephone]));
   }
 
-  /** A new contact linked to its account's phone, with the account's telephone as its work phone. */
+  /**
+   * The addresses the chunk's address-linked contacts follow, by account (`ACCOUNT_ADDRESSES_SQL`, as
+   * the API's writer reads them); read only when a record or matched contact is linked.
+   */
+  private async readAccountAddresses(
+    records: GoodRecord[],
+    matched: ExistingRow[],
+  ): Promise<Map<string, AccountPostalAddress>> {
+    const linked =
+      records.some((r) => r.data.linkWorkAddressToAccount) ||
+      matched.some((m) => m.link_work_address_to_account);
+    const accounts = new Set([
+      ...records.flatMap((r) => (r.data.accountId ? [r.data.accountId] : [])),
+      ...matched.flatMap((m) => (m.account_id ? [m.account_id] : [])),
+    ]);
+    if (!linked || !accounts.size) return new Map();
+    const found = await this.client.query<{ account_id: string; address: AccountPostalAddress }>(
+      ACCOUNT_ADDRESSES_PG_SQL,
+      [this.options.tenantId, arrayLiteral([...accounts])],
+    );
+    return new Map(found.rows.map((r) => [r.account_id, r.address]));
+  }
+
+  /**
+   * A new contact linked to its account's address or phone, with the account's address as its work
+   * address and the account's telephone as its work phone.
+   */
   private followed(r: GoodRecord): GoodRecord {
-    const data = followAccountPhone(r.data, this.accountPhoneOf(r.data));
+    const data = this.followAccount(r.data);
     return data === r.data ? r : { ...r, data, matchKeys: matchKeyList(duplicateKeys(data)) };
+  }
+
+  /** The rules `followAccountAddress` then `followAccountPhone`, as the API's writer applies them. */
+  private followAccount(data: ContactData): ContactData {
+    const account = data.accountId;
+    const addressed = followAccountAddress(
+      data,
+      account ? (this.accountAddresses.get(account) ?? null) : null,
+    );
+    return followAccountPhone(addressed, this.accountPhoneOf(addressed));
   }
 
   private accountPhoneOf(data: Pick<ContactData, "accountId">): string | null {
@@ -973,14 +1014,15 @@ class ChunkWriter {
     const before = existingData(target);
     const fields = this.present.filter((k) => k !== "taxId");
     const changed = fields.filter((k) => !sameValue(k, before[k], r.data[k]));
-    // A contact linked to its account's phone (stored or as the record sets it) keeps the account's
-    // telephone as its work phone, as through the API.
+    // A contact linked to its account's address or phone (stored or as the record sets it) keeps the
+    // account's address as its work address and its telephone as its work phone, as through the API.
     const next = { ...before, ...pick(r.data, changed) } as ContactData;
-    const followed = followAccountPhone(next, this.accountPhoneOf(next));
+    const followed = this.followAccount(next);
     if (followed !== next) {
-      if (!changed.includes("phones") && !sameValue("phones", before.phones, followed.phones))
-        changed.push("phones");
-      r = { ...r, data: { ...r.data, phones: followed.phones } };
+      for (const key of ["addresses", "phones"] as const) {
+        if (!changed.includes(key) && !sameValue(key, before[key], followed[key])) changed.push(key);
+      }
+      r = { ...r, data: { ...r.data, addresses: followed.addresses, phones: followed.phones } };
     }
     const { vault, tenantId } = this.options;
     let taxChanged = false;
@@ -1103,11 +1145,16 @@ class ChunkWriter {
        returning contact_id as id`,
       [tenantId, now, job.created_by, importId, job.file_name],
     );
-    // Phones follow a linked account even when the file has no phone column: written for every row
-    // then (unchanged ones get their stored value back).
-    const followsPhones = staged.some((s) => s.op === "update" && s.before !== null && "phones" in s.before);
-    const keys =
-      followsPhones && !this.present.includes("phones") ? [...this.present, "phones" as const] : this.present;
+    // Addresses and phones follow a linked account even when the file has no column for them: written
+    // for every row then (unchanged ones get their stored value back).
+    const follows = (key: "addresses" | "phones") =>
+      !this.present.includes(key) &&
+      staged.some((s) => s.op === "update" && s.before !== null && key in s.before);
+    const keys = [
+      ...this.present,
+      ...(follows("addresses") ? ["addresses" as const] : []),
+      ...(follows("phones") ? ["phones" as const] : []),
+    ];
     const sets = keys.flatMap((k) => {
       if (k === "taxId")
         return [

@@ -1,6 +1,6 @@
 import { defineEntity, p } from "@mikro-orm/core";
 import type { InferEntity } from "@mikro-orm/core";
-import type { ChannelLabel } from "@contacts/domain/account";
+import type { AccountAddress, ChannelLabel } from "@contacts/domain/account";
 
 export const AccountEntity = defineEntity({
   name: "Account",
@@ -12,6 +12,7 @@ export const AccountEntity = defineEntity({
     key: p.string(),
     name: p.string(),
     parentId: p.uuid().nullable(),
+    address: p.json<AccountAddress>().nullable(),
     version: p.integer().version(),
     createdAt: p.datetime().onCreate(() => new Date()),
     createdBy: p.string(),
