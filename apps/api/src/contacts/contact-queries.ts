@@ -5,7 +5,7 @@ import type {
   SortField,
 } from "@contacts/domain/search";
 
-import { PAGE_COLUMNS } from "./contact-row.js";
+import { PAGE_COLUMNS } from "@contacts/contacts/contact-row";
 import { decodeCursor, encodeCursor, invalidCursor } from "./cursor.js";
 
 /**

@@ -51,8 +51,8 @@ import {
   searchQuery,
 } from "./contact-queries.js";
 import type { SqlQuery } from "./contact-queries.js";
-import { contactFromRow } from "./contact-row.js";
-import type { ContactRow } from "./contact-row.js";
+import { contactFromRow } from "@contacts/contacts/contact-row";
+import type { ContactRow } from "@contacts/contacts/contact-row";
 
 export interface ContactPage {
   rows: ContactEntity[];
