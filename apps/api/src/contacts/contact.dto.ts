@@ -1,3 +1,4 @@
+import { contactDocument } from "@contacts/contacts/document";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ContactEntity } from "@contacts/db/entities/contact.entity";
 import type { EntityManager } from "@mikro-orm/postgresql";
@@ -121,77 +122,4 @@ export class ContactViewer {
     ) as unknown as ContactData;
     return data;
   }
-}
-
-/**
- * Every public field chosen explicitly from the row (nothing internal such as tenant_id or the
- * ciphertext leaks), with the tax ID in clear: only ContactViewer calls it, and masks it.
- */
-function contactDocument(row: ContactEntity, taxId: string | null): StoredContact {
-  const doc: StoredContact = {
-    id: row.id,
-    number: row.number,
-    subtype: row.subtype,
-    prefix: row.prefix ?? null,
-    salutation: row.salutation ?? null,
-    firstName: row.firstName ?? null,
-    middleName: row.middleName ?? null,
-    lastName: row.lastName ?? null,
-    suffix: row.suffix ?? null,
-    nickname: row.nickname ?? null,
-    maidenName: row.maidenName ?? null,
-    credentials: row.credentials ?? null,
-    jobTitle: row.jobTitle ?? null,
-    companyName: row.companyName ?? null,
-    username: row.username ?? null,
-    group: row.group ?? null,
-    accountId: row.accountId ?? null,
-    linkWorkAddressToAccount: row.linkWorkAddressToAccount,
-    linkWorkPhoneToAccount: row.linkWorkPhoneToAccount,
-    roles: row.roles,
-    emails: row.emails,
-    // Phones stored before `mask` existed read as having none.
-    phones: row.phones.map((p) => ({ ...p, mask: p.mask ?? null })),
-    addresses: row.addresses,
-    preferredPhoneLabel: row.preferredPhoneLabel ?? null,
-    preferredAddressLabel: row.preferredAddressLabel ?? null,
-    taxId,
-    gender: row.gender ?? null,
-    pronouns: row.pronouns ?? null,
-    dateOfBirth: row.dateOfBirth ?? null,
-    dateOfDeath: row.dateOfDeath ?? null,
-    status: row.status,
-    notes: row.notes ?? null,
-    social: row.social,
-    notificationPreferences: row.notificationPreferences,
-    communicationPreferences: row.communicationPreferences,
-    communicationPreferencesLastConfirmed: row.communicationPreferencesLastConfirmed ?? null,
-    dateProfileLastUpdated: row.dateProfileLastUpdated ?? null,
-    imageUrl: row.imageUrl ?? null,
-    userIds: row.userIds,
-    portalDelegates: row.portalDelegates,
-    spouseId: row.spouseId ?? null,
-    customFields: row.customFields,
-    externalId: row.externalId ?? null,
-    originService: row.originService ?? null,
-    locked: row.locked,
-    integration: row.integration,
-    mergedIds: row.mergedIds,
-    provenance:
-      row.importId && row.importRecordNumber != null && row.importSourceFile && row.loadedAt
-        ? {
-            importId: row.importId,
-            recordNumber: row.importRecordNumber,
-            sourceFile: row.importSourceFile,
-            loadedAt: row.loadedAt.toISOString(),
-          }
-        : null,
-    lastBulkImport: row.lastBulkImport ?? null,
-    version: row.version,
-    createdAt: row.createdAt.toISOString(),
-    createdBy: row.createdBy,
-    updatedAt: row.updatedAt.toISOString(),
-    updatedBy: row.updatedBy,
-  };
-  return doc;
 }

@@ -111,6 +111,9 @@ const KEY_OF_FIELD: Record<CsvField, ContactKey> = {
   dateProfileLastUpdated: "dateProfileLastUpdated",
 };
 
+/** Every contact field a CSV column can fill, in the layout's order. */
+export const CSV_KEYS: readonly ContactKey[] = [...new Set(Object.values(KEY_OF_FIELD))];
+
 /** The contact fields an import sets (those its columns fill, plus `accountId` with a default account). */
 export function presentKeys(mapping: CsvMapping, defaultAccountId: string | null): ContactKey[] {
   const keys = new Set<ContactKey>();

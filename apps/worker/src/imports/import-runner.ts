@@ -3,6 +3,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Worker } from "node:worker_threads";
 
+import { columnOf, toCopyText } from "@contacts/contacts/columns";
+import { documentSql, isoSql } from "@contacts/contacts/document";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import { ACCOUNT_ADDRESSES_PG_SQL } from "@contacts/db/account-address";
 import { ACCOUNT_PHONES_PG_SQL } from "@contacts/db/account-phone";
@@ -25,7 +27,7 @@ import { from as copyFrom } from "pg-copy-streams";
 import type { Logger } from "pino";
 
 import { arrayLiteral, copyLine } from "./copy-text.js";
-import { RecordValidator, presentKeys } from "./import-record.js";
+import { CSV_KEYS, RecordValidator, presentKeys } from "./import-record.js";
 import type { ContactKey, GoodRecord, RecordError, RecordResult } from "./import-record.js";
 import type { ParseThreadCommand, ParseThreadInput, ParseThreadMessage } from "./protocol.js";
 
@@ -60,77 +62,35 @@ interface ImportRow {
   created_by: string;
 }
 
-/** The columns of a contact an import fills, by contact field. */
-const COLUMN_OF: Partial<Record<ContactKey, string>> = {
-  externalId: "external_id",
-  subtype: "subtype",
-  prefix: "prefix",
-  firstName: "first_name",
-  middleName: "middle_name",
-  lastName: "last_name",
-  suffix: "suffix",
-  nickname: "nickname",
-  companyName: "company_name",
-  jobTitle: "job_title",
-  emails: "emails",
-  phones: "phones",
-  addresses: "addresses",
-  roles: "roles",
-  status: "status",
-  dateOfBirth: "date_of_birth",
-  accountId: "account_id",
-  notes: "notes",
-  salutation: "salutation",
-  imageUrl: "image_url",
-  linkWorkAddressToAccount: "link_work_address_to_account",
-  linkWorkPhoneToAccount: "link_work_phone_to_account",
-  communicationPreferences: "communication_preferences",
-  communicationPreferencesLastConfirmed: "communication_preferences_last_confirmed",
-  dateProfileLastUpdated: "date_profile_last_updated",
-};
+/** The stored fields an import compares and writes: those the CSV layout fills (the tax ID apart). */
+const COMPARED_KEYS = CSV_KEYS.filter((k) => k !== "taxId");
+
+/**
+ * The contact columns a chunk stages, from the column map: the compared fields, the documents a new
+ * contact needs, the encrypted tax ID and the match keys.
+ */
+const STAGED = [
+  ...COMPARED_KEYS,
+  "social",
+  "notificationPreferences",
+  "customFields",
+  "taxIdCiphertext",
+  "taxIdKeyId",
+  "taxIdIndex",
+  "matchKeys",
+].map(columnOf);
 
 /** The staging table's columns, in COPY order (created per connection, emptied at each commit). */
-const STAGING_COLUMNS = [
+const STAGING_COLUMNS: readonly (readonly [string, string])[] = [
   ["op", "text"],
   ["id", "uuid"],
   ["number", "bigint"],
   ["record_number", "integer"],
-  ["external_id", "text"],
-  ["subtype", "text"],
-  ["prefix", "text"],
-  ["first_name", "text"],
-  ["middle_name", "text"],
-  ["last_name", "text"],
-  ["suffix", "text"],
-  ["nickname", "text"],
-  ["job_title", "text"],
-  ["company_name", "text"],
-  ["account_id", "uuid"],
-  ["roles", "text[]"],
-  ["emails", "jsonb"],
-  ["phones", "jsonb"],
-  ["addresses", "jsonb"],
-  ["tax_id_ciphertext", "text"],
-  ["tax_id_key_id", "text"],
-  ["tax_id_index", "text"],
-  ["date_of_birth", "date"],
-  ["status", "text"],
-  ["notes", "text"],
-  ["match_keys", "text[]"],
-  ["social", "jsonb"],
-  ["notification_preferences", "jsonb"],
-  ["custom_fields", "jsonb"],
+  ...STAGED.map((c) => [c.column, c.sqlType] as const),
   ["tax_id_masked", "text"],
   ["expected_version", "integer"],
   ["import_source_hash", "text"],
-  ["salutation", "text"],
-  ["image_url", "text"],
-  ["link_work_address_to_account", "boolean"],
-  ["link_work_phone_to_account", "boolean"],
-  ["communication_preferences", "text[]"],
-  ["communication_preferences_last_confirmed", "text"],
-  ["date_profile_last_updated", "text"],
-] as const;
+];
 const STAGING_NAMES = STAGING_COLUMNS.map(([name]) => name);
 /** Columns copied from staging into a new contact. */
 const INSERT_COLUMNS = STAGING_NAMES.filter(
@@ -143,75 +103,12 @@ const INSERT_COLUMNS = STAGING_NAMES.filter(
  */
 class ConcurrentChange extends Error {}
 
-/** An ISO 8601 timestamp as JavaScript writes it (`toISOString`), from a timestamptz. */
-const iso = (column: string): string =>
-  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
 /**
  * A new contact's public document by field, from the inserted row `c` and its staging row `s`: what
- * the API's created events hold (`ContactViewer.eventDocument`, tax ID masked), built in SQL so a
+ * the API's created events hold (the package's stored document, tax ID masked), built in SQL so a
  * chunk's events cost no JSON round trip.
  */
-const CREATED_DOCUMENT: readonly (readonly [string, string])[] = [
-  ["id", "c.id"],
-  ["number", "c.number"],
-  ["subtype", "c.subtype"],
-  ["prefix", "c.prefix"],
-  ["salutation", "c.salutation"],
-  ["firstName", "c.first_name"],
-  ["middleName", "c.middle_name"],
-  ["lastName", "c.last_name"],
-  ["suffix", "c.suffix"],
-  ["nickname", "c.nickname"],
-  ["maidenName", "c.maiden_name"],
-  ["credentials", "c.credentials"],
-  ["jobTitle", "c.job_title"],
-  ["companyName", "c.company_name"],
-  ["username", "c.username"],
-  ["group", "c.contact_group"],
-  ["accountId", "c.account_id"],
-  ["linkWorkAddressToAccount", "c.link_work_address_to_account"],
-  ["linkWorkPhoneToAccount", "c.link_work_phone_to_account"],
-  ["roles", "c.roles"],
-  ["emails", "c.emails"],
-  ["phones", "c.phones"],
-  ["addresses", "c.addresses"],
-  ["preferredPhoneLabel", "c.preferred_phone_label"],
-  ["preferredAddressLabel", "c.preferred_address_label"],
-  ["taxId", "s.tax_id_masked"],
-  ["gender", "c.gender"],
-  ["pronouns", "c.pronouns"],
-  ["dateOfBirth", "c.date_of_birth"],
-  ["dateOfDeath", "c.date_of_death"],
-  ["status", "c.status"],
-  ["notes", "c.notes"],
-  ["social", "c.social"],
-  ["notificationPreferences", "c.notification_preferences"],
-  ["communicationPreferences", "c.communication_preferences"],
-  ["communicationPreferencesLastConfirmed", "c.communication_preferences_last_confirmed"],
-  ["dateProfileLastUpdated", "c.date_profile_last_updated"],
-  ["imageUrl", "c.image_url"],
-  ["userIds", "c.user_ids"],
-  ["portalDelegates", "c.portal_delegates"],
-  ["spouseId", "c.spouse_id"],
-  ["customFields", "c.custom_fields"],
-  ["externalId", "c.external_id"],
-  ["originService", "c.origin_service"],
-  ["locked", "c.locked"],
-  ["integration", "c.integration"],
-  ["mergedIds", "c.merged_ids"],
-  [
-    "provenance",
-    `jsonb_build_object('importId', c.import_id, 'recordNumber', c.import_record_number,
-       'sourceFile', c.import_source_file, 'loadedAt', ${iso("c.loaded_at")})`,
-  ],
-  ["lastBulkImport", "c.last_bulk_import"],
-  ["version", "c.version"],
-  ["createdAt", iso("c.created_at")],
-  ["createdBy", "c.created_by"],
-  ["updatedAt", iso("c.updated_at")],
-  ["updatedBy", "c.updated_by"],
-];
+const CREATED_DOCUMENT = documentSql("c", "s.tax_id_masked");
 
 /** Pairs per jsonb_build_object call: 2 arguments each, under PostgreSQL's limit of 100 arguments. */
 const PAIRS_PER_CALL = 40;
@@ -235,81 +132,36 @@ const CREATED_PATCH = `jsonb_build_array(jsonb_build_object('op', 'add', 'path',
  * $5 the file). The provenance columns are the creating load's and are written by the insert only.
  */
 const LAST_BULK_IMPORT = `jsonb_build_object('importId', $4::uuid, 'recordNumber', s.record_number,
-  'sourceFile', $5::text, 'loadedAt', ${iso("$2::timestamptz")})`;
+  'sourceFile', $5::text, 'loadedAt', ${isoSql("$2::timestamptz")})`;
 
-/** A stored contact as an import compares and merges it. */
+/** A stored contact as an import compares and merges it: the compared fields' columns, and these. */
 interface ExistingRow {
   id: string;
   number: string;
   version: number;
   external_id: string | null;
-  subtype: string;
-  prefix: string | null;
-  first_name: string | null;
-  middle_name: string | null;
-  last_name: string | null;
-  suffix: string | null;
-  nickname: string | null;
-  job_title: string | null;
-  company_name: string | null;
-  account_id: string | null;
-  roles: string[];
-  emails: unknown[];
-  phones: unknown[];
-  addresses: unknown[];
   tax_id_index: string | null;
   tax_id_ciphertext: string | null;
   tax_id_key_id: string | null;
   tax_id_legacy: string | null;
-  date_of_birth: string | null;
-  status: string;
-  notes: string | null;
-  salutation: string | null;
-  image_url: string | null;
+  locked: boolean;
+  account_id: string | null;
   link_work_address_to_account: boolean;
   link_work_phone_to_account: boolean;
-  communication_preferences: string[];
-  communication_preferences_last_confirmed: string | null;
-  date_profile_last_updated: string | null;
-  locked: boolean;
   match_key?: string;
+  [column: string]: unknown;
 }
 
-const EXISTING_COLUMNS = `c.id, c.number, c.version, c.external_id, c.subtype, c.prefix, c.first_name,
-  c.middle_name, c.last_name, c.suffix, c.nickname, c.job_title, c.company_name, c.account_id, c.roles,
-  c.emails, c.phones, c.addresses, c.tax_id_index, c.tax_id_ciphertext, c.tax_id_key_id, c.tax_id as tax_id_legacy,
-  c.date_of_birth::text as date_of_birth, c.status, c.notes, c.salutation, c.image_url,
-  c.link_work_address_to_account, c.link_work_phone_to_account, c.communication_preferences,
-  c.communication_preferences_last_confirmed, c.date_profile_last_updated, c.locked`;
+const EXISTING_COLUMNS = [
+  "c.id, c.number, c.version, c.locked, c.tax_id_index, c.tax_id_ciphertext, c.tax_id_key_id, c.tax_id as tax_id_legacy",
+  // A date compares as the text the domain writes (`YYYY-MM-DD`), not as the driver's Date.
+  ...COMPARED_KEYS.map(columnOf).map((c) =>
+    c.kind === "date" ? `c.${c.column}::text as ${c.column}` : `c.${c.column}`,
+  ),
+].join(", ");
 
 function existingData(row: ExistingRow): Partial<ContactData> {
-  return {
-    externalId: row.external_id,
-    subtype: row.subtype as ContactData["subtype"],
-    prefix: row.prefix,
-    firstName: row.first_name,
-    middleName: row.middle_name,
-    lastName: row.last_name,
-    suffix: row.suffix,
-    nickname: row.nickname,
-    jobTitle: row.job_title,
-    companyName: row.company_name,
-    accountId: row.account_id,
-    roles: row.roles,
-    emails: row.emails as ContactData["emails"],
-    phones: row.phones as ContactData["phones"],
-    addresses: row.addresses as ContactData["addresses"],
-    dateOfBirth: row.date_of_birth,
-    status: row.status as ContactData["status"],
-    notes: row.notes,
-    salutation: row.salutation,
-    imageUrl: row.image_url,
-    linkWorkAddressToAccount: row.link_work_address_to_account,
-    linkWorkPhoneToAccount: row.link_work_phone_to_account,
-    communicationPreferences: row.communication_preferences,
-    communicationPreferencesLastConfirmed: row.communication_preferences_last_confirmed,
-    dateProfileLastUpdated: row.date_profile_last_updated,
-  };
+  return Object.fromEntries(COMPARED_KEYS.map((k) => [k, row[columnOf(k).column]]));
 }
 
 /** JSON with object keys sorted: jsonb does not keep the order a value was written in. */
@@ -1071,46 +923,22 @@ class ChunkWriter {
 
     const lines = staged.map((s) => {
       const d = s.data;
-      const row: Record<(typeof STAGING_NAMES)[number], string | number | null> = {
+      const values: Record<string, unknown> = {
+        ...d,
+        taxIdCiphertext: s.taxId?.ciphertext ?? null,
+        taxIdKeyId: s.taxId?.keyId ?? null,
+        taxIdIndex: s.taxId?.index ?? null,
+        matchKeys: s.matchKeys,
+      };
+      const row: Record<string, string | number | null> = {
         op: s.op,
         id: s.id,
         number: s.number,
         record_number: s.record.recordNumber,
-        external_id: d.externalId,
-        subtype: d.subtype,
-        prefix: d.prefix,
-        first_name: d.firstName,
-        middle_name: d.middleName,
-        last_name: d.lastName,
-        suffix: d.suffix,
-        nickname: d.nickname,
-        job_title: d.jobTitle,
-        company_name: d.companyName,
-        account_id: d.accountId,
-        roles: arrayLiteral(d.roles),
-        emails: JSON.stringify(d.emails),
-        phones: JSON.stringify(d.phones),
-        addresses: JSON.stringify(d.addresses),
-        tax_id_ciphertext: s.taxId?.ciphertext ?? null,
-        tax_id_key_id: s.taxId?.keyId ?? null,
-        tax_id_index: s.taxId?.index ?? null,
-        date_of_birth: d.dateOfBirth,
-        status: d.status,
-        notes: d.notes,
-        match_keys: arrayLiteral(s.matchKeys),
-        social: JSON.stringify(d.social),
-        notification_preferences: JSON.stringify(d.notificationPreferences),
-        custom_fields: JSON.stringify(d.customFields),
-        import_source_hash: s.record.sourceHash ?? null,
-        salutation: d.salutation,
-        image_url: d.imageUrl,
-        link_work_address_to_account: d.linkWorkAddressToAccount ? "t" : "f",
-        link_work_phone_to_account: d.linkWorkPhoneToAccount ? "t" : "f",
-        communication_preferences: arrayLiteral(d.communicationPreferences),
-        communication_preferences_last_confirmed: d.communicationPreferencesLastConfirmed,
-        date_profile_last_updated: d.dateProfileLastUpdated,
+        ...Object.fromEntries(STAGED.map((c) => [c.column, toCopyText(c.kind, values[c.property])])),
         tax_id_masked: s.data.taxId ? maskLast4(s.data.taxId) : null,
         expected_version: s.op === "update" ? s.version - 1 : null,
+        import_source_hash: s.record.sourceHash ?? null,
       };
       return copyLine(STAGING_NAMES.map((n) => row[n]));
     });
@@ -1163,8 +991,8 @@ class ChunkWriter {
           "tax_id_index = s.tax_id_index",
           "tax_id = null",
         ];
-      const column = COLUMN_OF[k];
-      return column ? [`${column} = s.${column}`] : [];
+      const { column } = columnOf(k);
+      return [`${column} = s.${column}`];
     });
     // Each staged row finds its contact through the primary key: with statistics from before the
     // tenant grew, the planner would rather hash all of the tenant's contacts (the rest of this
