@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 
 import { ContactInput } from "./contact.js";
 import {
+  CSV_FIELDS,
   CSV_HEADERS,
+  csvContactKey,
   contactToCsvRecord,
   csvFieldOfPath,
   csvRecordToContact,
@@ -150,5 +152,23 @@ describe("CSV layout", () => {
     expect(csvFieldOfPath(["emails", 1, "address"])).toBe("email2");
     expect(csvFieldOfPath(["addresses", 0, "postalCode"])).toBe("postalCode");
     expect(csvFieldOfPath(["dateOfBirth"])).toBe("dateOfBirth");
+  });
+
+  it("names the contact field each CSV field fills, the one a record's value of it lands in", () => {
+    expect(csvContactKey("email2")).toBe("emails");
+    expect(csvContactKey("phone")).toBe("phones");
+    expect(csvContactKey("postalCode")).toBe("addresses");
+    expect(csvContactKey("salutation")).toBe("salutation");
+    const filled = {
+      email2: "a@example.com",
+      phone: "+12125550100",
+      postalCode: "10001",
+      salutation: "Dear Ada",
+    };
+    const contact = csvRecordToContact(filled) as Record<string, unknown>;
+    for (const field of Object.keys(filled) as (keyof typeof filled)[]) {
+      expect(contact[csvContactKey(field)]).toBeDefined();
+    }
+    expect(new Set(CSV_FIELDS.map(csvContactKey)).size).toBeLessThan(CSV_FIELDS.length);
   });
 });

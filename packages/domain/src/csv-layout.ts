@@ -1,4 +1,4 @@
-import type { Contact, ContactInput } from "./contact.js";
+import type { Contact, ContactData, ContactInput } from "./contact.js";
 
 /**
  * The CSV layout of contacts, shared by the importer (which reads it, plus common aliases) and the
@@ -42,6 +42,30 @@ export const CSV_FIELDS = [
   "dateProfileLastUpdated",
 ] as const;
 export type CsvField = (typeof CSV_FIELDS)[number];
+
+/** The CSV fields that fill part of a list field of the contact; every other CSV field is one. */
+const PART_OF = {
+  email: "emails",
+  email2: "emails",
+  phone: "phones",
+  phone2: "phones",
+  line1: "addresses",
+  line2: "addresses",
+  city: "addresses",
+  state: "addresses",
+  postalCode: "addresses",
+  country: "addresses",
+} as const satisfies Partial<Record<CsvField, keyof ContactData>>;
+
+/** A contact field a CSV column fills. */
+export type CsvContactKey = Exclude<CsvField, keyof typeof PART_OF> | (typeof PART_OF)[keyof typeof PART_OF];
+/** Compile-time check: every CSV field that is not part of a list is a contact field. */
+export const csvFieldsAreContactFields: CsvContactKey extends keyof ContactData ? true : never = true;
+
+/** The contact field a CSV field fills: itself, or the list it is part of (`email2` -> `emails`). */
+export function csvContactKey(field: CsvField): CsvContactKey {
+  return field in PART_OF ? PART_OF[field as keyof typeof PART_OF] : (field as CsvContactKey);
+}
 
 /**
  * The header the exporter writes for each field, then the other headers the importer knows it by,

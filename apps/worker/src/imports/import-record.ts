@@ -1,4 +1,11 @@
-import { csvFieldOfPath, csvHeaderOf, csvRecordToContact, recordFields } from "@contacts/domain/csv-layout";
+import {
+  CSV_FIELDS,
+  csvContactKey,
+  csvFieldOfPath,
+  csvHeaderOf,
+  csvRecordToContact,
+  recordFields,
+} from "@contacts/domain/csv-layout";
 import type { CsvField, CsvMapping } from "@contacts/domain/csv-layout";
 import { ContactInput } from "@contacts/domain/contact";
 import type { ContactData } from "@contacts/domain/contact";
@@ -75,49 +82,13 @@ const REPORTED_CHARS = 200;
 /** The contact fields a file's columns fill: an upsert sets these and leaves the others as they are. */
 export type ContactKey = keyof ContactData;
 
-const KEY_OF_FIELD: Record<CsvField, ContactKey> = {
-  externalId: "externalId",
-  subtype: "subtype",
-  prefix: "prefix",
-  firstName: "firstName",
-  middleName: "middleName",
-  lastName: "lastName",
-  suffix: "suffix",
-  nickname: "nickname",
-  companyName: "companyName",
-  jobTitle: "jobTitle",
-  email: "emails",
-  email2: "emails",
-  phone: "phones",
-  phone2: "phones",
-  line1: "addresses",
-  line2: "addresses",
-  city: "addresses",
-  state: "addresses",
-  postalCode: "addresses",
-  country: "addresses",
-  roles: "roles",
-  status: "status",
-  taxId: "taxId",
-  dateOfBirth: "dateOfBirth",
-  accountId: "accountId",
-  notes: "notes",
-  salutation: "salutation",
-  imageUrl: "imageUrl",
-  linkWorkAddressToAccount: "linkWorkAddressToAccount",
-  linkWorkPhoneToAccount: "linkWorkPhoneToAccount",
-  communicationPreferences: "communicationPreferences",
-  communicationPreferencesLastConfirmed: "communicationPreferencesLastConfirmed",
-  dateProfileLastUpdated: "dateProfileLastUpdated",
-};
-
 /** Every contact field a CSV column can fill, in the layout's order. */
-export const CSV_KEYS: readonly ContactKey[] = [...new Set(Object.values(KEY_OF_FIELD))];
+export const CSV_KEYS: readonly ContactKey[] = [...new Set(CSV_FIELDS.map(csvContactKey))];
 
 /** The contact fields an import sets (those its columns fill, plus `accountId` with a default account). */
 export function presentKeys(mapping: CsvMapping, defaultAccountId: string | null): ContactKey[] {
   const keys = new Set<ContactKey>();
-  for (const field of mapping.columns) if (field) keys.add(KEY_OF_FIELD[field]);
+  for (const field of mapping.columns) if (field) keys.add(csvContactKey(field));
   if (defaultAccountId) keys.add("accountId");
   return [...keys].sort();
 }
