@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DB_ENV_NAMES, configuredNames, dbEnv } from "@contacts/db/env";
-import { loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
+import { developmentKeyringRefusal, loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
 import { DEFAULT_EVENT_RETENTION_DAYS } from "@contacts/db/event-retention";
 
 const Env = z.object({
@@ -90,4 +90,9 @@ export const uploadLimits = {
 /** The tax-ID keyring: TAX_ID_KEYS & co. from the environment, else the data folder's development keys. */
 export function loadKeyring(): ReturnType<typeof loadTaxIdKeyring> {
   return loadTaxIdKeyring({ env: process.env, dataDir: dbEnv.dataDir });
+}
+
+/** Why this process must not start on the development tax-ID keys here, or null (see the keyring). */
+export function keyringRefusal(): string | null {
+  return developmentKeyringRefusal(process.env);
 }

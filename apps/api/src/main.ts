@@ -4,17 +4,24 @@ import { loggableError } from "@contacts/db/loggable-error";
 import { dbEnv } from "@contacts/db/env";
 import { rotateTaxIdKeys } from "@contacts/db/crypto/rotate";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
-import { developmentKeyringRefusal } from "@contacts/db/crypto/keyring";
 import { pruneContactEvents } from "@contacts/db/event-retention";
 
-import { configuredVariables, env, importLimits, loadKeyring, tokenConfig, uploadLimits } from "./env.js";
+import {
+  configuredVariables,
+  env,
+  importLimits,
+  keyringRefusal,
+  loadKeyring,
+  tokenConfig,
+  uploadLimits,
+} from "./env.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 import { ensureDemoTenant } from "./tenants/demo.js";
 
 const log = createLogger(env.LOG_LEVEL);
 log.info({ configured: configuredVariables }, "configuration");
-const refusal = developmentKeyringRefusal(process.env);
+const refusal = keyringRefusal();
 if (refusal) {
   log.fatal(refusal);
   process.exit(1);
@@ -23,7 +30,9 @@ if (refusal) {
 const database = await openDatabase();
 const { keyring, source } = loadKeyring();
 if (source === "file" && dbEnv.databaseUrl) {
-  log.warn("TAX_ID_KEYS is not set: tax IDs are encrypted with development keys from the data folder (ALLOW_DEVELOPMENT_TAX_ID_KEYS=1)");
+  log.warn(
+    "TAX_ID_KEYS is not set: tax IDs are encrypted with development keys from the data folder (ALLOW_DEVELOPMENT_TAX_ID_KEYS=1)",
+  );
 }
 if (database.server) {
   // Rows stored before tax IDs were encrypted, on a development database: encrypt them now.

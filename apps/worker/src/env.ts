@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DB_ENV_NAMES, configuredNames, dbEnv } from "@contacts/db/env";
-import { loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
+import { developmentKeyringRefusal, loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
 
 const Env = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -38,4 +38,9 @@ export const env = Env.parse(process.env);
 /** The tax-ID keyring, loaded as the API loads it (TAX_ID_KEYS & co., else the data folder's development keys). */
 export function loadKeyring(): ReturnType<typeof loadTaxIdKeyring> {
   return loadTaxIdKeyring({ env: process.env, dataDir: dbEnv.dataDir });
+}
+
+/** Why this process must not start on the development tax-ID keys here, or null (see the keyring). */
+export function keyringRefusal(): string | null {
+  return developmentKeyringRefusal(process.env);
 }

@@ -1,14 +1,13 @@
 import { openDatabase } from "@contacts/db/database";
 import { onStopSignal } from "@contacts/db/shutdown";
-import { developmentKeyringRefusal } from "@contacts/db/crypto/keyring";
 import { pino } from "pino";
 
-import { configuredVariables, env, loadKeyring } from "./env.js";
+import { configuredVariables, env, keyringRefusal, loadKeyring } from "./env.js";
 import { startWorker } from "./worker.js";
 
 const log = pino({ level: env.LOG_LEVEL, base: { service: "contacts-worker" } });
 log.info({ configured: configuredVariables }, "configuration");
-const refusal = developmentKeyringRefusal(process.env);
+const refusal = keyringRefusal();
 if (refusal) {
   log.fatal(refusal);
   process.exit(1);
