@@ -10,7 +10,9 @@
  * accents (a decomposed "é" splits a word, a precomposed one does not) well beyond ASCII;
  * characters newer than the server's Unicode tables are the only known difference.
  */
-const SEPARATOR = /[[\s\p{P}\p{S}\p{M}\p{No}\p{Cf}\p{Co}]--\p{Alphabetic}]/v;
+const NOT_A_LETTER = /[\s\p{P}\p{S}\p{M}\p{No}\p{Cf}\p{Co}]/u;
+const ALPHABETIC = /\p{Alphabetic}/u;
+const isSeparator = (ch: string): boolean => NOT_A_LETTER.test(ch) && !ALPHABETIC.test(ch);
 
 /** `lower(text)` as the database computes it: code point by code point (no final-sigma rule). */
 function lower(text: string): string {
@@ -26,7 +28,7 @@ function tokens(text: string): string[] {
     word = [];
   };
   for (const ch of lower(text)) {
-    if (SEPARATOR.test(ch)) flush();
+    if (isSeparator(ch)) flush();
     else word.push(ch);
   }
   flush();
