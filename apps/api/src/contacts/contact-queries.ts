@@ -61,7 +61,8 @@ export function searchQuery(
   return ormQuery(searchSql(tenantId, input, searchPlanFor(input, freeText, collect), taxIdIndex));
 }
 
-export const listQuery = (tenantId: string, input: ContactListInput): SqlQuery => ormQuery(listSql(tenantId, input));
+export const listQuery = (tenantId: string, input: ContactListInput): SqlQuery =>
+  ormQuery(listSql(tenantId, input));
 
 export const descendantsQuery = (tenantId: string, input: ContactDescendantsInput): SqlQuery =>
   ormQuery(descendantsSql(tenantId, input));

@@ -180,7 +180,8 @@ export function collectRareMatches(
     // A lone place merges its postings with the words' unless so few contacts hold it that
     // intersecting the GIN indexes is cheap (the merge may pass every posting of a common word
     // before a rare place meets a page).
-    if (lonePlace(input) && words <= POSTING_MERGE_MAX_WORDS) return frequency * contacts < PLACE_MERGE_MIN_HOLDERS;
+    if (lonePlace(input) && words <= POSTING_MERGE_MAX_WORDS)
+      return frequency * contacts < PLACE_MERGE_MIN_HOLDERS;
     return !postingWalkCheaper(words, frequency, contacts, input.limit);
   }
   const walkCost = inLastNameOrder(input) ? COVERED_WALK_COST : 1;

@@ -46,7 +46,13 @@ const and = (conditions: readonly Sql[]): Sql => join(conditions, " and ");
 
 /** ` and a and b ...` after a condition already written; nothing when there are none. */
 const andAlso = (conditions: readonly Sql[]): Sql =>
-  conditions.length ? join(conditions.map((c) => sql`and ${c}`), " ", " ") : empty;
+  conditions.length
+    ? join(
+        conditions.map((c) => sql`and ${c}`),
+        " ",
+        " ",
+      )
+    : empty;
 
 /**
  * A case-insensitive prefix as a byte range `[low, high)` of the lower-cased value in the "C"
@@ -71,7 +77,8 @@ function searchConditions(tenantId: string, input: ContactSearchInput, taxIdInde
   if (input.status) c.push(sql`c.status = any(${arrayLiteral(input.status)}::text[])`);
   // A person's sort key is their lower-cased name, so the name prefix is a range of the sort key
   // (index (tenant_id, sort key, id)); `is not null` keeps companies out.
-  if (input.firstName) c.push(sql`c.first_name is not null`, startsWith(raw("c.sort_first"), input.firstName));
+  if (input.firstName)
+    c.push(sql`c.first_name is not null`, startsWith(raw("c.sort_first"), input.firstName));
   if (input.lastName) c.push(sql`c.last_name is not null`, startsWith(raw("c.sort_last"), input.lastName));
   // `is not null` lets the planner use the partial indexes on these optional fields.
   if (input.nickname)
@@ -80,7 +87,8 @@ function searchConditions(tenantId: string, input: ContactSearchInput, taxIdInde
     c.push(sql`c.job_title is not null`, startsWith(raw(`(lower(c.job_title) collate "C")`), input.jobTitle));
   if (input.role) c.push(sql`c.roles @> array[${input.role}]::text[]`);
   // Index (tenant_id, lower(contact_group), sort_last, id), migration 19.
-  if (input.group) c.push(sql`c.contact_group is not null and lower(c.contact_group) = lower(${input.group}::text)`);
+  if (input.group)
+    c.push(sql`c.contact_group is not null and lower(c.contact_group) = lower(${input.group}::text)`);
   if (input.accountIds) c.push(sql`c.account_id = any(${arrayLiteral(input.accountIds)}::uuid[])`);
   if (input.accountName) {
     const name = raw(`(lower(a.name) collate "C")`);
@@ -200,7 +208,10 @@ export function searchCursor(
   input: ContactSearchInput,
   last: { sort_key?: string; id: string },
 ): string {
-  return encodeCursor({ k: last.sort_key ?? "", i: last.id, s: sortSignature(input) }, searchScope(tenantId, input));
+  return encodeCursor(
+    { k: last.sort_key ?? "", i: last.id, s: sortSignature(input) },
+    searchScope(tenantId, input),
+  );
 }
 
 /** `t.sort_last dir, t.contact_id dir`: the order of the postings of table alias `t`. */
@@ -229,7 +240,8 @@ function postingMergeSql(
 ): Sql {
   const direction = directionOf(input);
   const order = (t: string) => postingOrder(t, direction);
-  const after = (t: string) => andAlso(afterCursor(tenantId, input, raw(`${t}.sort_last, ${t}.contact_id`), raw("text")));
+  const after = (t: string) =>
+    andAlso(afterCursor(tenantId, input, raw(`${t}.sort_last, ${t}.contact_id`), raw("text")));
   const branches = words.map(
     (word) => sql`(select s.sort_last, s.contact_id from search_postings s
                   where s.tenant_id = ${tenantId} and s.word = ${word} ${after("s")} order by ${order("s")})`,

@@ -69,7 +69,8 @@ describe("term splitting", () => {
       );
       const postgres = [...(rows[0]?.words ?? [])].sort();
       const typescript = searchWords(text);
-      if (JSON.stringify(postgres) !== JSON.stringify(typescript)) mismatches.push({ text, typescript, postgres });
+      if (JSON.stringify(postgres) !== JSON.stringify(typescript))
+        mismatches.push({ text, typescript, postgres });
     }
     expect(mismatches).toEqual([]);
   });
@@ -92,9 +93,9 @@ describe("term splitting", () => {
       .filter((r) => JSON.stringify([...r.words].sort()) !== JSON.stringify(searchWords(r.text)))
       .map((r) => r.text.codePointAt(2) ?? 0);
     expect(rows).toHaveLength(texts.length);
-    expect(mismatches.filter((c) => !UNICODE_VERSION_GAPS.some(([low, high]) => c >= low && c <= high))).toEqual(
-      [],
-    );
+    expect(
+      mismatches.filter((c) => !UNICODE_VERSION_GAPS.some(([low, high]) => c >= low && c <= high)),
+    ).toEqual([]);
   });
 
   it("takes the terms of free text in the order typed, each once, at most five", () => {
@@ -125,9 +126,10 @@ describe("index maintenance", () => {
           where t.tgname = $1 and t.tgrelid = $2::regclass and t.tgenabled = 'O'`,
         [trigger, table],
       );
-      expect(rows.map((r) => `execute function ${r.fn}()`), name).toEqual([
-        /execute function \w+\(\)/.exec(definition)?.[0],
-      ]);
+      expect(
+        rows.map((r) => `execute function ${r.fn}()`),
+        name,
+      ).toEqual([/execute function \w+\(\)/.exec(definition)?.[0]]);
     }
   });
 });
