@@ -114,6 +114,7 @@ function searchConditions(tenantId: string, input: ContactSearchInput, taxIdInde
  * or common (walk the sort order), which a subquery would hide from it.
  */
 export function freeTextQuery(tenantId: string, terms: readonly string[]): Sql {
+  if (terms.length === 0) return sql`select 0 as term, '' as word where false`;
   const parts = terms.map((term, n) => {
     const chars = Array.from(term);
     const [low, high] = chars.length >= 3 ? prefixRange(term) : [term, `${term}\u0001`];
@@ -287,6 +288,23 @@ function postingWalkSql(tenantId: string, input: ContactSearchInput, keys: Sql, 
 }
 
 /**
+ * The filters of a search in its sort order (`candidates` added), with the keyset condition of its
+ * cursor on the sort key and id: what `collect` and `sortWalk` select from contacts.
+ */
+function sortedConditions(
+  tenantId: string,
+  input: ContactSearchInput,
+  taxIdIndex: string | null,
+  candidates: readonly Sql[],
+): { expression: Sql; where: Sql } {
+  const { expression, cast } = SORT_KEYS[input.sort?.field ?? "lastName"];
+  const c = searchConditions(tenantId, input, taxIdIndex);
+  if (candidates.length) c.push(and(candidates));
+  c.push(...afterCursor(tenantId, input, sql`${expression}, c.id`, cast));
+  return { expression, where: and(c) };
+}
+
+/**
  * `contacts.search` as SQL for its plan (`chooseSearchPlan`): the filters, the keyset condition for
  * the cursor, the sort with the id as tie-breaker, one row more than the page (to know whether
  * there is a next page).
@@ -297,6 +315,8 @@ export function searchSql(
   plan: SearchPlan,
   taxIdIndex: string | null,
 ): Sql {
+  const direction = directionOf(input);
+  const dir = raw(direction);
   switch (plan.kind) {
     case "placeWalk":
       return postingWalkSql(tenantId, input, placeKeySql(plan.place), false);
@@ -304,24 +324,19 @@ export function searchSql(
       return postingMergeSql(tenantId, input, plan.words, plan.place);
     case "postingWalk":
       return postingWalkSql(tenantId, input, sql`${arrayLiteral(plan.words)}::text[]`, true);
-    case "collect":
+    case "collect": {
+      const candidates = candidateConditions(input, plan.freeText);
+      const { expression, where } = sortedConditions(tenantId, input, taxIdIndex, candidates);
+      const page = sql`(select id, k from matches order by k ${dir}, id ${dir} limit ${input.limit + 1})`;
+      return sql`with matches as materialized (select c.id, ${expression} as k from contacts c where ${where})
+        ${pageRows(tenantId, page, direction)}`;
+    }
     case "sortWalk": {
-      const direction = directionOf(input);
-      const { expression, cast } = SORT_KEYS[input.sort?.field ?? "lastName"];
-      const c = searchConditions(tenantId, input, taxIdIndex);
-      if (plan.kind === "collect") {
-        const m = candidateConditions(input, plan.freeText);
-        if (m.length) c.push(and(m));
-      }
-      c.push(...afterCursor(tenantId, input, sql`${expression}, c.id`, cast));
-      const dir = raw(direction);
-      if (plan.kind === "collect") {
-        return sql`with matches as materialized (select c.id, ${expression} as k from contacts c where ${and(c)})
-        ${pageRows(tenantId, sql`(select id, k from matches order by k ${dir}, id ${dir} limit ${input.limit + 1})`, direction)}`;
-      }
       // The page first (ids and sort keys, from an index alone when it carries the filters: see
       // migration 12), then its rows: walking past non-matching contacts reads index entries, not rows.
-      return sql`with page as materialized (select c.id, ${expression} as k from contacts c where ${and(c)} order by ${expression} ${dir}, c.id ${dir} limit ${input.limit + 1})
+      const { expression, where } = sortedConditions(tenantId, input, taxIdIndex, []);
+      return sql`with page as materialized (select c.id, ${expression} as k from contacts c where ${where}
+        order by ${expression} ${dir}, c.id ${dir} limit ${input.limit + 1})
       ${pageRows(tenantId, raw("page"), direction)}`;
     }
   }
