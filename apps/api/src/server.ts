@@ -16,7 +16,7 @@ import { answerClientError } from "./http/client-error.js";
 import { startImportJobQueue } from "./imports/import-jobs.js";
 import { TenantRateLimiter } from "./limits/rate-limiter.js";
 import { TenantSlots } from "./limits/tenant-slots.js";
-import { useCursorSecret } from "./contacts/cursor.js";
+import { useCursorSecret } from "@contacts/contacts/cursor";
 import type { Logger } from "./logger.js";
 import { offlineSocialProfiles } from "./social/social-profile.js";
 import type { SocialProfileProvider } from "./social/social-profile.js";

@@ -18,7 +18,7 @@ import { Id } from "@contacts/domain/common";
 import { ContactsError, ErrorReason, fieldErrorsFromZod } from "@contacts/domain/errors";
 
 import type { Principal } from "../auth/principal.js";
-import { decodeCursor, encodeCursor } from "../contacts/cursor.js";
+import { decodeCursor, encodeCursor } from "@contacts/contacts/cursor";
 
 /** Accounts are sent as `{ account: {...} }`; errors about their fields are reported under this path. */
 const DOC = "account";

@@ -8,7 +8,7 @@ import { isReadOnlyContactKey } from "@contacts/domain/errors";
 import { activeMaskingRules, applyMasking, maskLast4 } from "@contacts/domain/masking";
 
 import type { Principal } from "../auth/principal.js";
-import { arrayLiteral } from "./contact-queries.js";
+import { arrayLiteral } from "@contacts/contacts/search/sql";
 
 /**
  * How contacts are shown to one caller: the one output function every way out uses (get, list,

@@ -36,21 +36,11 @@ import { AccountService } from "../accounts/account.service.js";
 import type { Principal } from "../auth/principal.js";
 import { recordContactEvent } from "../events/contact-events.js";
 import type { ContactViewer } from "./contact.dto.js";
-import {
-  arrayLiteral,
-  collectRareMatches,
-  type FilterFrequency,
-  descendantsQuery,
-  filterFrequencyQuery,
-  freeTextQuery,
-  freeTextTerms,
-  freeTextWords,
-  listQuery,
-  numberCursor,
-  searchCursor,
-  searchQuery,
-} from "./contact-queries.js";
-import type { SqlQuery } from "./contact-queries.js";
+import { descendantsSql, listSql, numberCursor } from "@contacts/contacts/search/list-sql";
+import { planContactSearch } from "@contacts/contacts/search/search";
+import { searchCursor } from "@contacts/contacts/search/search-sql";
+import { arrayLiteral } from "@contacts/contacts/search/sql";
+import type { Sql } from "@contacts/contacts/search/sql";
 import { contactFromRow } from "@contacts/contacts/contact-row";
 import type { ContactRow } from "@contacts/contacts/contact-row";
 
@@ -275,39 +265,21 @@ export class ContactService {
     return { canManage: Boolean(managed), contactId: (managed ?? first).id };
   }
 
-  /** One page of contacts matching every given filter (see contact-queries.ts). */
+  /** One page of contacts matching every given filter (the planner: packages/contacts/src/search). */
   async search(input: ContactSearchInput): Promise<ContactPage> {
     const taxIdIndex = input.taxId ? this.vault.blindIndex(input.taxId, this.tenantId) : null;
-    const freeText = input.q ? await this.freeTextWords(input.q) : null;
-    const frequency = filterFrequencyQuery(this.tenantId, input);
-    const collect = frequency
-      ? collectRareMatches(
-          (await this.em.execute<FilterFrequency[]>(frequency.sql, frequency.params))[0],
-          input,
-          freeText,
-        )
-      : false;
-    const query = searchQuery(this.tenantId, input, taxIdIndex, freeText, collect);
+    const { query } = await planContactSearch(this.tenantId, input, taxIdIndex, (q) =>
+      this.em.execute(q.sql, q.values),
+    );
     const page = await this.page(query, input.limit, (last) => searchCursor(this.tenantId, input, last));
     // A match on the tax-ID filter tells the caller each contact's tax ID: recorded as a reveal.
     if (input.taxId) for (const row of page.rows) this.viewer.noteTaxIdDisclosed(row.id);
     return page;
   }
 
-  /** The dictionary words each term of free text stands for (see `freeTextQuery`). */
-  private async freeTextWords(q: string): Promise<string[][]> {
-    const terms = freeTextTerms(q);
-    if (terms.length === 0) return [];
-    const query = freeTextQuery(this.tenantId, terms);
-    return freeTextWords(
-      terms,
-      await this.em.execute<{ term: number; word: string }[]>(query.sql, query.params),
-    );
-  }
-
   /** One page of an account's contacts (404 when the account is not the tenant's). */
   async list(input: ContactListInput): Promise<ContactPage> {
-    const query = listQuery(this.tenantId, input); // a bad cursor is a 400 before anything is looked up
+    const query = listSql(this.tenantId, input); // a bad cursor is a 400 before anything is looked up
     if (input.account) {
       await new AccountService(this.em, this.principal).getByKey(
         input.account.type,
@@ -320,7 +292,7 @@ export class ContactService {
 
   /** One page of the contacts of an account and all its descendant accounts. */
   async descendants(input: ContactDescendantsInput): Promise<ContactPage> {
-    const query = descendantsQuery(this.tenantId, input);
+    const query = descendantsSql(this.tenantId, input);
     await this.requireAccount(input.accountId);
     return this.page(query, input.limit, numberCursor(this.tenantId, "descendants"));
   }
@@ -333,11 +305,11 @@ export class ContactService {
 
   /** Runs a paged query (it asks for one row more than the page) and maps the rows to entities. */
   private async page(
-    query: SqlQuery,
+    query: Sql,
     limit: number,
     cursorAfter: (last: ContactRow) => string,
   ): Promise<ContactPage> {
-    const found = await this.em.execute<ContactRow[]>(query.sql, query.params);
+    const found = await this.em.execute<ContactRow[]>(query.sql, query.values);
     const page = found.slice(0, limit);
     const last = page.at(-1);
     const rows = page.map(contactFromRow);

@@ -773,3 +773,31 @@ describe("free text through the postings (one term, last-name order)", () => {
     expect(error.errors).toEqual([{ reason: "invalid", field: "cursor" }]);
   });
 });
+
+describe("free text split as the database splits names", () => {
+  let client: Awaited<ReturnType<Harness["tenantClient"]>>;
+  const made: Record<string, string> = {};
+
+  beforeAll(async () => {
+    client = await h.tenantClient("word-split");
+    for (const [key, firstName, lastName] of [
+      ["siobhan", "Siobhán", "O’Neill"], // a typographic apostrophe
+      ["jean", "Jean–Luc", "Picard"], // an en dash
+      ["zoe", "Zoë", "Ünal"],
+    ] as const) {
+      made[key] = (await client.contacts.create.mutate({ contact: person(firstName, lastName) })).id;
+    }
+  });
+
+  const search = async (q: string): Promise<string[]> => {
+    const page = await client.contacts.search.query({ q, limit: 10 });
+    return page.items.map((c) => Object.entries(made).find(([, id]) => id === c.id)?.[0] ?? c.id).sort();
+  };
+
+  it("finds a name typed with the punctuation it is stored with, outside ASCII too", async () => {
+    expect(await search("O’Neill")).toEqual(["siobhan"]);
+    expect(await search("Jean–Luc")).toEqual(["jean"]);
+    expect(await search("«Picard»")).toEqual(["jean"]);
+    expect(await search("ZOË ünal")).toEqual(["zoe"]);
+  });
+});

@@ -10,7 +10,7 @@ import { maskLast4 } from "@contacts/domain/masking";
 import { diffDocuments } from "@contacts/domain/patch";
 import type { JsonPatchOperation, JsonValue } from "@contacts/domain/patch";
 
-import { decodeCursor, encodeCursor } from "../contacts/cursor.js";
+import { decodeCursor, encodeCursor } from "@contacts/contacts/cursor";
 
 /** A change to record; `before` / `after` are the contact's public documents (null: none). */
 export interface ContactEventInput {

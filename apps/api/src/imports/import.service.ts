@@ -5,7 +5,7 @@ import { ContactsError, ErrorReason } from "@contacts/domain/errors";
 import type { ImportLimits, ImportOptions, ImportState } from "@contacts/domain/import-job";
 import type { CsvField } from "@contacts/domain/csv-layout";
 
-import { decodeCursor, encodeCursor } from "../contacts/cursor.js";
+import { decodeCursor, encodeCursor } from "@contacts/contacts/cursor";
 
 /** An `imports` row as PostgreSQL returns it (bigints as strings). */
 export interface ImportRow {
