@@ -85,12 +85,17 @@ async function spawnServer(
 ): Promise<ChildServer> {
   const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), `contacts-${name}-`)), "stdout.log");
   const out = fs.openSync(logFile, "w");
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", out, "inherit"] });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ["ignore", out, "inherit"],
+  });
   fs.closeSync(out);
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let url: string | null = null;
   while (!url) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${String(child.exitCode)} (log: ${logFile})`);
+    if (child.exitCode !== null)
+      throw new Error(`${name} exited with ${String(child.exitCode)} (log: ${logFile})`);
     if (Date.now() > deadline) {
       child.kill("SIGTERM");
       throw new Error(`${name} did not start in time (log: ${logFile})`);
@@ -118,7 +123,8 @@ function startCommand(appDir: string): string[] {
     scripts: { start: string };
   };
   const [command, ...args] = scripts.start.split(/\s+/);
-  if (command !== "node") throw new Error(`the start script of ${appDir} is not a node command: ${scripts.start}`);
+  if (command !== "node")
+    throw new Error(`the start script of ${appDir} is not a node command: ${scripts.start}`);
   if (!fs.existsSync(path.join(appDir, "dist", "main.js")))
     throw new Error(`${path.relative(repoRoot, appDir)}/dist is missing: run npm run build`);
   return args;
@@ -187,9 +193,14 @@ export function startWorkerProcess(
 
 /** The raw baseline (`baseline-server.ts`: Hono + `pg`) in its own process, on a free port. */
 export function startBaselineProcess(url: string, tenantId: string): Promise<ChildServer> {
-  return spawnServer("baseline", process.execPath, ["--import", "tsx", path.join(here, "baseline-server.ts")], {
-    cwd: here,
-    env: { ...process.env, DATABASE_URL: url, BENCH_TENANT: tenantId },
-    ready: /baseline listening on (http:\/\/\S+)/,
-  });
+  return spawnServer(
+    "baseline",
+    process.execPath,
+    ["--import", "tsx", path.join(here, "baseline-server.ts")],
+    {
+      cwd: here,
+      env: { ...process.env, DATABASE_URL: url, BENCH_TENANT: tenantId },
+      ready: /baseline listening on (http:\/\/\S+)/,
+    },
+  );
 }
