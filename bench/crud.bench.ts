@@ -89,6 +89,12 @@ const summarize = (rounds: LoadResult[]): Summary => ({
   p99: median(rounds.map((r) => r.p99)),
 });
 
+/** Round by round (each API round against the baseline round right after it): less drift of the machine. */
+const pairedRatios = ({ api, raw }: { api: Summary; raw: Summary }): string => {
+  const ratios = api.rounds.map((a, i) => a.perSecond / (raw.rounds[i]?.perSecond ?? Number.NaN));
+  return `round by round ${ratios.map((r) => r.toFixed(2)).join(", ")} (median ${median(ratios).toFixed(2)}x)`;
+};
+
 /** One measured run; a run with any non-2xx response or error fails the benchmark. */
 async function measure(name: string, spec: LoadSpec): Promise<LoadResult> {
   const result = await runLoad(spec);
@@ -236,7 +242,7 @@ try {
     log();
     table([rowOf("`contacts.get`", "API", get.api), rowOf("`contacts.get`", "Hono + `pg`", get.raw)]);
     log(
-      `Ratio API / baseline (median throughput): **${(get.api.perSecond / get.raw.perSecond).toFixed(2)}x**.`,
+      `Ratio API / baseline (median throughput): **${(get.api.perSecond / get.raw.perSecond).toFixed(2)}x**; ${pairedRatios(get)}.`,
     );
     log();
   }
@@ -310,7 +316,7 @@ try {
     ]);
     const ratio = create.api.perSecond / create.raw.perSecond;
     const verdict = (ok: boolean): string => (ok ? "ok" : "**MISS**");
-    log(`Ratio API / baseline (median throughput): **${ratio.toFixed(2)}x**.`);
+    log(`Ratio API / baseline (median throughput): **${ratio.toFixed(2)}x**; ${pairedRatios(create)}.`);
     log();
     log("| target (issue 18) | measured | verdict |");
     log("| --- | --- | --- |");
