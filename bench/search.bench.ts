@@ -8,7 +8,8 @@
  * transaction that first sets the tenant, as the API does. Output is Markdown, ready for
  * BENCHMARKS.md. Run: `npm run bench:search -w @contacts/bench`.
  * BENCH_SEARCH_CONTACTS (default 1,000,000), BENCH_SEARCH_CALLS (200 per filter and side),
- * BENCH_SEARCH_REQUESTS (4,000 per throughput run) scale it.
+ * BENCH_SEARCH_THROUGHPUT_SECONDS (10 per throughput run) scale it. The throughput runs' load
+ * generator is autocannon in its own process (`runLoad`), never in the servers' event loop.
  */
 import os from "node:os";
 import type { AddressInfo } from "node:net";
@@ -34,11 +35,12 @@ import type { ContactsClient } from "@contacts/client/client";
 import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 import { ContactListInput, ContactSearchInput } from "@contacts/domain/search";
 
+import { runLoad } from "./processes.js";
 import { seedTenant } from "./seed.js";
 
 const CONTACTS = Number(process.env.BENCH_SEARCH_CONTACTS ?? 1_000_000);
 const CALLS = Number(process.env.BENCH_SEARCH_CALLS ?? 200);
-const REQUESTS = Number(process.env.BENCH_SEARCH_REQUESTS ?? 4_000);
+const THROUGHPUT_SECONDS = Number(process.env.BENCH_SEARCH_THROUGHPUT_SECONDS ?? 10);
 const OTHER_CONTACTS = 10_000;
 const CONCURRENCY = 16;
 /** A side of one filter stops after this long even if it has not made CALLS calls. */
@@ -319,25 +321,23 @@ interface Throughput {
   perSecond: number;
 }
 
-/** Concurrency 16 (as the CRUD benchmark): throughput. */
-async function throughput(total: number, call: (i: number) => Promise<unknown>): Promise<Throughput> {
-  for (let i = 0; i < 200; i++) await call(i);
-  const times: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < total) {
-        const i = next++;
-        const t = performance.now();
-        await call(i);
-        times.push(performance.now() - t);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  times.sort((a, b) => a - b);
-  return { p50: quantile(times, 0.5), p95: quantile(times, 0.95), perSecond: total / elapsed };
+/**
+ * Concurrency 16 (as the CRUD benchmark): throughput of GETs of `paths` taken in turn, measured by
+ * the load generator in its own process after a 3 s warm-up. Any non-2xx response fails the run.
+ */
+async function throughput(
+  base: string,
+  headers: Record<string, string>,
+  paths: string[],
+): Promise<Throughput> {
+  const spec = { url: base, method: "GET" as const, headers, connections: CONCURRENCY, paths };
+  await runLoad({ ...spec, seconds: 3 });
+  const result = await runLoad({ ...spec, seconds: THROUGHPUT_SECONDS });
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(
+      `${base}: ${result.non2xx} non-2xx ${JSON.stringify(result.statuses)}, ${result.errors} errors`,
+    );
+  return result;
 }
 
 // ---------------------------------------------------------------- a. filters and sorts
@@ -474,17 +474,28 @@ const rawServer = serve({ fetch: raw.fetch, hostname: "127.0.0.1", port: 0 });
 await new Promise((r) => rawServer.once("listening", r));
 const rawUrl = `http://127.0.0.1:${(rawServer.address() as AddressInfo).port}`;
 
-const pickId = (i: number): string => pick(ids, i);
-const pickAccount = (i: number): string => pick(listAccounts, i).account_id;
-const getApi = await throughput(REQUESTS, (i) => client.contacts.get.query({ id: pickId(i) }));
-const getRaw = await throughput(REQUESTS, (i) =>
-  fetch(`${rawUrl}/contacts/${pickId(i)}`).then((r) => r.json()),
+const trpcGet = (procedure: string, input: unknown): string =>
+  `/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`;
+const apiHeaders = { authorization: `Bearer ${apiKey.key}` };
+const getApi = await throughput(
+  api.url,
+  apiHeaders,
+  ids.map((id) => trpcGet("contacts.get", { id })),
 );
-const listApi = await throughput(REQUESTS, (i) =>
-  client.contacts.list.query({ accountId: pickAccount(i), limit: 50 }),
+const getRaw = await throughput(
+  rawUrl,
+  {},
+  ids.map((id) => `/contacts/${id}`),
 );
-const listRaw = await throughput(REQUESTS, (i) =>
-  fetch(`${rawUrl}/accounts/${pickAccount(i)}/contacts`).then((r) => r.json()),
+const listApi = await throughput(
+  api.url,
+  apiHeaders,
+  listAccounts.map((a) => trpcGet("contacts.list", { accountId: a.account_id, limit: 50 })),
+);
+const listRaw = await throughput(
+  rawUrl,
+  {},
+  listAccounts.map((a) => `/accounts/${a.account_id}/contacts`),
 );
 
 const throughputRow = (name: string, a: Throughput, b: Throughput, target?: number): string => {
@@ -494,7 +505,9 @@ const throughputRow = (name: string, a: Throughput, b: Throughput, target?: numb
     misses.push(`${name}: throughput ratio ${ratio.toFixed(2)}x < ${target}x`);
   return `| ${name} | ${ms(a.p50)} / ${ms(a.p95)} ms | ${a.perSecond.toFixed(0)}/s | ${ms(b.p50)} / ${ms(b.p95)} ms | ${b.perSecond.toFixed(0)}/s | ${ratio.toFixed(2)}x | ${verdict} |`;
 };
-log(`## Throughput (concurrency ${CONCURRENCY}, ${REQUESTS} requests)`);
+log(
+  `## Throughput (concurrency ${CONCURRENCY}, ${THROUGHPUT_SECONDS} s a run, autocannon in its own process)`,
+);
 log();
 log(
   `Baseline: a minimal Hono + pg handler, as the application role in a transaction that sets the tenant. ` +

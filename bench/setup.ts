@@ -24,12 +24,10 @@ export interface BenchEnvironment {
 }
 
 /**
- * A throwaway PostgreSQL with a migrated `bench` database and the API serving it (with `jobQueue`,
- * the API also queues import jobs on pg-boss).
+ * A throwaway PostgreSQL with a migrated `bench` database and the application role's login (for
+ * benchmarks that start the API in its own process).
  */
-export async function startBenchEnvironment(
-  options: { jobQueue?: boolean; importLimits?: Partial<ImportLimits> } = {},
-): Promise<BenchEnvironment> {
+export async function startBenchDatabase(): Promise<Omit<BenchEnvironment, "api">> {
   const server = await startEphemeralPostgres(path.join(os.tmpdir(), "contacts-bench-pg"));
   const admin = new pg.Client({ connectionString: server.adminUrl });
   await admin.connect();
@@ -38,6 +36,17 @@ export async function startBenchEnvironment(
   const url = withDatabase(server.adminUrl, "bench");
   await migrate(url);
   const appUrl = await ensureAppLogin(url, null);
+  return { server, url, appUrl };
+}
+
+/**
+ * A throwaway PostgreSQL with a migrated `bench` database and the API serving it (with `jobQueue`,
+ * the API also queues import jobs on pg-boss).
+ */
+export async function startBenchEnvironment(
+  options: { jobQueue?: boolean; importLimits?: Partial<ImportLimits> } = {},
+): Promise<BenchEnvironment> {
+  const { server, url, appUrl } = await startBenchDatabase();
   const api = await startServer({
     databaseUrl: appUrl,
     taxIdKeyring: generateKeyringForTests(),
