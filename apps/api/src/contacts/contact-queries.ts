@@ -265,7 +265,7 @@ export function filterFrequencyQuery(tenantId: string, input: ContactSearchInput
   if (filters.length === 0) return null;
   return {
     sql: `select least(${filters.map(() => "contact_filter_frequency(?, ?)").join(", ")}) as frequency,
-      (select t.contact_count from tenants t where t.id = ?) as contacts`,
+      tenant_contact_count(?) as contacts`,
     params: [...filters.flat(), tenantId],
   };
 }

@@ -101,7 +101,10 @@ export class TenantService {
 
   /** The caller's tenant; asking for another tenant's id is a 404 like any foreign record. */
   async get(tenantId: string = this.tenantId): Promise<TenantEntity> {
-    const row = tenantId === this.tenantId ? await this.em.findOne(TenantEntity, { id: tenantId }) : null;
+    const row =
+      tenantId === this.tenantId
+        ? await this.em.findOne(TenantEntity, { id: tenantId }, { populate: ["contactCount"] })
+        : null;
     if (!row) throw ContactsError.notFound("tenantId");
     return row;
   }
