@@ -14,11 +14,6 @@ export const TenantEntity = defineEntity({
      * bulk loader raising this follows.
      */
     contactSeq: p.bigint("number").default(0),
-    /** The tenant's contacts (the sum of `tenant_contact_counts`); loaded only when populated. */
-    contactCount: p
-      .bigint("number")
-      .formula((table) => `tenant_contact_count(${table.alias}.id)`)
-      .lazy(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });
