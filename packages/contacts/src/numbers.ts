@@ -24,7 +24,9 @@ export interface SqlRunner {
 
 /** A runner on a MikroORM entity manager (inside its transaction when it is one). */
 export function ormRunner(em: EntityManager): SqlRunner {
-  return { rows: <T extends object>(sql: string, params: readonly unknown[]) => em.execute<T[]>(sql, [...params]) };
+  return {
+    rows: <T extends object>(sql: string, params: readonly unknown[]) => em.execute<T[]>(sql, [...params]),
+  };
 }
 
 /** A runner on a `pg` client (the worker's): `?` becomes `$1`, `$2`, ... */

@@ -46,8 +46,8 @@ async function openChunk(tenantId: string, records: number) {
     numbers: admission.numbers,
     /** Whether the transaction is still open (its backend is idle in it). */
     open: async () =>
-      (await client.query<{ open: boolean }>("select pg_current_xact_id_if_assigned() is not null as open")).rows[0]
-        ?.open === true,
+      (await client.query<{ open: boolean }>("select pg_current_xact_id_if_assigned() is not null as open"))
+        .rows[0]?.open === true,
     end: async (how: "commit" | "rollback") => {
       await client.query(how);
       await client.end();

@@ -691,7 +691,9 @@ class ChunkWriter {
 
     // The tenant's creation criteria (its contact limit comes with the numbers, below).
     const [tenant] = (
-      await client.query<{ settings: TenantSettings }>("select settings from tenants where id = $1", [tenantId])
+      await client.query<{ settings: TenantSettings }>("select settings from tenants where id = $1", [
+        tenantId,
+      ])
     ).rows;
     const requireAddress = tenant ? requiresPrimaryAddress(tenant.settings) : false;
 
