@@ -82,12 +82,11 @@ export class Migration20261123000022ContactNumbers extends Migration {
         delta bigint not null,
         primary key (tenant_id, id)
       );
-      alter table tenant_contact_counts enable row level security;
-      alter table tenant_contact_counts force row level security;
-      create policy tenant_isolation on tenant_contact_counts
-        using (tenant_id = ${TENANT}) with check (tenant_id = ${TENANT});
-      grant select, insert, update, delete on tenant_contact_counts to ${APP_ROLE};
 
+      -- Existing tenants: their count and sequence. Forced row-level security binds a table owner
+      -- that is not a superuser: lifted for the copy, inside this migration's transaction.
+      alter table tenants no force row level security;
+      alter table contacts no force row level security;
       insert into tenant_contact_counts (tenant_id, delta)
         select tenant_id, count(*) from contacts group by tenant_id;
       do $$
@@ -101,6 +100,13 @@ export class Migration20261123000022ContactNumbers extends Migration {
           execute format('create sequence %s as bigint start with %s', contact_number_sequence(t.id), t.last + 1);
         end loop;
       end $$;
+      alter table tenants force row level security;
+      alter table contacts force row level security;
+      alter table tenant_contact_counts enable row level security;
+      alter table tenant_contact_counts force row level security;
+      create policy tenant_isolation on tenant_contact_counts
+        using (tenant_id = ${TENANT}) with check (tenant_id = ${TENANT});
+      grant select, insert, update, delete on tenant_contact_counts to ${APP_ROLE};
       alter table tenants drop column contact_count;
 
       create function tenant_contact_count(p_tenant text) returns bigint
