@@ -113,6 +113,12 @@ describe("migration 22 (contact numbers and counts off the tenant row)", () => {
     expect((await take("again", 1)).numbers).toEqual(["1"]);
   });
 
+  it("refuses numbers outside a transaction bound to the tenant", async () => {
+    await expect(owner.query("select * from take_contact_numbers('capped', 1)")).rejects.toMatchObject({
+      code: "42501",
+    });
+  });
+
   it("refuses another tenant's numbers inside a transaction bound to one tenant", async () => {
     await owner.query("begin");
     try {

@@ -169,8 +169,9 @@ export class Migration20261123000022ContactNumbers extends Migration {
         granted bigint := greatest(p_wanted, 0);
         seq regclass;
       begin
-        if coalesce(nullif(current_setting('app.tenant_id', true), ''), p_tenant) <> p_tenant then
-          raise exception 'contact numbers of another tenant' using errcode = '42501';
+        -- Only inside a transaction bound to the tenant (this function reads past row-level security).
+        if current_setting('app.tenant_id', true) is distinct from p_tenant then
+          raise exception 'contact numbers outside a transaction bound to the tenant' using errcode = '42501';
         end if;
         select (t.settings -> 'limits' ->> 'contacts')::bigint into lim from tenants t where t.id = p_tenant;
         if lim is not null then
