@@ -720,8 +720,9 @@ function bind(sql: string, values: Record<string, unknown>): { text: string; val
 /**
  * Seeds `tenantId` (which must exist) with accounts and contacts, as the owner (a superuser:
  * row-level security does not bind it). Contacts are numbered after the tenant's current
- * `contact_seq`, which is set to the highest number at the end; `contact_count` is kept by the
- * insert trigger. Ends with VACUUM ANALYZE so plans and visibility are those of a settled table
+ * `contact_seq`, which is set to the highest number at the end (the tenant's number sequence follows
+ * it, migration 22; so seed before the API writes to the tenant); the count is kept by the insert
+ * trigger (`tenant_contact_counts`). Ends with VACUUM ANALYZE so plans and visibility are those of a settled table
  * (and autovacuum does not wake up in the middle of a benchmark).
  */
 /** The realistic value lists the seed draws from, for other generators (the import benchmark's CSV). */

@@ -114,7 +114,7 @@ describe("worker", () => {
     expect(created.map((op) => [op.op, op.path])).toEqual([["add", ""]]);
     expect((created[0]?.value as { taxId: string }).taxId).toMatch(/^\*\*\*-\*\*-\d{4}$/);
     const count = await withClient(db.url, (c) =>
-      c.query<{ contact_count: string }>("select contact_count from tenants where id = $1", [tenant]),
+      c.query<{ contact_count: string }>("select tenant_contact_count($1)::text as contact_count", [tenant]),
     );
     expect(count.rows[0]?.contact_count).toBe("7");
   });

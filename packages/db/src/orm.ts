@@ -25,6 +25,7 @@ import { Migration20261123000018ImportIgnoredColumns } from "./migrations/Migrat
 import { Migration20261123000019ContactGroupIndex } from "./migrations/Migration20261123000019_contact_group_index.js";
 import { Migration20261123000020RolodexFields } from "./migrations/Migration20261123000020_rolodex_fields.js";
 import { Migration20261123000021AccountAddress } from "./migrations/Migration20261123000021_account_address.js";
+import { Migration20261123000022ContactNumbers } from "./migrations/Migration20261123000022_contact_numbers.js";
 import { Migration20261123000023SearchIndexMaintenance } from "./migrations/Migration20261123000023_search_index_maintenance.js";
 import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
 import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
@@ -67,6 +68,7 @@ export const migrations = [
   { name: "Migration20261123000019_contact_group_index", class: Migration20261123000019ContactGroupIndex },
   { name: "Migration20261123000020_rolodex_fields", class: Migration20261123000020RolodexFields },
   { name: "Migration20261123000021_account_address", class: Migration20261123000021AccountAddress },
+  { name: "Migration20261123000022_contact_numbers", class: Migration20261123000022ContactNumbers },
   {
     name: "Migration20261123000023_search_index_maintenance",
     class: Migration20261123000023SearchIndexMaintenance,

@@ -41,9 +41,10 @@ const tenantsRouter = router({
 
   get: admin
     .input(z.strictObject({ tenantId: TenantId.optional() }).optional())
-    .query(async ({ ctx, input }) =>
-      toTenantView(await new TenantService(ctx.em, ctx.principal.tenantId).get(input?.tenantId)),
-    ),
+    .query(async ({ ctx, input }) => {
+      const tenants = new TenantService(ctx.em, ctx.principal.tenantId);
+      return toTenantView(await tenants.get(input?.tenantId), await tenants.contactCount());
+    }),
 
   /**
    * Renames the tenant or changes settings. Turning tax IDs always-unmasked on needs
@@ -63,10 +64,11 @@ const tenantsRouter = router({
       platformForInput((input) => ((input as TenantUpdateInput).settings?.limits ? "settings.limits" : null)),
     )
     .mutation(async ({ ctx, input }) => {
-      const row = await new TenantService(ctx.em, ctx.principal.tenantId).update(input.tenantId, input);
+      const tenants = new TenantService(ctx.em, ctx.principal.tenantId);
+      const row = await tenants.update(input.tenantId, input);
       const tenantId = ctx.principal.tenantId;
       ctx.afterCommit.push(() => ctx.services.principals.forgetTenant(tenantId));
-      return toTenantView(row);
+      return toTenantView(row, await tenants.contactCount());
     }),
 });
 

@@ -42,6 +42,7 @@ import { searchCursor } from "@contacts/contacts/search/search-sql";
 import { arrayLiteral } from "@contacts/contacts/search/sql";
 import type { Sql } from "@contacts/contacts/search/sql";
 import { contactFromRow } from "@contacts/contacts/contact-row";
+import { admitNewContacts, ormRunner } from "@contacts/contacts/numbers";
 import type { ContactRow } from "@contacts/contacts/contact-row";
 
 export interface ContactPage {
@@ -182,11 +183,11 @@ export class ContactService {
       await this.checkReferences(tx, data, null);
       await this.checkExternalId(tx, data, null);
       data = await this.followAccount(tx, data);
-      // The number comes from the tenant row, which orders the tenant's creates: checking for
-      // duplicates after it (each statement reads what has committed) sees a concurrent create of
-      // the same person, so two of them cannot both pass `reject`.
-      const number = await this.nextNumber(tx);
       if (options.onDuplicate === "reject") {
+        // Creates sharing a match key are ordered by an advisory lock on each key: checking for
+        // duplicates after it (each statement reads what has committed) sees a concurrent create
+        // of the same person, so two of them cannot both pass `reject`.
+        await this.lockMatchKeys(tx, matchKeyList(duplicateKeys(data)));
         const found = await this.findDuplicates(tx, data, null, 10);
         if (found.length) {
           throw ContactsError.conflict(ErrorReason.duplicate, DOC, {
@@ -194,6 +195,9 @@ export class ContactService {
           });
         }
       }
+      // Taken last, right before the insert: with a contact limit, the tenant's other creates
+      // wait from here until this one commits.
+      const number = await this.nextNumber(tx);
       const now = new Date();
       const id = randomUUID();
       const { taxId, ...fields } = data;
@@ -859,30 +863,33 @@ export class ContactService {
   }
 
   /**
-   * Hands out the tenant's next contact number and enforces its contact limit (the row lock on the
-   * tenant serialises concurrent creates, so the count cannot be overtaken).
+   * Hands out the tenant's next contact number and enforces its contact limit
+   * (`admitNewContacts`: a number from the tenant's sequence, the limit counted exactly).
    */
   private async nextNumber(em: EntityManager): Promise<number> {
-    const rows = await em.execute<{ contact_seq: string; contact_count: string; limit: string | null }[]>(
-      `update tenants set contact_seq = contact_seq + 1 where id = ?
-       returning contact_seq, contact_count, (settings -> 'limits' ->> 'contacts')::bigint as limit`,
-      [this.tenantId],
+    const { numbers, limit } = await admitNewContacts(ormRunner(em), this.tenantId, 1);
+    const [number] = numbers;
+    if (number !== undefined) return number;
+    throw new ContactsError(
+      "TOO_MANY_REQUESTS",
+      [
+        {
+          reason: ErrorReason.tenantLimit,
+          field: null,
+          message: `the tenant's contact limit (${String(limit)}) is reached`,
+        },
+      ],
+      { limit },
     );
-    const row = rows[0];
-    if (!row) throw new Error("tenant row missing");
-    if (row.limit !== null && Number(row.contact_count) >= Number(row.limit)) {
-      throw new ContactsError(
-        "TOO_MANY_REQUESTS",
-        [
-          {
-            reason: ErrorReason.tenantLimit,
-            field: null,
-            message: `the tenant's contact limit (${row.limit}) is reached`,
-          },
-        ],
-        { limit: Number(row.limit) },
-      );
-    }
-    return Number(row.contact_seq);
+  }
+
+  /** Transaction-scoped advisory locks on match keys of the tenant, in one order (no deadlock). */
+  private async lockMatchKeys(em: EntityManager, keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await em.execute(
+      `select pg_advisory_xact_lock(hashtextextended(k, 0))
+         from (select distinct ?::text || k as k from unnest(?::text[]) as u(k) order by 1) s`,
+      [`contacts.match:${this.tenantId}:`, arrayLiteral(keys)],
+    );
   }
 }

@@ -26,7 +26,11 @@ function countNamed(tenantId: string, companyName: string): Promise<number> {
   return h.em().count(ContactEntity, { tenantId, companyName });
 }
 
-function createWithKey(client: ContactsClient, input: ReturnType<typeof company>, key: string) {
+function createWithKey(
+  client: ContactsClient,
+  input: { contact: ReturnType<typeof company>["contact"] & { roles?: string[] } },
+  key: string,
+) {
   return client.contacts.create.mutate(input, { context: { idempotencyKey: key } });
 }
 
@@ -78,17 +82,17 @@ describe("Idempotency-Key", () => {
   });
 
   it("answers a retry while the first call still runs with 409, then replays its result", async () => {
-    // Creating a contact updates its tenant's row (the contact counter's trigger). The owner holds
-    // that row locked (FOR NO KEY UPDATE: the claim's foreign-key check on the tenant still passes),
-    // so the first call claims its key, then waits inside its transaction.
-    const input = company();
+    // Creating a contact with a role reads the role FOR SHARE (so a concurrent roles.delete waits).
+    // The owner holds that role locked FOR UPDATE, so the first call claims its key, then waits
+    // inside its transaction.
+    const input = { contact: { ...company().contact, roles: ["BILLING"] } };
     const key = randomUUID();
     let release = (): void => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
     let locked = (): void => undefined;
     const isLocked = new Promise<void>((resolve) => (locked = resolve));
     const holder = h.em().transactional(async (tx) => {
-      await tx.execute("select id from tenants where id = 'alpha' for no key update");
+      await tx.execute("select code from roles where tenant_id = 'alpha' and code = 'BILLING' for update");
       locked();
       await released;
     });

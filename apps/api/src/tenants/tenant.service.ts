@@ -1,6 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { ApiKeyEntity } from "@contacts/db/entities/api-key.entity";
 import { RoleEntity } from "@contacts/db/entities/role.entity";
+import { contactHeadroom, ormRunner } from "@contacts/contacts/numbers";
 import { TenantEntity } from "@contacts/db/entities/tenant.entity";
 import { inTenant } from "@contacts/db/tenant-scope";
 import { ContactsError, ErrorReason } from "@contacts/domain/errors";
@@ -39,12 +40,12 @@ export interface ApiKeyView {
   revokedAt: string | null;
 }
 
-export function toTenantView(row: TenantEntity): TenantView {
+export function toTenantView(row: TenantEntity, contactCount: number): TenantView {
   return {
     id: row.id,
     name: row.name,
     settings: row.settings,
-    contactCount: Number(row.contactCount),
+    contactCount,
     createdAt: row.createdAt.toISOString(),
   };
 }
@@ -115,6 +116,11 @@ export class TenantService {
     if (change.settings) row.settings = patchTenantSettings(row.settings, change.settings);
     await this.em.flush();
     return row;
+  }
+
+  /** The tenant's contacts as committed (`tenant_contact_counts`, see migration 22). */
+  async contactCount(): Promise<number> {
+    return (await contactHeadroom(ormRunner(this.em), this.tenantId)).count;
   }
 
   async listKeys(): Promise<ApiKeyEntity[]> {

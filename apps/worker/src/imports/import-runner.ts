@@ -22,6 +22,7 @@ import type { TenantSettings } from "@contacts/domain/tenant";
 import { maskLast4 } from "@contacts/domain/masking";
 import { diffDocuments } from "@contacts/domain/patch";
 import type { JsonValue } from "@contacts/domain/patch";
+import { admitNewContacts, contactHeadroom, pgRunner } from "@contacts/contacts/numbers";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Logger } from "pino";
@@ -540,13 +541,11 @@ class ChunkWriter {
       }
     }
 
-    // The tenant row: its contact limit and creation criteria (read and locked once per chunk).
+    // The tenant's creation criteria (its contact limit comes with the numbers, below).
     const [tenant] = (
-      await client.query<{ count: string; lim: string | null; settings: TenantSettings }>(
-        `select contact_count as count, (settings -> 'limits' ->> 'contacts')::bigint as lim, settings
-           from tenants where id = $1 ${job.dry_run ? "" : "for update"}`,
-        [tenantId],
-      )
+      await client.query<{ settings: TenantSettings }>("select settings from tenants where id = $1", [
+        tenantId,
+      ])
     ).rows;
     const requireAddress = tenant ? requiresPrimaryAddress(tenant.settings) : false;
 
@@ -620,30 +619,26 @@ class ChunkWriter {
       else unchanged++;
     }
 
-    // The tenant's contact limit, then numbers for the new contacts (the tenant row lock orders
-    // concurrent writers, as in the API).
+    // The tenant's contact limit and numbers for the new contacts, as in the API
+    // (`admitNewContacts`); a dry run counts what it would have inserted so far.
     let allowed = inserts.length;
-    if (tenant?.lim != null) {
-      const alreadyCounted = job.dry_run ? Number(claimed.inserted) : 0;
-      allowed = Math.max(0, Math.min(allowed, Number(tenant.lim) - Number(tenant.count) - alreadyCounted));
+    let numbers: number[] = [];
+    if (job.dry_run) {
+      const { count, limit } = await contactHeadroom(pgRunner(client), tenantId);
+      if (limit !== null) allowed = Math.max(0, Math.min(allowed, limit - count - Number(claimed.inserted)));
+    } else if (inserts.length) {
+      numbers = (await admitNewContacts(pgRunner(client), tenantId, inserts.length)).numbers;
+      allowed = numbers.length;
     }
     for (const r of inserts.slice(allowed))
       reject(r.recordNumber, { column: null, reason: ErrorReason.tenantLimit, value: null });
     const accepted = inserts.slice(0, allowed);
-    let firstNumber = 0;
-    if (!job.dry_run && accepted.length) {
-      const seq = await client.query<{ contact_seq: string }>(
-        "update tenants set contact_seq = contact_seq + $2 where id = $1 returning contact_seq",
-        [tenantId, accepted.length],
-      );
-      firstNumber = Number(seq.rows[0]?.contact_seq) - accepted.length + 1;
-    }
     accepted.forEach((r, i) => {
       const id = randomUUID();
       staged.push({
         op: "insert",
         id,
-        number: firstNumber + i,
+        number: numbers[i] ?? 0,
         record: r,
         data: r.data,
         taxId: this.encrypt(id, r.data.taxId),

@@ -174,7 +174,7 @@ export function filterFrequencyQuery(tenantId: string, input: ContactSearchInput
   if (!filters) return null;
   const frequencies = filters.map(([kind, value]) => sql`contact_filter_frequency(${kind}, ${value})`);
   return sql`select least(${join(frequencies, ", ")}) as frequency,
-      (select t.contact_count from tenants t where t.id = ${tenantId}) as contacts`;
+      tenant_contact_count(${tenantId}) as contacts`;
 }
 
 /** The posting key of a place filter, `city:<key>` built with the filter's own `lower`. */

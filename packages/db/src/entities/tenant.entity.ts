@@ -9,10 +9,11 @@ export const TenantEntity = defineEntity({
     id: p.string().primary(),
     name: p.string(),
     settings: p.json<TenantSettings>(),
-    /** Last contact number handed out; contact numbers are per tenant and sequential. */
+    /**
+     * A floor for contact numbers: they come from the tenant's sequence (migration 22), which a
+     * bulk loader raising this follows.
+     */
     contactSeq: p.bigint("number").default(0),
-    /** Kept by a trigger on contacts; compared with the tenant's contact limit. */
-    contactCount: p.bigint("number").default(0),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });
