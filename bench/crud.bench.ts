@@ -248,10 +248,7 @@ try {
   }
 
   const contactCount = async (): Promise<number> =>
-    Number(
-      (await owner.query<{ n: string }>("select tenant_contact_count($1) n", [TENANT]))
-        .rows[0]?.n ?? 0,
-    );
+    Number((await owner.query<{ n: string }>("select tenant_contact_count($1) n", [TENANT])).rows[0]?.n ?? 0);
   const createBody = (prefix: string): string =>
     JSON.stringify({
       contact: {
