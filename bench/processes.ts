@@ -157,7 +157,9 @@ function appEnv(app: AppEnvironment): NodeJS.ProcessEnv {
 /** The API (apps/api/dist, as its start script runs it) in its own process, on a free port. */
 export function startApiProcess(app: AppEnvironment): Promise<ChildServer> {
   const apiDir = path.join(repoRoot, "apps", "api");
-  return spawnServer("api", process.execPath, startCommand(apiDir), {
+  // BENCH_API_NODE_ARGS: flags for the API's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+  return spawnServer("api", process.execPath, [...nodeArgs, ...startCommand(apiDir)], {
     cwd: apiDir,
     env: { ...appEnv(app), HOST: "127.0.0.1", PORT: "0" },
     ready: /Contacts API: (http:\/\/\S+)\/trpc/,

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 
-import { LockMode } from "@mikro-orm/postgresql";
+import { LockMode, TransactionPropagation } from "@mikro-orm/postgresql";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { ACCOUNT_ADDRESSES_SQL } from "@contacts/db/account-address";
 import { ACCOUNT_PHONES_SQL } from "@contacts/db/account-phone";
@@ -74,6 +74,9 @@ export interface DuplicateCandidate {
 const DUPLICATE_CANDIDATES = 200;
 
 /** Contacts are sent as `{ contact: {...} }`; errors about their fields are reported under this path. */
+/** A transaction that joins the caller's (the API call's) instead of opening a savepoint in it. */
+const JOIN_CALL_TRANSACTION = { propagation: TransactionPropagation.REQUIRED };
+
 const DOC = "contact";
 
 /**
@@ -178,6 +181,8 @@ export class ContactService {
       const missing = primaryAddressErrors(data, DOC);
       if (missing.length) throw ContactsError.invalid(missing);
     }
+    // Joins the call's transaction (no savepoint: a failed create fails the whole call anyway), which
+    // saves two round trips on the hottest write.
     return this.em.transactional(async (tx) => {
       if (options.userId) data = await this.linkUser(tx, data, options.userId);
       await this.checkReferences(tx, data, null);
@@ -225,7 +230,7 @@ export class ContactService {
         actor: this.principal.subject,
       });
       return this.named(row, tx);
-    });
+    }, JOIN_CALL_TRANSACTION);
   }
 
   /** The contact linked to a portal user (`userIds` contains it), or null. */
