@@ -53,8 +53,16 @@ const count = async (tenant: string) =>
 describe("migration 22 (contact numbers and counts off the tenant row)", () => {
   it("carries existing tenants' counts and numbers over, and back down", async () => {
     const orm = await createOrm({ url: db.url, poolMax: 1 });
+    // Back to just before migration 22, whatever came after it.
+    const beforeNumbers = async () => {
+      while (
+        (await orm.migrator.getExecutedMigrations()).at(-1)?.name !==
+        "Migration20261123000021_account_address"
+      )
+        await orm.migrator.down();
+    };
     try {
-      await orm.migrator.down();
+      await beforeNumbers();
       await owner.query(
         "insert into tenants (id, name, settings, contact_seq) values ('old', 'old', '{}', 7)",
       );
@@ -66,13 +74,14 @@ describe("migration 22 (contact numbers and counts off the tenant row)", () => {
       expect((await take("old", 2)).numbers).toEqual(["8", "9"]);
       expect((await take("loaded", 1)).numbers).toEqual(["4"]);
 
-      await orm.migrator.down();
-      const back = await owner.query<{ id: string; contact_count: string }>(
-        "select id, contact_count from tenants where id in ('old', 'loaded') order by id",
+      await beforeNumbers();
+      const back = await owner.query<{ id: string; contact_count: string; contact_seq: string }>(
+        "select id, contact_count, contact_seq from tenants where id in ('old', 'loaded') order by id",
       );
+      // Back down, the old code numbers after contact_seq: past every number handed out (9 and 4).
       expect(back.rows).toEqual([
-        { id: "loaded", contact_count: "3" },
-        { id: "old", contact_count: "5" },
+        { id: "loaded", contact_count: "3", contact_seq: "4" },
+        { id: "old", contact_count: "5", contact_seq: "9" },
       ]);
       await orm.migrator.up();
     } finally {
@@ -101,6 +110,23 @@ describe("migration 22 (contact numbers and counts off the tenant row)", () => {
     await owner.query("update tenants set contact_seq = 100 where id = 'capped'");
     await owner.query("update tenants set settings = '{}' where id = 'capped'");
     expect(await take("capped", 2)).toEqual({ numbers: ["101", "102"], contact_limit: null });
+  });
+
+  it("never moves a sequence back when contact_seq is raised below where it starts", async () => {
+    // As migration 22 leaves a tenant whose contacts were numbered past contact_seq: a sequence that
+    // handed out nothing yet, starting above contact_seq.
+    await owner.query("insert into tenants (id, name, settings) values ('ahead', 'ahead', '{}')");
+    await owner.query("select setval(contact_number_sequence('ahead')::regclass, 10, false)");
+    await owner.query("update tenants set contact_seq = 5 where id = 'ahead'");
+    expect((await take("ahead", 1)).numbers).toEqual(["10"]);
+    await owner.query("update tenants set contact_seq = 8 where id = 'ahead'");
+    expect((await take("ahead", 1)).numbers).toEqual(["11"]);
+  });
+
+  it("refuses to hand out more than a million numbers at once", async () => {
+    await owner.query("insert into tenants (id, name, settings) values ('greedy', 'greedy', '{}')");
+    await expect(take("greedy", 1_000_001)).rejects.toThrow(/at most 1000000 contact numbers/);
+    expect((await take("greedy", 1)).numbers).toEqual(["1"]);
   });
 
   it("starts a tenant that comes back after a delete from 1, with no contacts counted", async () => {

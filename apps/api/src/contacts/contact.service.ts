@@ -73,10 +73,10 @@ export interface DuplicateCandidate {
 /** At most this many stored contacts are scored as possible duplicates of one contact. */
 const DUPLICATE_CANDIDATES = 200;
 
-/** Contacts are sent as `{ contact: {...} }`; errors about their fields are reported under this path. */
 /** A transaction that joins the caller's (the API call's) instead of opening a savepoint in it. */
 const JOIN_CALL_TRANSACTION = { propagation: TransactionPropagation.REQUIRED };
 
+/** Contacts are sent as `{ contact: {...} }`; errors about their fields are reported under this path. */
 const DOC = "contact";
 
 /**

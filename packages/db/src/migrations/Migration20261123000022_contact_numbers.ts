@@ -64,11 +64,19 @@ export class Migration20261123000022ContactNumbers extends Migration {
         language plpgsql security definer set search_path = pg_catalog, public as $fn$
       declare
         seq regclass := to_regclass(contact_number_sequence(new.id));
+        taken bigint;
       begin
         if seq is null then
           execute format('create sequence %s as bigint start with %s', contact_number_sequence(new.id),
                          new.contact_seq + 1);
-        elsif new.contact_seq > coalesce(pg_sequence_last_value(seq), 0) then
+          return null;
+        end if;
+        -- The last number the sequence handed out, or the one before its start when it handed out
+        -- none (pg_sequence_last_value is null then, which would move a sequence started above
+        -- contact_seq back onto numbers in use).
+        execute format('select case when is_called then last_value else last_value - 1 end from %s', seq)
+          into taken;
+        if new.contact_seq > taken then
           perform setval(seq, new.contact_seq);
         end if;
         return null;
@@ -169,6 +177,10 @@ export class Migration20261123000022ContactNumbers extends Migration {
         granted bigint := greatest(p_wanted, 0);
         seq regclass;
       begin
+        -- A writer takes numbers for one statement's rows (the API: one; an import: one chunk).
+        if p_wanted > 1000000 then
+          raise exception 'at most 1000000 contact numbers at once' using errcode = '22023';
+        end if;
         -- Only inside a transaction bound to the tenant (this function reads past row-level security).
         if current_setting('app.tenant_id', true) is distinct from p_tenant then
           raise exception 'contact numbers outside a transaction bound to the tenant' using errcode = '42501';
@@ -184,13 +196,36 @@ export class Migration20261123000022ContactNumbers extends Migration {
                           '{}'::bigint[]),
                  lim;
       end $fn$;
+      -- Only the application calls it (a login setting app.tenant_id could otherwise hold a
+      -- tenant's limit lock or burn its numbers).
+      revoke all on function take_contact_numbers(text, integer) from public;
+      grant execute on function take_contact_numbers(text, integer) to ${APP_ROLE};
     `);
   }
 
   override down(): void {
     this.addSql(`
       alter table tenants add column contact_count bigint not null default 0;
-      update tenants t set contact_count = (select count(*) from contacts c where c.tenant_id = t.id);
+      -- As in up: forced row-level security lifted for the copy (a non-superuser owner). The
+      -- old code numbers from contact_seq + 1, so it is raised past every number handed out.
+      alter table tenants no force row level security;
+      alter table contacts no force row level security;
+      update tenants t set contact_count = (select count(*) from contacts c where c.tenant_id = t.id),
+        contact_seq = greatest(t.contact_seq,
+                               coalesce((select max(number) from contacts c where c.tenant_id = t.id), 0));
+      do $$
+      declare
+        t record;
+        taken bigint;
+      begin
+        for t in select id from tenants where to_regclass(contact_number_sequence(id)) is not null loop
+          execute format('select case when is_called then last_value else last_value - 1 end from %s',
+                         contact_number_sequence(t.id)) into taken;
+          update tenants set contact_seq = greatest(contact_seq, taken) where id = t.id;
+        end loop;
+      end $$;
+      alter table tenants force row level security;
+      alter table contacts force row level security;
       drop trigger tenant_numbers_created on tenants;
       drop trigger tenant_numbers_deleted on tenants;
       drop trigger tenant_numbers_floor on tenants;
