@@ -1,50 +1,25 @@
 import { randomUUID } from "node:crypto";
 
 import { admitNewContacts, pgRunner } from "@contacts/contacts/numbers";
-import { generateKeyringForTests } from "@contacts/db/crypto/keyring";
-import { createTestDatabase } from "@contacts/db/testing/test-database";
 import type { TestDatabase } from "@contacts/db/testing/test-database";
-import { IMPORT_QUEUE } from "@contacts/domain/import-job";
 import pg from "pg";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import {
-  createTenant,
-  importErrors,
-  insertImport,
-  waitForImport,
-  withClient,
-} from "./testing/import-fixtures.js";
-import type { TestImport } from "./testing/import-fixtures.js";
-import { startWorker } from "./worker.js";
-import type { RunningWorker } from "./worker.js";
+import { createTenant, withClient } from "./testing/import-fixtures.js";
+import { startTestWorker } from "./testing/import-fixtures.js";
+import type { TestWorker } from "./testing/import-fixtures.js";
 
+let testWorker: TestWorker;
 let db: TestDatabase;
-let worker: RunningWorker;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  worker = await startWorker({
-    databaseUrl: db.url,
-    appUrl: db.appUrl,
-    keyring: generateKeyringForTests(),
-    log: pino({ level: process.env.TEST_LOG ?? "silent" }),
-    chunkRecords: 3,
-  });
+  testWorker = await startTestWorker();
+  ({ db } = testWorker);
 });
 
-afterAll(async () => {
-  await worker.stop();
-  await db.drop();
-});
+afterAll(() => testWorker.stop());
 
-async function runImport(tenantId: string, csv: string, options: TestImport = {}) {
-  const importId = await insertImport(db.url, tenantId, csv, options);
-  await worker.boss.send(IMPORT_QUEUE, { tenantId, importId }, { singletonKey: importId });
-  const state = await waitForImport(db.url, tenantId, importId);
-  return { state, errors: await importErrors(db.url, tenantId, importId) };
-}
+const runImport: TestWorker["runImport"] = (...args) => testWorker.runImport(...args);
 
 const csv = (n: number) =>
   "External ID,First Name,Last Name\n" +

@@ -1,9 +1,16 @@
 import { createHash, randomUUID } from "node:crypto";
 
 import pg from "pg";
+import { pino } from "pino";
 
+import { generateKeyringForTests } from "@contacts/db/crypto/keyring";
+import { createTestDatabase } from "@contacts/db/testing/test-database";
+import type { TestDatabase } from "@contacts/db/testing/test-database";
 import { IMPORT_QUEUE } from "@contacts/domain/import-job";
 import type { ImportLimits } from "@contacts/domain/import-job";
+
+import { startWorker } from "../worker.js";
+import type { RunningWorker } from "../worker.js";
 
 export const DEFAULT_LIMITS: ImportLimits = {
   maxFileBytes: 100_000_000,
@@ -180,4 +187,43 @@ export async function importErrors(
         )
       ).rows,
   );
+}
+
+/** A worker on a fresh test database, and an import run to its end through it. */
+export interface TestWorker {
+  db: TestDatabase;
+  worker: RunningWorker;
+  /** Queues an import of `csv` for the tenant and waits for it: its id, state and error rows. */
+  runImport(
+    tenantId: string,
+    csv: string | Buffer,
+    options?: TestImport,
+  ): Promise<{ importId: string; state: ImportState; errors: ImportErrorRow[] }>;
+  stop(): Promise<void>;
+}
+
+/** Starts a worker (chunks of `chunkRecords`) on a fresh test database; `stop` ends both. */
+export async function startTestWorker(chunkRecords = 3): Promise<TestWorker> {
+  const db = await createTestDatabase();
+  const worker = await startWorker({
+    databaseUrl: db.url,
+    appUrl: db.appUrl,
+    keyring: generateKeyringForTests(),
+    log: pino({ level: process.env.TEST_LOG ?? "silent" }),
+    chunkRecords,
+  });
+  return {
+    db,
+    worker,
+    async runImport(tenantId, csv, options = {}) {
+      const importId = await insertImport(db.url, tenantId, csv, options);
+      await worker.boss.send(IMPORT_QUEUE, { tenantId, importId }, { singletonKey: importId });
+      const state = await waitForImport(db.url, tenantId, importId);
+      return { importId, state, errors: await importErrors(db.url, tenantId, importId) };
+    },
+    async stop() {
+      await worker.stop();
+      await db.drop();
+    },
+  };
 }
