@@ -1,6 +1,7 @@
 import type { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { CONTACT_COMPUTED_FIELDS, CONTACT_FIELDS } from "@contacts/domain/contact";
-import type { StoredContact } from "@contacts/domain/contact";
+import type { ContactData, StoredContact } from "@contacts/domain/contact";
+import { isReadOnlyContactKey } from "@contacts/domain/errors";
 
 import { columnOf } from "./columns.js";
 import type { ContactColumn } from "./columns.js";
@@ -88,4 +89,15 @@ export function documentSql(alias: string, taxIdSql: string): (readonly [string,
     const column = `${alias}.${source.column.column}`;
     return [field, source.column.kind === "timestamp" ? isoSql(column) : column];
   });
+}
+
+/**
+ * The editable fields of a row (what a replace sends), with the tax ID given: what a writer starts
+ * from when it changes some fields of a stored contact (a merge, an import's upsert).
+ */
+export function contactData(row: ContactEntity, taxId: string | null): ContactData {
+  const doc = contactDocument(row, taxId);
+  return Object.fromEntries(
+    Object.entries(doc).filter(([key]) => !isReadOnlyContactKey(key)),
+  ) as unknown as ContactData;
 }

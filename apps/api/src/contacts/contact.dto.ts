@@ -1,10 +1,9 @@
-import { contactDocument } from "@contacts/contacts/document";
+import { contactData, contactDocument } from "@contacts/contacts/document";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ContactEntity } from "@contacts/db/entities/contact.entity";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { computeContactFields, projectContact } from "@contacts/domain/contact";
 import type { Contact, ContactData, ContactField, StoredContact } from "@contacts/domain/contact";
-import { isReadOnlyContactKey } from "@contacts/domain/errors";
 import { activeMaskingRules, applyMasking, maskLast4 } from "@contacts/domain/masking";
 
 import type { Principal } from "../auth/principal.js";
@@ -116,10 +115,7 @@ export class ContactViewer {
 
   /** The editable fields of a row with the tax ID in clear: for the service's merge, never returned. */
   dataOf(row: ContactEntity): ContactData {
-    const doc = contactDocument(row, this.taxIdOf(row));
-    const data = Object.fromEntries(
-      Object.entries(doc).filter(([key]) => !isReadOnlyContactKey(key)),
-    ) as unknown as ContactData;
-    return data;
+    return contactData(row, this.taxIdOf(row));
   }
+
 }

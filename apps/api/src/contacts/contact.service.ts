@@ -1,18 +1,14 @@
-import { randomUUID } from "node:crypto";
-
-import { LockMode, TransactionPropagation } from "@mikro-orm/postgresql";
+import { TransactionPropagation } from "@mikro-orm/postgresql";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { ACCOUNT_ADDRESSES_SQL } from "@contacts/db/account-address";
 import { ACCOUNT_PHONES_SQL } from "@contacts/db/account-phone";
 import { AccountEntity } from "@contacts/db/entities/account.entity";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
-import { RoleEntity } from "@contacts/db/entities/role.entity";
 import {
   ContactInput,
   ContactReplaceInput,
   followAccountAddress,
   followAccountPhone,
-  primaryAddressErrors,
 } from "@contacts/domain/contact";
 import type { AccountPostalAddress, Contact, ContactData } from "@contacts/domain/contact";
 import { duplicateKeys, matchKeyList, scoreMatch } from "@contacts/domain/duplicates";
@@ -23,18 +19,15 @@ import {
   fieldErrorsFromZod,
   isReadOnlyContactKey,
 } from "@contacts/domain/errors";
-import type { FieldError } from "@contacts/domain/errors";
 import { mergeContacts } from "@contacts/domain/merge";
 import type { MergeConflict, MergePreference } from "@contacts/domain/merge";
 import { applyContactPatch } from "@contacts/domain/patch";
-import { isMaskedValue, maskLast4 } from "@contacts/domain/masking";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ContactDescendantsInput, ContactListInput, ContactSearchInput } from "@contacts/domain/search";
 import { requiresPrimaryAddress } from "@contacts/domain/tenant";
 
 import { AccountService } from "../accounts/account.service.js";
 import type { Principal } from "../auth/principal.js";
-import { recordContactEvent } from "../events/contact-events.js";
 import type { ContactViewer } from "./contact.dto.js";
 import { descendantsSql, listSql, numberCursor } from "@contacts/contacts/search/list-sql";
 import { planContactSearch } from "@contacts/contacts/search/search";
@@ -42,7 +35,9 @@ import { searchCursor } from "@contacts/contacts/search/search-sql";
 import { arrayLiteral } from "@contacts/contacts/search/sql";
 import type { Sql } from "@contacts/contacts/search/sql";
 import { contactFromRow } from "@contacts/contacts/contact-row";
-import { admitNewContacts, ormRunner } from "@contacts/contacts/numbers";
+import { ormRunner } from "@contacts/contacts/numbers";
+import { applyContactChanges } from "@contacts/contacts/writer";
+import type { ChangeResult, ContactChange, WriterActor } from "@contacts/contacts/writer";
 import type { ContactRow } from "@contacts/contacts/contact-row";
 
 export interface ContactPage {
@@ -98,9 +93,6 @@ const TENANT_MANAGED_FIELDS = [
 function isSet(value: unknown): boolean {
   return Array.isArray(value) ? value.length > 0 : value !== null && value !== undefined && value !== false;
 }
-
-/** The encrypted columns of a tax ID (all null when there is none). */
-type TaxIdColumns = Pick<ContactEntity, "taxIdCiphertext" | "taxIdKeyId" | "taxIdIndex" | "taxIdLegacy">;
 
 /**
  * Owns the unit of work for contacts of one caller in one tenant. `em` is the request's
@@ -169,25 +161,10 @@ export class ContactService {
     data: ContactData,
     options: { userId?: string; onDuplicate?: OnDuplicate } = {},
   ): Promise<ContactEntity> {
-    if (data.taxId && isMaskedValue(data.taxId)) {
-      throw ContactsError.invalid([
-        { reason: ErrorReason.invalid, field: `${DOC}.taxId`, message: "a masked tax ID cannot be stored" },
-      ]);
-    }
-    this.checkLockChange(false, data.locked);
-    // The tenant's creation criteria (settings as authenticated: a change applies within the
-    // principal cache's 5 s, like every setting).
-    if (requiresPrimaryAddress(this.principal.tenantSettings)) {
-      const missing = primaryAddressErrors(data, DOC);
-      if (missing.length) throw ContactsError.invalid(missing);
-    }
     // Joins the call's transaction (no savepoint: a failed create fails the whole call anyway), which
     // saves two round trips on the hottest write.
     return this.em.transactional(async (tx) => {
       if (options.userId) data = await this.linkUser(tx, data, options.userId);
-      await this.checkReferences(tx, data, null);
-      await this.checkExternalId(tx, data, null);
-      data = await this.followAccount(tx, data);
       if (options.onDuplicate === "reject") {
         // Creates sharing a match key are ordered by an advisory lock on each key: checking for
         // duplicates after it (each statement reads what has committed) sees a concurrent create
@@ -200,37 +177,46 @@ export class ContactService {
           });
         }
       }
-      // Taken last, right before the insert: with a contact limit, the tenant's other creates
-      // wait from here until this one commits.
-      const number = await this.nextNumber(tx);
-      const now = new Date();
-      const id = randomUUID();
-      const { taxId, ...fields } = data;
-      const row = tx.create(ContactEntity, {
-        ...fields,
-        ...this.encryptTaxId(id, taxId),
-        tenantId: this.tenantId,
-        id,
-        number,
-        mergedIds: [],
-        matchKeys: matchKeyList(duplicateKeys(data)),
-        createdAt: now,
-        createdBy: this.principal.subject,
-        updatedAt: now,
-        updatedBy: this.principal.subject,
-      });
-      await tx.flush();
-      await recordContactEvent(tx, {
-        tenantId: this.tenantId,
-        contactId: row.id,
-        type: "created",
-        version: row.version,
-        before: null,
-        after: this.viewer.eventDocument(row),
-        actor: this.principal.subject,
-      });
-      return this.named(row, tx);
+      return this.named(await this.applyOne(tx, { op: "create", data }), tx);
     }, JOIN_CALL_TRANSACTION);
+  }
+
+  /** Who writes through this service, for the contacts writer. */
+  private get actor(): WriterActor {
+    return {
+      tenantId: this.tenantId,
+      subject: this.principal.subject,
+      mayUnlock: this.principal.permissions.has("contacts:unlock"),
+      // The tenant's creation criteria (settings as authenticated: a change applies within the
+      // principal cache's 5 s, like every setting).
+      requirePrimaryAddress: requiresPrimaryAddress(this.principal.tenantSettings),
+    };
+  }
+
+  /** Changes through the one writer (`applyContactChanges`), in the transaction `tx`. */
+  private apply(tx: EntityManager, changes: ContactChange[]): Promise<ChangeResult[]> {
+    return applyContactChanges(ormRunner(tx), this.actor, changes, {
+      vault: this.vault,
+      field: (path) => `${DOC}.${path}`,
+    });
+  }
+
+  /** One change through the writer: its stored row, or its error thrown. */
+  private async applyOne(tx: EntityManager, change: ContactChange): Promise<ContactEntity> {
+    const [result] = await this.apply(tx, [change]);
+    if (!result) throw new Error("the contacts writer answered no result");
+    if (!result.ok) throw result.error;
+    return result.row!;
+  }
+
+  /** Several changes through the writer: the first error is thrown (and the call rolls back). */
+  private async applyAll(tx: EntityManager, changes: ContactChange[]): Promise<ContactEntity[]> {
+    if (!changes.length) return [];
+    const results = await this.apply(tx, changes);
+    return results.map((r) => {
+      if (!r.ok) throw r.error;
+      return r.row!;
+    });
   }
 
   /** The contact linked to a portal user (`userIds` contains it), or null. */
@@ -368,11 +354,9 @@ export class ContactService {
 
   /** Full replace: every editable field takes the given value (absent means cleared). */
   async replace(id: string, expectedVersion: number | undefined, data: ContactData): Promise<ContactEntity> {
-    return this.em.transactional(async (tx) => {
-      const row = await this.lockedRow(id, tx);
-      this.checkVersion(row, expectedVersion);
-      return this.write(tx, row, data);
-    });
+    return this.em.transactional(async (tx) =>
+      this.named(await this.applyOne(tx, { op: "update", id, expectedVersion, data }), tx),
+    );
   }
 
   /**
@@ -382,7 +366,8 @@ export class ContactService {
    */
   async patch(id: string, expectedVersion: number | undefined, operations: unknown): Promise<ContactEntity> {
     return this.em.transactional(async (tx) => {
-      const row = await this.lockedRow(id, tx);
+      const [row] = await this.lockRows(tx, [id]);
+      if (!row) throw ContactsError.notFound("id");
       this.checkVersion(row, expectedVersion);
       const result = applyContactPatch(this.viewer.showAll(row), operations);
       if (!result.ok) {
@@ -400,102 +385,26 @@ export class ContactService {
       if (!parsed.success) {
         throw ContactsError.invalid(fieldErrorsFromZod(parsed.error.issues, undefined, { input: editable }));
       }
-      return this.write(tx, row, parsed.data);
+      return this.named(await this.applyOne(tx, { op: "update", id, current: row, data: parsed.data }), tx);
     });
   }
 
   /**
-   * Stores new editable fields on a locked row (replace, patch, merge) and records the change event
-   * (its JSON Patch diff) in the same transaction.
+   * The rows, locked for the rest of the transaction in id order: concurrent writers of one contact
+   * queue, and each sees the version the previous one committed (so of 50 racing updates with the
+   * same `expectedVersion`, one succeeds and 49 get 412 with the new version).
    */
-  private async write(
-    tx: EntityManager,
-    row: ContactEntity,
-    data: ContactData,
-    event: { type: "updated" | "merged"; data?: Record<string, unknown>; mergedIds?: string[] } = {
-      type: "updated",
-    },
-  ): Promise<ContactEntity> {
-    this.checkLockChange(row.locked, data.locked);
-    const before = this.viewer.eventDocument(row);
-    const taxId = this.resolveTaxId(row, data.taxId);
-    await this.checkReferences(tx, data, row.id);
-    await this.checkExternalId(tx, data, row.id);
-    data = await this.followAccount(tx, data);
-    const { taxId: _sent, ...fields } = data;
-    const taxIdColumns = taxId === this.viewer.taxIdOf(row) ? {} : this.encryptTaxId(row.id, taxId);
-    tx.assign(row, {
-      ...fields,
-      ...taxIdColumns,
-      matchKeys: matchKeyList(duplicateKeys(data)),
-      ...(event.mergedIds ? { mergedIds: event.mergedIds } : {}),
-      updatedAt: new Date(),
-      updatedBy: this.principal.subject,
-    });
-    await tx.flush();
-    await this.recordUpdate(tx, row, before, event.type, event.data);
-    return this.named(row, tx);
-  }
-
-  /** The change event of a row just flushed, from its document before the change. */
-  private async recordUpdate(
-    tx: EntityManager,
-    row: ContactEntity,
-    before: object,
-    type: "updated" | "merged" = "updated",
-    data?: Record<string, unknown>,
-  ): Promise<void> {
-    await recordContactEvent(tx, {
-      tenantId: this.tenantId,
-      contactId: row.id,
-      type,
-      version: row.version,
-      before,
-      after: this.viewer.eventDocument(row),
-      ...(data ? { data } : {}),
-      actor: this.principal.subject,
-    });
-  }
-
-  /**
-   * The row, locked for the rest of the transaction: concurrent writers of one contact queue, and
-   * each sees the version the previous one committed (so of 50 racing updates with the same
-   * `expectedVersion`, one succeeds and 49 get 412 with the new version).
-   */
-  private async lockedRow(id: string, tx: EntityManager, field = "id"): Promise<ContactEntity> {
-    const row = await tx.findOne(
-      ContactEntity,
-      { tenantId: this.tenantId, id },
-      { lockMode: LockMode.PESSIMISTIC_WRITE },
+  private async lockRows(tx: EntityManager, ids: readonly string[]): Promise<ContactEntity[]> {
+    const rows = await tx.execute<ContactRow[]>(
+      "select c.* from contacts c where c.tenant_id = ? and c.id = any(?::uuid[]) order by c.id for update",
+      [this.tenantId, arrayLiteral([...ids])],
     );
-    if (!row) throw ContactsError.notFound(field);
-    return row;
+    return rows.map(contactFromRow);
   }
 
   async delete(id: string, expectedVersion: number | undefined): Promise<void> {
     await this.em.transactional(async (tx) => {
-      const row = await this.lockedRow(id, tx);
-      this.checkVersion(row, expectedVersion);
-      if (row.locked) throw ContactsError.conflict(ErrorReason.locked, "id");
-      const referrers = await tx.find(
-        ContactEntity,
-        { tenantId: this.tenantId, $or: [{ spouseId: id }, { portalDelegates: { $contains: [id] } }] },
-        { fields: ["id"], limit: 100 },
-      );
-      if (referrers.length > 0) {
-        throw ContactsError.conflict(ErrorReason.referenced, "id", { referrers: referrers.map((r) => r.id) });
-      }
-      tx.remove(row);
-      await tx.flush();
-      await recordContactEvent(tx, {
-        tenantId: this.tenantId,
-        contactId: id,
-        type: "deleted",
-        version: row.version,
-        before: null,
-        after: null,
-        actor: this.principal.subject,
-      });
+      await this.applyOne(tx, { op: "delete", id, expectedVersion });
     });
   }
 
@@ -519,12 +428,7 @@ export class ContactService {
     }
     return this.em.transactional(async (tx) => {
       // Locked in id order: two merges over the same contacts queue instead of deadlocking.
-      const rows = await tx.find(
-        ContactEntity,
-        { tenantId: this.tenantId, id: { $in: ids } },
-        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
-      );
-      const byId = new Map(rows.map((r) => [r.id, r]));
+      const byId = new Map((await this.lockRows(tx, ids)).map((r) => [r.id, r]));
       const target = byId.get(input.targetId);
       if (!target) throw ContactsError.notFound("targetId");
       const sources = input.sourceIds.map((id, i) => {
@@ -559,42 +463,55 @@ export class ContactService {
         return { target: this.viewer.showPreview(target, parsed.data, mergedIds), conflicts, dryRun: true };
       }
 
-      const now = new Date();
-      const by = this.principal.subject;
-      for (const row of sources) {
-        const before = this.viewer.eventDocument(row);
-        tx.assign(row, { status: "duplicate", userIds: [], updatedAt: now, updatedBy: by });
-        await tx.flush(); // the sources let go of their user ids before the target takes them
-        await this.recordUpdate(tx, row, before, "updated", { mergedInto: target.id });
-      }
-      await this.write(tx, target, parsed.data, {
-        type: "merged",
-        data: { sourceIds: input.sourceIds },
-        mergedIds,
-      });
-      // Spouse and delegate links to a source now point at the target (each an updated event).
-      const referrers = await tx.find(
-        ContactEntity,
+      // The sources let go of their user ids before the target takes them.
+      await this.applyAll(
+        tx,
+        sources.map((row) => ({
+          op: "update",
+          id: row.id,
+          current: row,
+          data: { ...this.viewer.dataOf(row), status: "duplicate", userIds: [] },
+          event: { type: "updated", data: { mergedInto: target.id } },
+        })),
+      );
+      const [stored] = await this.applyAll(tx, [
         {
-          tenantId: this.tenantId,
-          id: { $nin: ids },
-          $or: [{ spouseId: { $in: input.sourceIds } }, { portalDelegates: { $overlap: input.sourceIds } }],
+          op: "update",
+          id: target.id,
+          current: target,
+          data: parsed.data,
+          mergedIds,
+          event: { type: "merged", data: { sourceIds: input.sourceIds } },
         },
-        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
+      ]);
+      // Spouse and delegate links to a source now point at the target (each an updated event).
+      const referrers = await tx.execute<ContactRow[]>(
+        `select c.* from contacts c where c.tenant_id = ? and not (c.id = any(?::uuid[]))
+           and (c.spouse_id = any(?::uuid[]) or c.portal_delegates && ?::uuid[])
+         order by c.id for update`,
+        [this.tenantId, arrayLiteral(ids), arrayLiteral(input.sourceIds), arrayLiteral(input.sourceIds)],
       );
       const merged = new Set(input.sourceIds);
-      for (const row of referrers) {
-        const before = this.viewer.eventDocument(row);
-        tx.assign(row, {
-          spouseId: row.spouseId && merged.has(row.spouseId) ? target.id : row.spouseId,
-          portalDelegates: [...new Set(row.portalDelegates.map((d) => (merged.has(d) ? target.id : d)))],
-          updatedAt: now,
-          updatedBy: by,
-        });
-        await tx.flush();
-        await this.recordUpdate(tx, row, before);
-      }
-      return { target: this.viewer.showAll(target), conflicts, dryRun: false };
+      await this.applyAll(
+        tx,
+        referrers.map(contactFromRow).map((row) => {
+          const data = this.viewer.dataOf(row);
+          return {
+            op: "update",
+            id: row.id,
+            current: row,
+            system: true,
+            data: {
+              ...data,
+              spouseId: data.spouseId && merged.has(data.spouseId) ? target.id : data.spouseId,
+              portalDelegates: [...new Set(data.portalDelegates.map((d) => (merged.has(d) ? target.id : d)))],
+            },
+          };
+        }),
+      );
+      if (!stored) throw new Error("the merge target was not stored");
+      await this.viewer.loadNames(tx, [stored]);
+      return { target: this.viewer.showAll(stored), conflicts, dryRun: false };
     });
   }
 
@@ -662,21 +579,10 @@ export class ContactService {
           referrers: referrers.map((r) => r.id),
         });
       }
-      await tx.execute("delete from contacts where tenant_id = ? and account_id = ?", [
-        this.tenantId,
-        accountId,
-      ]);
-      for (const row of rows) {
-        await recordContactEvent(tx, {
-          tenantId: this.tenantId,
-          contactId: row.id,
-          type: "deleted",
-          version: row.version,
-          before: null,
-          after: null,
-          actor: this.principal.subject,
-        });
-      }
+      await this.applyAll(
+        tx,
+        rows.map((row) => ({ op: "delete", id: row.id })),
+      );
       return rows.length;
     });
   }
@@ -691,38 +597,8 @@ export class ContactService {
     }
   }
 
-  /**
-   * A locked contact cannot be changed through the API; only a caller holding `contacts:unlock`
-   * may lock or unlock it.
-   */
-  private checkLockChange(current: boolean, next: boolean): void {
-    const mayUnlock = this.principal.permissions.has("contacts:unlock");
-    if (current !== next && !mayUnlock) throw ContactsError.forbidden("contacts:unlock");
-    if (current && next) throw ContactsError.conflict(ErrorReason.locked, "id");
-  }
 
-  /**
-   * A replace may send back the masked tax ID it read: that means "unchanged". Any other masked
-   * value is an error, never stored.
-   */
-  private resolveTaxId(row: ContactEntity, sent: string | null): string | null {
-    if (sent === null || !isMaskedValue(sent)) return sent;
-    const stored = this.viewer.taxIdOf(row);
-    if (stored && maskLast4(stored) === sent) return stored;
-    throw ContactsError.invalid([
-      {
-        reason: ErrorReason.invalid,
-        field: `${DOC}.taxId`,
-        message: "masked value does not match the stored tax ID",
-      },
-    ]);
-  }
 
-  /** A contact linked to its account's address or phone, with the account's (the same object when unchanged). */
-  private async followAccount(em: EntityManager, data: ContactData): Promise<ContactData> {
-    const addressed = followAccountAddress(data, await this.accountAddress(em, data));
-    return followAccountPhone(addressed, await this.accountPhone(em, addressed));
-  }
 
   /** The address a contact linked to its account's address follows (null: none, or not linked). */
   private async accountAddress(em: EntityManager, data: ContactData): Promise<AccountPostalAddress | null> {
@@ -741,22 +617,23 @@ export class ContactService {
    */
   async followAccountAddress(accountId: string): Promise<number> {
     return this.em.transactional(async (tx) => {
-      const rows = await tx.find(
-        ContactEntity,
-        { tenantId: this.tenantId, accountId, linkWorkAddressToAccount: true, locked: false },
-        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
+      const rows = await tx.execute<ContactRow[]>(
+        `select c.* from contacts c
+          where c.tenant_id = ? and c.account_id = ? and c.link_work_address_to_account and not c.locked
+          order by c.id for update`,
+        [this.tenantId, accountId],
       );
-      let changed = 0;
-      for (const row of rows) {
+      const changes: ContactChange[] = [];
+      for (const row of rows.map(contactFromRow)) {
         const data = this.viewer.dataOf(row);
         const next = followAccountAddress(data, await this.accountAddress(tx, data));
-        if (next === data) continue;
-        await this.write(tx, row, next);
-        changed++;
+        if (next !== data) changes.push({ op: "update", id: row.id, current: row, data: next });
       }
-      return changed;
+      await this.applyAll(tx, changes);
+      return changes.length;
     });
   }
+
 
   /**
    * The telephone a contact linked to its account's phone follows: the account's oldest `general`
@@ -778,115 +655,27 @@ export class ContactService {
    */
   async followAccountPhone(accountId: string): Promise<number> {
     return this.em.transactional(async (tx) => {
-      const rows = await tx.find(
-        ContactEntity,
-        { tenantId: this.tenantId, accountId, linkWorkPhoneToAccount: true, locked: false },
-        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
+      const rows = await tx.execute<ContactRow[]>(
+        `select c.* from contacts c
+          where c.tenant_id = ? and c.account_id = ? and c.link_work_phone_to_account and not c.locked
+          order by c.id for update`,
+        [this.tenantId, accountId],
       );
-      let changed = 0;
-      for (const row of rows) {
+      const changes: ContactChange[] = [];
+      for (const row of rows.map(contactFromRow)) {
         const data = this.viewer.dataOf(row);
         const next = followAccountPhone(data, await this.accountPhone(tx, data));
-        if (next === data) continue;
-        await this.write(tx, row, next);
-        changed++;
+        if (next !== data) changes.push({ op: "update", id: row.id, current: row, data: next });
       }
-      return changed;
+      await this.applyAll(tx, changes);
+      return changes.length;
     });
   }
 
-  /** Every account, role, spouse and delegate a contact points at must exist in the tenant. */
-  /**
-   * An external id names one contact per tenant (imports match on it): another contact holding it
-   * is 409 `duplicate` on the field, with that contact's id. (The unique index settles a race.)
-   */
-  private async checkExternalId(em: EntityManager, data: ContactData, selfId: string | null): Promise<void> {
-    if (!data.externalId) return;
-    const [holder] = await em.execute<{ id: string }[]>(
-      "select id from contacts where tenant_id = ? and external_id = ? and id is distinct from ?::uuid",
-      [this.tenantId, data.externalId, selfId],
-    );
-    if (holder) {
-      throw ContactsError.conflict(ErrorReason.duplicate, `${DOC}.externalId`, { contactId: holder.id });
-    }
-  }
 
-  private async checkReferences(em: EntityManager, data: ContactData, selfId: string | null): Promise<void> {
-    const errors: FieldError[] = [];
-    const unknown = (field: string, message: string) =>
-      errors.push({ reason: ErrorReason.unknownReference, field: `${DOC}.${field}`, message });
 
-    if (data.accountId && !(await em.count(AccountEntity, { tenantId: this.tenantId, id: data.accountId }))) {
-      unknown("accountId", "no such account");
-    }
-    if (data.roles.length) {
-      const known = new Set(
-        // FOR SHARE: a concurrent roles.delete waits until this contact is committed, then sees it.
-        (
-          await em.find(
-            RoleEntity,
-            { tenantId: this.tenantId, code: { $in: data.roles } },
-            { fields: ["code"], lockMode: LockMode.PESSIMISTIC_READ },
-          )
-        ).map((r) => r.code),
-      );
-      data.roles.forEach(
-        (code, i) => known.has(code) || unknown(`roles.${i}`, `role ${code} is not in the catalogue`),
-      );
-    }
-    const contactRefs = [...(data.spouseId ? [data.spouseId] : []), ...data.portalDelegates];
-    if (contactRefs.length) {
-      const found = new Set(
-        (
-          await em.find(
-            ContactEntity,
-            { tenantId: this.tenantId, id: { $in: contactRefs } },
-            { fields: ["id"] },
-          )
-        ).map((c) => c.id),
-      );
-      if (selfId) found.delete(selfId);
-      if (data.spouseId && !found.has(data.spouseId)) unknown("spouseId", "no such contact");
-      data.portalDelegates.forEach(
-        (id, i) => found.has(id) || unknown(`portalDelegates.${i}`, "no such contact"),
-      );
-    }
-    if (errors.length) throw ContactsError.invalid(errors);
-  }
 
-  /** Ciphertext, key id and blind index for a tax ID; the plaintext goes nowhere else. */
-  private encryptTaxId(contactId: string, taxId: string | null): TaxIdColumns {
-    if (taxId === null)
-      return { taxIdCiphertext: null, taxIdKeyId: null, taxIdIndex: null, taxIdLegacy: null };
-    const { ciphertext, keyId } = this.vault.encrypt(taxId, { tenantId: this.tenantId, contactId });
-    return {
-      taxIdCiphertext: ciphertext,
-      taxIdKeyId: keyId,
-      taxIdIndex: this.vault.blindIndex(taxId, this.tenantId),
-      taxIdLegacy: null,
-    };
-  }
 
-  /**
-   * Hands out the tenant's next contact number and enforces its contact limit
-   * (`admitNewContacts`: a number from the tenant's sequence, the limit counted exactly).
-   */
-  private async nextNumber(em: EntityManager): Promise<number> {
-    const { numbers, limit } = await admitNewContacts(ormRunner(em), this.tenantId, 1);
-    const [number] = numbers;
-    if (number !== undefined) return number;
-    throw new ContactsError(
-      "TOO_MANY_REQUESTS",
-      [
-        {
-          reason: ErrorReason.tenantLimit,
-          field: null,
-          message: `the tenant's contact limit (${String(limit)}) is reached`,
-        },
-      ],
-      { limit },
-    );
-  }
 
   /** Transaction-scoped advisory locks on match keys of the tenant, in one order (no deadlock). */
   private async lockMatchKeys(em: EntityManager, keys: string[]): Promise<void> {

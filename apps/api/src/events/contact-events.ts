@@ -6,11 +6,10 @@ import type {
   ContactEventType,
   ContactHistoryInput,
 } from "@contacts/domain/events";
-import { maskLast4 } from "@contacts/domain/masking";
-import { diffDocuments } from "@contacts/domain/patch";
-import type { JsonPatchOperation, JsonValue } from "@contacts/domain/patch";
+import type { JsonPatchOperation } from "@contacts/domain/patch";
 
 import { decodeCursor, encodeCursor } from "@contacts/contacts/cursor";
+import { eventPatch } from "@contacts/contacts/events";
 
 /** A change to record; `before` / `after` are the contact's public documents (null: none). */
 export interface ContactEventInput {
@@ -25,24 +24,6 @@ export interface ContactEventInput {
   data?: Record<string, unknown>;
   /** The caller's principal subject, as recorded in `updatedBy`. */
   actor: string;
-}
-
-/** A document as stored in an event: plain JSON, its tax ID masked even if the caller passed it in clear. */
-function storedDocument(doc: object): JsonValue {
-  const json = JSON.parse(JSON.stringify(doc)) as Record<string, JsonValue>;
-  if (typeof json.taxId === "string") json.taxId = maskLast4(json.taxId);
-  return json;
-}
-
-/**
- * The event's JSON Patch: for a new contact one `add` of the whole document at the root (what the
- * import worker writes in bulk too), for a change the diff from `before` to `after`, none when
- * `after` is null (deleted).
- */
-function eventPatch(before: object | null, after: object | null): JsonPatchOperation[] | null {
-  if (!after) return null;
-  if (!before) return [{ op: "add", path: "", value: storedDocument(after) }];
-  return diffDocuments(storedDocument(before), storedDocument(after));
 }
 
 /**
