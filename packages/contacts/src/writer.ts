@@ -5,7 +5,7 @@ import { ACCOUNT_PHONES_SQL } from "@contacts/db/account-phone";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ContactEntity } from "@contacts/db/entities/contact.entity";
 import { followAccountAddress, followAccountPhone, primaryAddressErrors } from "@contacts/domain/contact";
-import type { AccountPostalAddress, ContactData } from "@contacts/domain/contact";
+import type { AccountPostalAddress, ContactData, StoredContact } from "@contacts/domain/contact";
 import { duplicateKeys, matchKeyList } from "@contacts/domain/duplicates";
 import { ContactsError, ErrorReason } from "@contacts/domain/errors";
 import type { FieldError } from "@contacts/domain/errors";
@@ -101,8 +101,7 @@ export interface DeleteChange {
 export type ContactChange = CreateChange | UpdateChange | DeleteChange;
 
 export type ChangeResult =
-  | { ok: true; id: string; row: ContactEntity | null }
-  | { ok: false; error: ContactsError };
+  { ok: true; id: string; row: ContactEntity | null } | { ok: false; error: ContactsError };
 
 export interface WriterOptions {
   vault: TaxIdVault;
@@ -278,7 +277,10 @@ class ContactWriter {
     const current = await this.lockRows([...updates, ...deletes]);
     for (const p of [...updates, ...deletes]) this.checkCurrent(p, current.get(p.change.id));
     for (const p of creates) this.checkCreate(p);
-    for (const p of updates) if (!p.error) this.checkUpdate(p, current.get(p.change.id)!);
+    for (const p of updates) {
+      const row = current.get(p.change.id);
+      if (row && !p.error) this.checkUpdate(p, row);
+    }
     const written = [...creates, ...updates].filter((p) => !p.error);
     await this.checkReferences(written);
     await this.checkExternalIds(written);
@@ -287,7 +289,8 @@ class ContactWriter {
     const prepared: { creates: Prepared[]; updates: Prepared[] } = { creates: [], updates: [] };
     for (const p of updates) {
       if (p.error) continue;
-      prepared.updates.push(this.prepareUpdate(p, current.get(p.change.id)!, follow));
+      const row = current.get(p.change.id);
+      if (row) prepared.updates.push(this.prepareUpdate(p, row, follow));
     }
     const newOnes = creates.filter((p) => !p.error);
     const numbers = await this.numbers(newOnes);
@@ -316,7 +319,9 @@ class ContactWriter {
   }
 
   /** Rows to update or delete that the caller did not read, locked in id order. */
-  private async lockRows(pending: Pending<UpdateChange | DeleteChange>[]): Promise<Map<string, ContactEntity>> {
+  private async lockRows(
+    pending: Pending<UpdateChange | DeleteChange>[],
+  ): Promise<Map<string, ContactEntity>> {
     const found = new Map<string, ContactEntity>();
     const unread: string[] = [];
     for (const { change } of pending) {
@@ -366,7 +371,11 @@ class ContactWriter {
     const { data } = p.change;
     if (data.taxId && isMaskedValue(data.taxId)) {
       p.error = ContactsError.invalid([
-        { reason: ErrorReason.invalid, field: this.field("taxId"), message: "a masked tax ID cannot be stored" },
+        {
+          reason: ErrorReason.invalid,
+          field: this.field("taxId"),
+          message: "a masked tax ID cannot be stored",
+        },
       ]);
       return;
     }
@@ -442,7 +451,9 @@ class ContactWriter {
       );
       const known = (id: string) => id !== self && liveContacts.has(id);
       if (data.spouseId && !known(data.spouseId)) unknown("spouseId", "no such contact");
-      data.portalDelegates.forEach((id, i) => known(id) || unknown(`portalDelegates.${i}`, "no such contact"));
+      data.portalDelegates.forEach(
+        (id, i) => known(id) || unknown(`portalDelegates.${i}`, "no such contact"),
+      );
       if (errors.length) p.error = ContactsError.invalid(errors);
     }
   }
@@ -458,9 +469,12 @@ class ContactWriter {
    * the batch taking it) is 409 `duplicate` with that contact's id. The unique index settles a race.
    */
   private async checkExternalIds(pending: Pending<CreateChange | UpdateChange>[]): Promise<void> {
-    const live = pending.filter((p) => !p.error && p.change.data.externalId);
+    const live = pending.flatMap((p) => {
+      const ext = p.change.data.externalId;
+      return !p.error && ext ? [{ p, ext }] : [];
+    });
     if (!live.length) return;
-    const wanted = [...new Set(live.map((p) => p.change.data.externalId!))];
+    const wanted = [...new Set(live.map(({ ext }) => ext))];
     const rows = await this.db.rows<{ id: string; external_id: string }>(
       "select id, external_id from contacts where tenant_id = ? and external_id = any(?::text[])",
       [this.tenantId, arrayLiteral(wanted)],
@@ -470,11 +484,11 @@ class ContactWriter {
     for (const p of pending) {
       if (p.change.op !== "update" || p.error) continue;
       const { id, data } = p.change;
-      for (const [ext, holderId] of holder) if (holderId === id && data.externalId !== ext) holder.delete(ext);
+      for (const [ext, holderId] of holder)
+        if (holderId === id && data.externalId !== ext) holder.delete(ext);
     }
     const taken = new Map<string, string>();
-    for (const p of live) {
-      const ext = p.change.data.externalId!;
+    for (const { p, ext } of live) {
       const self = p.change.op === "update" ? p.change.id : null;
       const other = holder.get(ext);
       const earlier = taken.get(ext);
@@ -496,11 +510,13 @@ class ContactWriter {
 
   /** The addresses and telephones of the accounts the batch's linked contacts follow. */
   private async accountFollowing(pending: Pending<CreateChange | UpdateChange>[]): Promise<Following> {
-    const linked = pending.map((p) => p.change.data).filter((d) => d.accountId);
-    const addressed = [
-      ...new Set(linked.filter((d) => d.linkWorkAddressToAccount).map((d) => d.accountId!)),
+    const linked = (link: "linkWorkAddressToAccount" | "linkWorkPhoneToAccount") => [
+      ...new Set(
+        pending.flatMap(({ change: { data } }) => (data[link] && data.accountId ? [data.accountId] : [])),
+      ),
     ];
-    const phoned = [...new Set(linked.filter((d) => d.linkWorkPhoneToAccount).map((d) => d.accountId!))];
+    const addressed = linked("linkWorkAddressToAccount");
+    const phoned = linked("linkWorkPhoneToAccount");
     const addresses = addressed.length
       ? await this.db.rows<{ account_id: string; address: AccountPostalAddress }>(ACCOUNT_ADDRESSES_SQL, [
           this.tenantId,
@@ -522,7 +538,11 @@ class ContactWriter {
   /** Numbers for the new contacts, as many as the tenant's contact limit leaves. */
   private async numbers(pending: Pending<CreateChange>[]): Promise<number[] & { limit: number | null }> {
     if (!pending.length) return Object.assign([], { limit: null });
-    if (this.options.dryRun) return Object.assign(pending.map(() => 0), { limit: null });
+    if (this.options.dryRun)
+      return Object.assign(
+        pending.map(() => 0),
+        { limit: null },
+      );
     const { numbers, limit } = await admitNewContacts(this.db, this.tenantId, pending.length);
     return Object.assign(numbers, { limit });
   }
@@ -545,7 +565,11 @@ class ContactWriter {
   private async checkDeletes(pending: Pending<DeleteChange>[]): Promise<void> {
     if (!pending.length) return;
     const ids = arrayLiteral(pending.map((p) => p.change.id));
-    const referrers = await this.db.rows<{ id: string; spouse_id: string | null; portal_delegates: string[] }>(
+    const referrers = await this.db.rows<{
+      id: string;
+      spouse_id: string | null;
+      portal_delegates: string[];
+    }>(
       `select id, spouse_id, portal_delegates from contacts
         where tenant_id = ? and not (id = any(?::uuid[])) and (spouse_id = any(?::uuid[]) or portal_delegates && ?::uuid[])
         limit 100`,
@@ -649,10 +673,21 @@ class ContactWriter {
         bulk: change.bulk !== undefined,
         importSourceHash: change.bulk?.sourceHash ?? null,
         eventType: change.event?.type ?? "updated",
-        eventPatch: eventPatch(before, after),
+        eventPatch: this.updatePatch(before, after, change.bulk !== undefined),
         eventData: change.event?.data ?? null,
       },
     };
+  }
+
+  /**
+   * An updated event's patch: the diff of the documents, where a bulk load's `lastBulkImport` is one
+   * `replace` of the whole record (it is one fact, not fields to merge).
+   */
+  private updatePatch(before: StoredContact, after: StoredContact, bulk: boolean): unknown {
+    if (!bulk) return eventPatch(before, after);
+    const { lastBulkImport, ...rest } = after;
+    const patch = eventPatch({ ...before, lastBulkImport: null }, { ...rest, lastBulkImport: null }) ?? [];
+    return [...patch, { op: "replace", path: "/lastBulkImport", value: lastBulkImport }];
   }
 
   private provenance(bulk: BulkSource): Record<string, unknown> {
@@ -700,7 +735,8 @@ class ContactWriter {
         const out: Record<string, unknown> = {};
         for (const c of ROW_COLUMNS) out[c.column] = values[c.property] ?? null;
         for (const [key, value] of Object.entries(values)) {
-          if (EXTRA_FIELDS.has(key)) out[EXTRA_FIELDS.get(key)!] = value;
+          const column = EXTRA_FIELDS.get(key);
+          if (column) out[column] = value;
         }
         return out;
       }),

@@ -117,5 +117,4 @@ export class ContactViewer {
   dataOf(row: ContactEntity): ContactData {
     return contactData(row, this.taxIdOf(row));
   }
-
 }

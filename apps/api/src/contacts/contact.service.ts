@@ -65,6 +65,12 @@ export interface DuplicateCandidate {
   match: DuplicateMatch;
 }
 
+/** The row a successful change stored (the service's writes always ask for rows). */
+function storedRow(result: ChangeResult & { ok: true }): ContactEntity {
+  if (!result.row) throw new Error("the contacts writer answered no row");
+  return result.row;
+}
+
 /** At most this many stored contacts are scored as possible duplicates of one contact. */
 const DUPLICATE_CANDIDATES = 200;
 
@@ -206,7 +212,7 @@ export class ContactService {
     const [result] = await this.apply(tx, [change]);
     if (!result) throw new Error("the contacts writer answered no result");
     if (!result.ok) throw result.error;
-    return result.row!;
+    return storedRow(result);
   }
 
   /** Several changes through the writer: the first error is thrown (and the call rolls back). */
@@ -215,7 +221,7 @@ export class ContactService {
     const results = await this.apply(tx, changes);
     return results.map((r) => {
       if (!r.ok) throw r.error;
-      return r.row!;
+      return storedRow(r);
     });
   }
 
@@ -404,7 +410,8 @@ export class ContactService {
 
   async delete(id: string, expectedVersion: number | undefined): Promise<void> {
     await this.em.transactional(async (tx) => {
-      await this.applyOne(tx, { op: "delete", id, expectedVersion });
+      const [result] = await this.apply(tx, [{ op: "delete", id, expectedVersion }]);
+      if (result && !result.ok) throw result.error;
     });
   }
 
@@ -579,10 +586,11 @@ export class ContactService {
           referrers: referrers.map((r) => r.id),
         });
       }
-      await this.applyAll(
+      const results = await this.apply(
         tx,
         rows.map((row) => ({ op: "delete", id: row.id })),
       );
+      for (const r of results) if (!r.ok) throw r.error;
       return rows.length;
     });
   }
@@ -596,9 +604,6 @@ export class ContactService {
       );
     }
   }
-
-
-
 
   /** The address a contact linked to its account's address follows (null: none, or not linked). */
   private async accountAddress(em: EntityManager, data: ContactData): Promise<AccountPostalAddress | null> {
@@ -633,7 +638,6 @@ export class ContactService {
       return changes.length;
     });
   }
-
 
   /**
    * The telephone a contact linked to its account's phone follows: the account's oldest `general`
@@ -671,11 +675,6 @@ export class ContactService {
       return changes.length;
     });
   }
-
-
-
-
-
 
   /** Transaction-scoped advisory locks on match keys of the tenant, in one order (no deadlock). */
   private async lockMatchKeys(em: EntityManager, keys: string[]): Promise<void> {

@@ -1,5 +1,4 @@
 import {
-  CSV_FIELDS,
   csvContactKey,
   csvFieldOfPath,
   csvHeaderOf,
@@ -81,9 +80,6 @@ const REPORTED_CHARS = 200;
 
 /** The contact fields a file's columns fill: an upsert sets these and leaves the others as they are. */
 export type ContactKey = keyof ContactData;
-
-/** Every contact field a CSV column can fill, in the layout's order. */
-export const CSV_KEYS: readonly ContactKey[] = [...new Set(CSV_FIELDS.map(csvContactKey))];
 
 /** The contact fields an import sets (those its columns fill, plus `accountId` with a default account). */
 export function presentKeys(mapping: CsvMapping, defaultAccountId: string | null): ContactKey[] {
