@@ -198,7 +198,8 @@ export function startBaselineProcess(url: string, tenantId: string): Promise<Chi
   return spawnServer(
     "baseline",
     process.execPath,
-    ["--import", "tsx", path.join(here, "baseline-server.ts")],
+    // The workspace packages from source, as the benchmark itself imports them.
+    ["--conditions=source", "--import", "tsx", path.join(here, "baseline-server.ts")],
     {
       cwd: here,
       env: { ...process.env, DATABASE_URL: url, BENCH_TENANT: tenantId },
