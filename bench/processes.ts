@@ -193,7 +193,10 @@ export function startWorkerProcess(
   return worker;
 }
 
-/** The raw baseline (`baseline-server.ts`: Hono + `pg`) in its own process, on a free port. */
+/**
+ * The raw baseline (`baseline-server.ts`: Hono + `pg`) in its own process, on a free port,
+ * connected with `url` (the owner for the CRUD benchmark, the application role for the search one).
+ */
 export function startBaselineProcess(url: string, tenantId: string): Promise<ChildServer> {
   return spawnServer(
     "baseline",
