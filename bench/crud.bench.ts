@@ -33,6 +33,8 @@ import { ALL_PERMISSIONS } from "@contacts/domain/permissions";
 import { generateContactsCsv } from "./import-data.js";
 import { runLoad, startApiProcess, startBaselineProcess, startWorkerProcess } from "./processes.js";
 import type { ChildServer, LoadResult, LoadSpec } from "./processes.js";
+import { alternate, measure, median, ms, pairedRatios, perSecond, summarize } from "./rounds.js";
+import type { Summary } from "./rounds.js";
 import { startBenchDatabase } from "./setup.js";
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 200_000);
@@ -65,76 +67,6 @@ const log = (line = ""): void => {
   report.push(line);
 };
 const progress = (line: string): void => console.error(line);
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
-const ms = (n: number): string => n.toFixed(1);
-const perSecond = (n: number): string => Math.round(n).toLocaleString("en-US");
-
-interface Summary {
-  rounds: LoadResult[];
-  perSecond: number;
-  p50: number;
-  p95: number;
-  p99: number;
-}
-const summarize = (rounds: LoadResult[]): Summary => ({
-  rounds,
-  perSecond: median(rounds.map((r) => r.perSecond)),
-  p50: median(rounds.map((r) => r.p50)),
-  p95: median(rounds.map((r) => r.p95)),
-  p99: median(rounds.map((r) => r.p99)),
-});
-
-/** Round by round (each API round against the baseline round right after it): less drift of the machine. */
-const pairedRatios = ({ api, raw }: { api: Summary; raw: Summary }): string => {
-  const ratios = api.rounds.map((a, i) => a.perSecond / (raw.rounds[i]?.perSecond ?? Number.NaN));
-  return `round by round ${ratios.map((r) => r.toFixed(2)).join(", ")} (median ${median(ratios).toFixed(2)}x)`;
-};
-
-/** One measured run; a run with any non-2xx response or error fails the benchmark. */
-async function measure(name: string, spec: LoadSpec): Promise<LoadResult> {
-  const result = await runLoad(spec);
-  progress(
-    `  ${name}: ${perSecond(result.perSecond)}/s p50 ${ms(result.p50)} p95 ${ms(result.p95)} p99 ${ms(result.p99)} max ${ms(result.max)} ms (${String(result.ok)} ok)`,
-  );
-  if (result.non2xx > 0 || result.errors > 0)
-    throw new Error(
-      `${name}: ${String(result.non2xx)} non-2xx responses ${JSON.stringify(result.statuses)}, ${String(result.errors)} errors`,
-    );
-  return result;
-}
-
-/** Warm-up of each side, then ROUNDS alternating rounds. */
-async function alternate(
-  name: string,
-  api: (round: number) => LoadSpec,
-  raw: (round: number) => LoadSpec,
-  hooks: {
-    beforeRound?: () => Promise<void>;
-    afterRound?: (side: "api" | "raw", result: LoadResult) => Promise<void>;
-  } = {},
-): Promise<{ api: Summary; raw: Summary }> {
-  progress(`${name}: warm-up`);
-  await runLoad({ ...api(-1), seconds: 3 });
-  await runLoad({ ...raw(-1), seconds: 3 });
-  const apiRounds: LoadResult[] = [];
-  const rawRounds: LoadResult[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    await hooks.beforeRound?.();
-    const a = await measure(`${name} API round ${String(round + 1)}`, api(round));
-    await hooks.afterRound?.("api", a);
-    apiRounds.push(a);
-    await hooks.beforeRound?.();
-    const r = await measure(`${name} baseline round ${String(round + 1)}`, raw(round));
-    await hooks.afterRound?.("raw", r);
-    rawRounds.push(r);
-  }
-  return { api: summarize(apiRounds), raw: summarize(rawRounds) };
-}
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "contacts-crud-bench-"));
 const { server, url } = await startBenchDatabase();
@@ -221,6 +153,7 @@ try {
     ).rows.map((r) => r.id);
     const get = await alternate(
       "contacts.get",
+      ROUNDS,
       () => ({
         url: apiUrl,
         method: "GET",
@@ -273,6 +206,7 @@ try {
     let before = 0;
     const create = await alternate(
       "contacts.create",
+      ROUNDS,
       (round) => apiCreate(String(round + 1)),
       (round) => ({
         url: rawUrl,

@@ -193,12 +193,16 @@ export function startWorkerProcess(
   return worker;
 }
 
-/** The raw baseline (`baseline-server.ts`: Hono + `pg`) in its own process, on a free port. */
+/**
+ * The raw baseline (`baseline-server.ts`: Hono + `pg`) in its own process, on a free port,
+ * connected with `url` (the owner for the CRUD benchmark, the application role for the search one).
+ */
 export function startBaselineProcess(url: string, tenantId: string): Promise<ChildServer> {
   return spawnServer(
     "baseline",
     process.execPath,
-    ["--import", "tsx", path.join(here, "baseline-server.ts")],
+    // The workspace packages from source, as the benchmark itself imports them.
+    ["--conditions=source", "--import", "tsx", path.join(here, "baseline-server.ts")],
     {
       cwd: here,
       env: { ...process.env, DATABASE_URL: url, BENCH_TENANT: tenantId },
