@@ -208,8 +208,12 @@ const DELETE_SQL = `with d as (
   )
   select d.id from d`;
 
+/** The statement answering the stored rows' mapped columns (not the derived search columns), or their ids. */
 const returning = (sql: string, rows: boolean, alias: string) =>
-  sql.replace("RETURNED", rows ? `${alias}.*` : `${alias}.id`);
+  sql.replace(
+    "RETURNED",
+    rows ? CONTACT_COLUMNS.map((c) => `${alias}.${c.column}`).join(", ") : `${alias}.id`,
+  );
 
 /** A change being checked: its index in the batch, its error once it has one. */
 interface Pending<C extends ContactChange> {
@@ -469,9 +473,11 @@ class ContactWriter {
    * the batch taking it) is 409 `duplicate` with that contact's id. The unique index settles a race.
    */
   private async checkExternalIds(pending: Pending<CreateChange | UpdateChange>[]): Promise<void> {
+    // A bulk load matched its records by external id already (the import's matching); a race, or
+    // two records of one batch with the same id, are settled by the insert's ON CONFLICT.
     const live = pending.flatMap((p) => {
       const ext = p.change.data.externalId;
-      return !p.error && ext ? [{ p, ext }] : [];
+      return !p.error && ext && !(p.change.op === "create" && p.change.bulk) ? [{ p, ext }] : [];
     });
     if (!live.length) return;
     const wanted = [...new Set(live.map(({ ext }) => ext))];
