@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { openDatabase } from "@contacts/db/database";
 import { dbEnv } from "@contacts/db/env";
 import { addKeyToKeyringFile } from "@contacts/db/crypto/keyring";
-import { rotateTaxIdKeys } from "@contacts/db/crypto/rotate";
+import { rotateTaxIdKeys } from "@contacts/contacts/maintenance/tax-id-rotation";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import { createOrm } from "@contacts/db/orm";
 import { inTenant } from "@contacts/db/tenant-scope";
@@ -12,7 +12,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { ALL_PERMISSIONS, Permission } from "@contacts/domain/permissions";
 
 import { loadKeyring } from "./env.js";
-import { backfillMatchKeys } from "./contacts/match-keys-backfill.js";
+import { backfillMatchKeys } from "@contacts/contacts/maintenance/match-keys-backfill";
 import { issueApiKey } from "./auth/api-key.service.js";
 import { createTenantWithKey } from "./tenants/tenant.service.js";
 

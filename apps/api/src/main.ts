@@ -2,7 +2,7 @@ import { openDatabase } from "@contacts/db/database";
 import { onStopSignal } from "@contacts/db/shutdown";
 import { loggableError } from "@contacts/db/loggable-error";
 import { dbEnv } from "@contacts/db/env";
-import { rotateTaxIdKeys } from "@contacts/db/crypto/rotate";
+import { rotateTaxIdKeys } from "@contacts/contacts/maintenance/tax-id-rotation";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import { pruneContactEvents } from "@contacts/db/event-retention";
 

@@ -3,7 +3,7 @@ import { ContactEntity } from "@contacts/db/entities/contact.entity";
 import type { ContactInput } from "@contacts/domain/contact";
 
 import { rejection, startHarness } from "../testing/harness.js";
-import { backfillMatchKeys } from "./match-keys-backfill.js";
+import { backfillMatchKeys } from "@contacts/contacts/maintenance/match-keys-backfill";
 import type { Harness } from "../testing/harness.js";
 
 let h: Harness;

@@ -3,11 +3,11 @@ import { randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { createTestDatabase } from "../testing/test-database.js";
-import type { TestDatabase } from "../testing/test-database.js";
-import { TaxIdKeyring, generateKeyringForTests } from "./keyring.js";
-import { rotateTaxIdKeys } from "./rotate.js";
-import { TaxIdVault } from "./tax-id-vault.js";
+import { createTestDatabase } from "@contacts/db/testing/test-database";
+import type { TestDatabase } from "@contacts/db/testing/test-database";
+import { TaxIdKeyring, generateKeyringForTests } from "@contacts/db/crypto/keyring";
+import { rotateTaxIdKeys } from "./tax-id-rotation.js";
+import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 
 let db: TestDatabase;
 let owner: pg.Client;

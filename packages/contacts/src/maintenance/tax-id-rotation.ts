@@ -1,6 +1,6 @@
 import pg from "pg";
 
-import type { TaxIdVault } from "./tax-id-vault.js";
+import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 
 export interface RotationProgress {
   /** Rows re-encrypted so far. */
