@@ -28,12 +28,16 @@ const person = (fields: Record<string, unknown>): ContactData =>
   ContactInput.parse({ subtype: "person", firstName: "Ada", lastName: "Lovelace", ...fields });
 
 /** Runs `fn` in a transaction of the application role bound to the tenant (as the API and worker do). */
-async function inTenant<T>(fn: (client: pg.Client) => Promise<T>, commit = true): Promise<T> {
+async function inTenant<T>(
+  fn: (client: pg.Client) => Promise<T>,
+  commit = true,
+  tenant = TENANT,
+): Promise<T> {
   const client = new pg.Client({ connectionString: db.appUrl });
   await client.connect();
   try {
     await client.query("begin");
-    await client.query("select set_config('app.tenant_id', $1, true)", [TENANT]);
+    await client.query("select set_config('app.tenant_id', $1, true)", [tenant]);
     const result = await fn(client);
     await client.query(commit ? "commit" : "rollback");
     return result;
@@ -208,5 +212,34 @@ describe("applyContactChanges", () => {
       [TENANT],
     );
     expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
+  });
+
+  it("numbers a batch's new contacts in its order in the insert, and refuses those past the tenant's contact limit", async () => {
+    await owner.query(
+      `insert into tenants (id, name, settings) values ('capped', 'capped', '{"limits": {"contacts": 2}}')`,
+    );
+    const capped = { ...actor, tenantId: "capped" };
+    const results = await inTenant(
+      (client) =>
+        applyContactChanges(
+          pgRunner(client),
+          capped,
+          [1, 2, 3].map((n) => ({ op: "create", data: person({ lastName: `Capped ${String(n)}` }) })),
+          { vault },
+        ),
+      true,
+      "capped",
+    );
+    expect(results.map((r) => (r.ok ? r.row?.number : r.error.errors[0]?.reason))).toEqual([
+      1,
+      2,
+      "tenant_limit",
+    ]);
+    const last = results[2];
+    expect(last?.ok === false && last.error.details).toEqual({ limit: 2 });
+    const stored = await owner.query<{ n: string }>(
+      "select count(*) as n from contacts where tenant_id = 'capped'",
+    );
+    expect(Number(stored.rows[0]?.n)).toBe(2);
   });
 });

@@ -17,7 +17,6 @@ import { contactFromRow } from "./contact-row.js";
 import type { ContactRow } from "./contact-row.js";
 import { contactDocument, documentSql } from "./document.js";
 import { eventPatch } from "./events.js";
-import { admitNewContacts } from "./numbers.js";
 import type { SqlRunner } from "./numbers.js";
 
 /**
@@ -158,20 +157,29 @@ export function createdPatchSql(row: string, taxIdMasked: string): string {
   return `jsonb_build_array(jsonb_build_object('op', 'add', 'path', '', 'value', ${parts.join(" || ")}))`;
 }
 
-const INSERT_SQL = `with s as (
-    select * from jsonb_to_recordset(?::jsonb) as s(${recordsetOf("tax_id_masked text, import_source_hash text")})
+/**
+ * New contacts and their created events in one statement, numbered in it: `take_contact_numbers`
+ * grants what the tenant's contact limit leaves (numbers in input order, `s.ord`), and rows beyond
+ * the grant are not inserted. Every answered row carries the grant (`granted`, `contact_limit`); with
+ * nothing inserted, one row of them alone.
+ */
+const INSERT_SQL = `with n as (
+    select numbers, contact_limit from take_contact_numbers(?, ?)
+  ), s as (
+    select * from jsonb_to_recordset(?::jsonb) as s(${recordsetOf("ord integer, tax_id_masked text, import_source_hash text")})
   ), c as (
     insert into contacts (tenant_id, ${ROW_COLUMNS.map((c) => c.column).join(", ")},
                           city_keys, state_keys, country_keys, import_source_hash)
-    select ?, ${ROW_COLUMNS.map((c) => `s.${c.column}`).join(", ")}, k.city_keys, k.state_keys, k.country_keys,
-           s.import_source_hash
-      from s cross join lateral (
+    select ?, ${ROW_COLUMNS.map((c) => (c.property === "number" ? "n.numbers[s.ord]" : `s.${c.column}`)).join(", ")},
+           k.city_keys, k.state_keys, k.country_keys, s.import_source_hash
+      from s cross join n cross join lateral (
         select coalesce(array_agg(distinct lower(a->>'city')) filter (where a->>'city' is not null), '{}') as city_keys,
                coalesce(array_agg(distinct lower(a->>'state')) filter (where a->>'state' is not null), '{}') as state_keys,
                coalesce(array_agg(distinct lower(a->>'country')) filter (where a->>'country' is not null), '{}') as country_keys
           from jsonb_array_elements(s.addresses) a
       ) k
-     order by s.number
+     where s.ord <= cardinality(n.numbers)
+     order by s.ord
     on conflict (tenant_id, external_id) where external_id is not null do nothing
     returning *
   ), e as (
@@ -180,7 +188,8 @@ const INSERT_SQL = `with s as (
       from c join s on s.id = c.id
      order by c.number
   )
-  select RETURNED from c`;
+  select RETURNED, g.granted, g.contact_limit
+    from (select cardinality(numbers) as granted, contact_limit from n) g left join c on true`;
 
 const UPDATE_SQL = `with s as (
     select * from jsonb_to_recordset(?::jsonb) as s(${recordsetOf(
@@ -214,6 +223,12 @@ const returning = (sql: string, rows: boolean, alias: string) =>
     "RETURNED",
     rows ? CONTACT_COLUMNS.map((c) => `${alias}.${c.column}`).join(", ") : `${alias}.id`,
   );
+
+/** The grant of numbers an insert answers on every row. */
+interface Granted {
+  granted: string | number | null;
+  contact_limit: string | number | null;
+}
 
 /** A change being checked: its index in the batch, its error once it has one. */
 interface Pending<C extends ContactChange> {
@@ -296,13 +311,8 @@ class ContactWriter {
       const row = current.get(p.change.id);
       if (row) prepared.updates.push(this.prepareUpdate(p, row, follow));
     }
-    const newOnes = creates.filter((p) => !p.error);
-    const numbers = await this.numbers(newOnes);
-    newOnes.forEach((p, i) => {
-      const number = numbers[i];
-      if (number === undefined) p.error = this.limitError(numbers.limit);
-      else prepared.creates.push(this.prepareCreate(p, number, follow));
-    });
+    // Numbered by the insert (a dry run takes none and counts the limit itself).
+    for (const p of creates) if (!p.error) prepared.creates.push(this.prepareCreate(p, 0, follow));
     await this.checkDeletes(deletes.filter((p) => !p.error));
 
     for (const p of [...creates, ...updates, ...deletes])
@@ -541,18 +551,6 @@ class ContactWriter {
     );
   }
 
-  /** Numbers for the new contacts, as many as the tenant's contact limit leaves. */
-  private async numbers(pending: Pending<CreateChange>[]): Promise<number[] & { limit: number | null }> {
-    if (!pending.length) return Object.assign([], { limit: null });
-    if (this.options.dryRun)
-      return Object.assign(
-        pending.map(() => 0),
-        { limit: null },
-      );
-    const { numbers, limit } = await admitNewContacts(this.db, this.tenantId, pending.length);
-    return Object.assign(numbers, { limit });
-  }
-
   private limitError(limit: number | null): ContactsError {
     return new ContactsError(
       "TOO_MANY_REQUESTS",
@@ -757,17 +755,24 @@ class ContactWriter {
     const returnRows = this.options.returnRows ?? true;
     for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
       const part = rows.slice(i, i + ROWS_PER_STATEMENT);
-      const inserted = await this.db.rows<ContactRow>(returning(INSERT_SQL, returnRows, "c"), [
+      part.forEach((p, ord) => (p.values.ord = ord + 1));
+      const answered = await this.db.rows<ContactRow & Granted>(returning(INSERT_SQL, returnRows, "c"), [
+        this.tenantId,
+        part.length,
         this.recordset(part),
         this.tenantId,
       ]);
-      const byId = new Map(inserted.map((r) => [r.id, r]));
+      const grant = answered[0];
+      const granted = Number(grant?.granted ?? 0);
+      const limit = grant?.contact_limit == null ? null : Number(grant.contact_limit);
+      const byId = new Map(answered.filter((r) => (r.id as string | null) !== null).map((r) => [r.id, r]));
       const lost: Prepared[] = [];
-      for (const p of part) {
+      part.forEach((p, ord) => {
         const row = byId.get(p.values.id as string);
         if (row) results[p.index] = { ok: true, id: row.id, row: returnRows ? contactFromRow(row) : null };
+        else if (ord >= granted) results[p.index] = { ok: false, error: this.limitError(limit) };
         else lost.push(p);
-      }
+      });
       // Not inserted: a concurrent writer committed the same external id first.
       if (lost.length) {
         const holders = await this.db.rows<{ id: string; external_id: string }>(
@@ -825,6 +830,7 @@ class ContactWriter {
 
 /** Fields of a prepared row that are not entity properties, by their recordset column. */
 const EXTRA_FIELDS = new Map<string, string>([
+  ["ord", "ord"],
   ["taxIdMasked", "tax_id_masked"],
   ["importSourceHash", "import_source_hash"],
   ["bulk", "bulk"],
