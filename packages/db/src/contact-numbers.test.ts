@@ -156,4 +156,42 @@ describe("migration 22 (contact numbers and counts off the tenant row)", () => {
       await owner.query("rollback");
     }
   });
+
+  it("lets the application role read the count but not write it; its inserts and deletes still count (migration 25)", async () => {
+    await owner.query("insert into tenants (id, name, settings) values ('owned', 'owned', '{}')");
+    const app = new pg.Client({ connectionString: db.appUrl });
+    await app.connect();
+    const bound = async (sql: string, params: unknown[] = []) => {
+      await app.query("begin");
+      try {
+        await app.query("select set_config('app.tenant_id', 'owned', true)");
+        const result = await app.query(sql, params);
+        await app.query("commit");
+        return result;
+      } catch (error) {
+        await app.query("rollback");
+        throw error;
+      }
+    };
+    try {
+      await bound(
+        `insert into contacts (tenant_id, id, number, subtype, status, created_at, created_by, updated_at, updated_by)
+         select 'owned', gen_random_uuid(), g, 'person', 'active', now(), 't', now(), 't' from generate_series(1, 3) g`,
+      );
+      await bound("delete from contacts where tenant_id = 'owned' and number = 3");
+      expect(await count("owned")).toBe(2);
+      const read = await bound("select tenant_contact_count('owned') as n");
+      expect(Number(read.rows[0]?.n)).toBe(2);
+      for (const forged of [
+        "insert into tenant_contact_counts (tenant_id, delta) values ('owned', -1000)",
+        "update tenant_contact_counts set delta = 0 where tenant_id = 'owned'",
+        "delete from tenant_contact_counts where tenant_id = 'owned'",
+        "select fold_contact_counts('owned')",
+      ])
+        await expect(bound(forged)).rejects.toMatchObject({ code: "42501" });
+      expect(await count("owned")).toBe(2);
+    } finally {
+      await app.end();
+    }
+  });
 });

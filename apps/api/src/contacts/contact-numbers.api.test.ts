@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 
-import { admitNewContacts, pgRunner } from "@contacts/contacts/numbers";
+import { pgRunner } from "@contacts/contacts/numbers";
+import { applyContactChanges } from "@contacts/contacts/writer";
 import { ContactEntity } from "@contacts/db/entities/contact.entity";
+import { ContactInput as ContactInputSchema } from "@contacts/domain/contact";
 import type { ContactInput } from "@contacts/domain/contact";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,23 +27,28 @@ const person = (i: number): ContactInput => ({ subtype: "person", firstName: `N$
 const ascending = (list: number[]) => [...list].sort((a, b) => a - b);
 
 /**
- * A transaction on the application role bound to `tenantId`, doing what an import chunk does
- * with new contacts (`admitNewContacts`, then the insert, which the count trigger follows), and
- * left open until `end` is called.
+ * A transaction on the application role bound to `tenantId` in which the contacts writer stores
+ * `records` new contacts as an import chunk does (`applyContactChanges` with a bulk source), left
+ * open until `end` is called.
  */
 async function openChunk(tenantId: string, records: number) {
   const client = new pg.Client({ connectionString: h.db.appUrl });
   await client.connect();
   await client.query("begin");
   await client.query("select set_config('app.tenant_id', $1, true)", [tenantId]);
-  const admission = await admitNewContacts(pgRunner(client), tenantId, records);
-  for (const number of admission.numbers) {
-    await client.query(
-      `insert into contacts (tenant_id, id, number, subtype, status, last_name, created_at, created_by, updated_at, updated_by)
-       values ($1, $2, $3, 'person', 'active', 'Chunk', now(), 'import', now(), 'import')`,
-      [tenantId, randomUUID(), number],
-    );
-  }
+  const importId = randomUUID();
+  const results = await applyContactChanges(
+    pgRunner(client),
+    { tenantId, subject: "import", mayUnlock: false, requirePrimaryAddress: false },
+    Array.from({ length: records }, (_, i) => ({
+      op: "create" as const,
+      data: ContactInputSchema.parse({ subtype: "person", firstName: "In", lastName: "Chunk" }),
+      bulk: { importId, recordNumber: i + 1, sourceFile: "chunk.csv", sourceHash: null },
+    })),
+    { vault: h.vault },
+  );
+  // The numbers of the contacts it stored (those past the tenant's contact limit are refused).
+  const admission = { numbers: results.flatMap((r) => (r.ok && r.row ? [r.row.number] : [])) };
   return {
     numbers: admission.numbers,
     /** Whether the transaction is still open (its backend is idle in it). */
