@@ -161,11 +161,11 @@ describe("migration 22 (contact numbers and counts off the tenant row)", () => {
     await owner.query("insert into tenants (id, name, settings) values ('owned', 'owned', '{}')");
     const app = new pg.Client({ connectionString: db.appUrl });
     await app.connect();
-    const bound = async (sql: string, params: unknown[] = []) => {
+    const bound = async (sql: string, params: unknown[] = []): Promise<pg.QueryResult<{ n?: string }>> => {
       await app.query("begin");
       try {
         await app.query("select set_config('app.tenant_id', 'owned', true)");
-        const result = await app.query(sql, params);
+        const result = await app.query<{ n?: string }>(sql, params);
         await app.query("commit");
         return result;
       } catch (error) {
