@@ -621,22 +621,9 @@ export class ContactService {
    * locked contact keeps its address. Answers how many changed.
    */
   async followAccountAddress(accountId: string): Promise<number> {
-    return this.em.transactional(async (tx) => {
-      const rows = await tx.execute<ContactRow[]>(
-        `select c.* from contacts c
-          where c.tenant_id = ? and c.account_id = ? and c.link_work_address_to_account and not c.locked
-          order by c.id for update`,
-        [this.tenantId, accountId],
-      );
-      const changes: ContactChange[] = [];
-      for (const row of rows.map(contactFromRow)) {
-        const data = this.viewer.dataOf(row);
-        const next = followAccountAddress(data, await this.accountAddress(tx, data));
-        if (next !== data) changes.push({ op: "update", id: row.id, current: row, data: next });
-      }
-      await this.applyAll(tx, changes);
-      return changes.length;
-    });
+    return this.refollow(accountId, "link_work_address_to_account", async (tx, data) =>
+      followAccountAddress(data, await this.accountAddress(tx, data)),
+    );
   }
 
   /**
@@ -658,17 +645,31 @@ export class ContactService {
    * each). A locked contact keeps its phone. Answers how many changed.
    */
   async followAccountPhone(accountId: string): Promise<number> {
+    return this.refollow(accountId, "link_work_phone_to_account", async (tx, data) =>
+      followAccountPhone(data, await this.accountPhone(tx, data)),
+    );
+  }
+
+  /**
+   * The account's unlocked contacts linked by `link`, each given `follow`'s data through the writer
+   * when that changes it (one `updated` event each), locked in id order. Answers how many changed.
+   */
+  private async refollow(
+    accountId: string,
+    link: "link_work_address_to_account" | "link_work_phone_to_account",
+    follow: (tx: EntityManager, data: ContactData) => Promise<ContactData>,
+  ): Promise<number> {
     return this.em.transactional(async (tx) => {
       const rows = await tx.execute<ContactRow[]>(
         `select c.* from contacts c
-          where c.tenant_id = ? and c.account_id = ? and c.link_work_phone_to_account and not c.locked
+          where c.tenant_id = ? and c.account_id = ? and c.${link} and not c.locked
           order by c.id for update`,
         [this.tenantId, accountId],
       );
       const changes: ContactChange[] = [];
       for (const row of rows.map(contactFromRow)) {
         const data = this.viewer.dataOf(row);
-        const next = followAccountPhone(data, await this.accountPhone(tx, data));
+        const next = await follow(tx, data);
         if (next !== data) changes.push({ op: "update", id: row.id, current: row, data: next });
       }
       await this.applyAll(tx, changes);
