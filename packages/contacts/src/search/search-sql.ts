@@ -71,29 +71,25 @@ function startsWith(expression: Sql, value: string): Sql {
 }
 
 /**
- * A contact of `c` holds one of `keys` (words, or a place's `city:<key>`) in `search_postings`:
- * a probe of the postings key `(tenant_id, word, sort_last, contact_id)` per contact, or a range of
- * it per key read first, whichever the planner's statistics on the postings favour. The postings
- * are the only index of words and places (migration 24 dropped the GIN indexes on the arrays).
+ * A state or country filter of a search that collects its matches: the contacts of its postings
+ * (`state:<key>`, `country:<key>`), read from the postings key first. The key arrays have no index
+ * of their own since migration 24 (a GIN index on them served only this, a rare value collected).
  */
-function postedAny(tenantId: string, keys: Sql): Sql {
-  return sql`exists (select 1 from search_postings p where p.tenant_id = ${tenantId}
-      and p.word = any(${keys}) and p.sort_last = c.sort_last and p.contact_id = c.id)`;
+function postedPlace(tenantId: string, place: PlaceFilter): Sql {
+  return sql`c.id = any(array(select p.contact_id from search_postings p
+      where p.tenant_id = ${tenantId} and p.word = (${placeKeySql(place)})[1]))`;
 }
 
 /**
- * How a search's place filters are written: `keys` on the contact's key arrays (checked on the
- * last-name index, which carries them, when a plan walks it), `postings` through the postings
- * (when a plan collects its matches: the arrays have no index of their own).
+ * The filters of `contacts.search`, combined with AND (the tenant's first). A plan that walks an
+ * index checks the place filters on the key arrays (the last-name index carries them); one that
+ * collects (`collecting`) finds a state or country through its postings.
  */
-type PlaceConditions = "keys" | "postings";
-
-/** The filters of `contacts.search`, combined with AND (the tenant's first). */
 function searchConditions(
   tenantId: string,
   input: ContactSearchInput,
   taxIdIndex: string | null,
-  places: PlaceConditions = "keys",
+  collecting = false,
 ): Sql[] {
   const c: Sql[] = [sql`c.tenant_id = ${tenantId}`];
   if (input.ids) c.push(sql`c.id = any(${arrayLiteral(input.ids)}::uuid[])`);
@@ -120,15 +116,15 @@ function searchConditions(
          and ${name} >= ${low} collate "C" and ${name} < ${high} collate "C")`);
   }
   if (input.numbers) c.push(sql`c.number = any(${arrayLiteral(input.numbers)}::bigint[])`);
-  if (places === "postings") {
-    for (const kind of ["city", "state", "country"] as const) {
-      const value = input[kind];
-      if (value !== undefined) c.push(postedAny(tenantId, placeKeySql({ kind, value })));
-    }
-  } else {
-    if (input.city) c.push(sql`c.city_keys @> array[lower(${input.city}::text)]`);
-    if (input.state) c.push(sql`c.state_keys @> array[lower(${input.state}::text)]`);
-    if (input.country) c.push(sql`c.country_keys @> array[lower(${input.country}::text)]`);
+  if (input.city) c.push(sql`c.city_keys @> array[lower(${input.city}::text)]`);
+  for (const kind of ["state", "country"] as const) {
+    const value = input[kind];
+    if (value === undefined) continue;
+    c.push(
+      collecting
+        ? postedPlace(tenantId, { kind, value })
+        : sql`${raw(`c.${kind}_keys`)} @> array[lower(${value}::text)]`,
+    );
   }
   if (taxIdIndex) c.push(sql`c.tax_id_index = ${taxIdIndex}`);
   return c;
@@ -178,23 +174,18 @@ export function freeTextWords(
  * sort index hoping to meet 50 matches early:
  * - an email: a GIN index on JSONB, without statistics; the planner guesses a thousand matches, and
  *   a rare email cost a walk through the whole tenant (measured: 7 s at 1M);
- * - free text, step two: every term (AND) by one of its words (OR), through the postings of the
- *   words (`postedAny`). The words of a name sit together in the name sort order, which the planner
- *   does not know: walking the last-name order for "white" read 942,000 rows before the Whites (2 s).
+ * - free text, step two: every term (AND) by one of its words (OR), through the GIN index on the
+ *   word arrays. The words of a name sit together in the name sort order, which the planner does
+ *   not know: walking the last-name order for "white" read 942,000 rows before the Whites (2 s).
  *   A word held by a large part of the tenant (a mail domain) makes a large candidate set: slower,
  *   still correct.
- * A place filter of a collecting search goes through its postings too (`searchConditions`).
  */
-function candidateConditions(
-  tenantId: string,
-  input: ContactSearchInput,
-  freeText: FreeTextWords | null,
-): Sql[] {
+function candidateConditions(input: ContactSearchInput, freeText: FreeTextWords | null): Sql[] {
   const m: Sql[] = [];
   if (input.emailAddress) m.push(sql`c.email_keys @> jsonb_build_array(lower(${input.emailAddress}::text))`);
   if (input.q) {
     if (!freeText?.length || freeText.some((words) => words.length === 0)) m.push(sql`false`);
-    else for (const words of freeText) m.push(postedAny(tenantId, sql`${arrayLiteral(words)}::text[]`));
+    else for (const words of freeText) m.push(sql`c.search_words && ${arrayLiteral(words)}::text[]`);
   }
   return m;
 }
@@ -331,10 +322,10 @@ function sortedConditions(
   input: ContactSearchInput,
   taxIdIndex: string | null,
   candidates: readonly Sql[],
-  places: PlaceConditions,
+  collecting: boolean,
 ): { expression: Sql; where: Sql } {
   const { expression, cast } = SORT_KEYS[input.sort?.field ?? "lastName"];
-  const c = searchConditions(tenantId, input, taxIdIndex, places);
+  const c = searchConditions(tenantId, input, taxIdIndex, collecting);
   if (candidates.length) c.push(and(candidates));
   c.push(...afterCursor(tenantId, input, sql`${expression}, c.id`, cast));
   return { expression, where: and(c) };
@@ -361,8 +352,8 @@ export function searchSql(
     case "postingWalk":
       return postingWalkSql(tenantId, input, sql`${arrayLiteral(plan.words)}::text[]`, true);
     case "collect": {
-      const candidates = candidateConditions(tenantId, input, plan.freeText);
-      const { expression, where } = sortedConditions(tenantId, input, taxIdIndex, candidates, "postings");
+      const candidates = candidateConditions(input, plan.freeText);
+      const { expression, where } = sortedConditions(tenantId, input, taxIdIndex, candidates, true);
       const page = sql`(select id, k from matches order by k ${dir}, id ${dir} limit ${input.limit + 1})`;
       return sql`with matches as materialized (select c.id, ${expression} as k from contacts c where ${where})
         ${pageRows(tenantId, page, direction)}`;
@@ -370,7 +361,7 @@ export function searchSql(
     case "sortWalk": {
       // The page first (ids and sort keys, from an index alone when it carries the filters: see
       // migration 12), then its rows: walking past non-matching contacts reads index entries, not rows.
-      const { expression, where } = sortedConditions(tenantId, input, taxIdIndex, [], "keys");
+      const { expression, where } = sortedConditions(tenantId, input, taxIdIndex, [], false);
       return sql`with page as materialized (select c.id, ${expression} as k from contacts c where ${where}
         order by ${expression} ${dir}, c.id ${dir} limit ${input.limit + 1})
       ${pageRows(tenantId, raw("page"), direction)}`;
