@@ -74,7 +74,10 @@ export const migrations = [
     name: "Migration20261123000023_search_index_maintenance",
     class: Migration20261123000023SearchIndexMaintenance,
   },
-  { name: "Migration20261123000024_drop_place_gin_indexes", class: Migration20261123000024DropPlaceGinIndexes },
+  {
+    name: "Migration20261123000024_drop_place_gin_indexes",
+    class: Migration20261123000024DropPlaceGinIndexes,
+  },
 ];
 
 export interface OrmOptions {

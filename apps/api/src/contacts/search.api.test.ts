@@ -616,7 +616,11 @@ describe("a lone place filter through the postings (last-name order)", () => {
         [{ country: "ca", status: ["active"] }, TOTAL / 5],
         [{ state: "Nowhere" }, 0],
       ] as const) {
-        const input = ContactSearchInput.parse({ ...filter, sort: { field: "createdAt", direction }, limit: 41 });
+        const input = ContactSearchInput.parse({
+          ...filter,
+          sort: { field: "createdAt", direction },
+          limit: 41,
+        });
         const collected = await everyPageOfPlan("places", input, null, true);
         expect(collected.sql.every((q) => q.includes("search_postings"))).toBe(true);
         expect(collected.ids).toHaveLength(count);
