@@ -27,6 +27,7 @@ import { Migration20261123000020RolodexFields } from "./migrations/Migration2026
 import { Migration20261123000021AccountAddress } from "./migrations/Migration20261123000021_account_address.js";
 import { Migration20261123000022ContactNumbers } from "./migrations/Migration20261123000022_contact_numbers.js";
 import { Migration20261123000023SearchIndexMaintenance } from "./migrations/Migration20261123000023_search_index_maintenance.js";
+import { Migration20261123000024DropPlaceGinIndexes } from "./migrations/Migration20261123000024_drop_place_gin_indexes.js";
 import { Migration20261123000025ContactCountsOwned } from "./migrations/Migration20261123000025_contact_counts_owned.js";
 import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
 import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
@@ -73,6 +74,10 @@ export const migrations = [
   {
     name: "Migration20261123000023_search_index_maintenance",
     class: Migration20261123000023SearchIndexMaintenance,
+  },
+  {
+    name: "Migration20261123000024_drop_place_gin_indexes",
+    class: Migration20261123000024DropPlaceGinIndexes,
   },
   { name: "Migration20261123000025_contact_counts_owned", class: Migration20261123000025ContactCountsOwned },
 ];

@@ -608,6 +608,29 @@ describe("a lone place filter through the postings (last-name order)", () => {
     }
   });
 
+  it("collects a state or country through its postings (no GIN index on the key arrays), as the walk pages it", async () => {
+    for (const direction of ["asc", "desc"] as const) {
+      for (const [filter, count] of [
+        [{ state: "il" }, TOTAL],
+        [{ country: "CA" }, TOTAL / 5],
+        [{ country: "ca", status: ["active"] }, TOTAL / 5],
+        [{ state: "Nowhere" }, 0],
+      ] as const) {
+        const input = ContactSearchInput.parse({
+          ...filter,
+          sort: { field: "createdAt", direction },
+          limit: 41,
+        });
+        const collected = await everyPageOfPlan("places", input, null, true);
+        expect(collected.sql.every((q) => q.includes("search_postings"))).toBe(true);
+        expect(collected.ids).toHaveLength(count);
+        expect(new Set(collected.ids).size).toBe(count);
+        expect(collected.ids).toEqual((await everyPageOfPlan("places", input, null, false)).ids);
+        expect(collected.ids).toEqual(await everyPage(input));
+      }
+    }
+  });
+
   it("pages one term of free text with a lone place the same merged with the place's postings as through the GIN indexes", async () => {
     for (const direction of ["asc", "desc"] as const) {
       const sort = { field: "lastName", direction } as const;

@@ -32,7 +32,11 @@ export const COVERED_WALK_COST = 1 / 8;
  * Costs of free text with a place or role filter, measured at a million contacts (µs): a posting
  * walk checks about `page / frequency` entries per word (fewer for a word with fewer postings) on
  * the covering last-name index; intersecting the GIN indexes costs a fixed part plus a share per
- * contact holding the filter value (its bitmap), which the text's matches then narrow.
+ * contact holding the filter value (its bitmap), which the text's matches then narrow. Since
+ * migration 24 a state or country has no GIN index: a collecting search probes its postings per
+ * contact the other filters found, or reads them first when the value is rare (`postedPlace` in
+ * search-sql.ts). These figures were measured before that, with a country's GIN index; at 200k the
+ * probe of two terms and the most common country (67 %) took 0.3 ms.
  */
 export const POSTING_CHECK_US = 6;
 export const GIN_INTERSECT_FIXED_US = 3_000;
@@ -71,8 +75,8 @@ const PAGING_KEYS = new Set(["q", "limit", "cursor", "sort", "fields"]);
 /**
  * Filters a posting walk checks on the last-name index, which carries their columns (an index-only
  * probe per entry, migration 12): places and roles, whose frequency the planner's statistics give,
- * so that a value too rare to meet a page soon collects through its GIN index instead
- * (`collectRareMatches`, `postingWalkCheaper`).
+ * so that a value too rare to meet a page soon collects through its GIN index (city, role) or its
+ * postings (state, country) instead (`collectRareMatches`, `postingWalkCheaper`).
  */
 const WALK_FILTER_KEYS = new Set(["city", "state", "country", "role"]);
 

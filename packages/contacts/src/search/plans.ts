@@ -25,7 +25,8 @@ export type SearchPlan =
   | { kind: "postingWalk"; words: readonly string[] }
   /**
    * Every match collected first (email, free text through the word GIN index, or a rare place or
-   * role filter), sorted for the page.
+   * role filter: a city or role through its GIN index, a state or country through its postings),
+   * sorted for the page.
    */
   | { kind: "collect"; freeText: FreeTextWords | null }
   /** Walk the sort order's index until the page is full. */
