@@ -190,6 +190,13 @@ describe("migration 22 (contact numbers and counts off the tenant row)", () => {
       ])
         await expect(bound(forged)).rejects.toMatchObject({ code: "42501" });
       expect(await count("owned")).toBe(2);
+      // A temporary table of the same name does not take the real one's place in the trigger.
+      await app.query("create temp table tenant_contact_counts (id bigint, tenant_id text, delta bigint)");
+      await bound(
+        `insert into contacts (tenant_id, id, number, subtype, status, created_at, created_by, updated_at, updated_by)
+         values ('owned', gen_random_uuid(), 10, 'person', 'active', now(), 't', now(), 't')`,
+      );
+      expect(await count("owned")).toBe(3);
     } finally {
       await app.end();
     }
