@@ -242,4 +242,42 @@ describe("applyContactChanges", () => {
     );
     expect(Number(stored.rows[0]?.n)).toBe(2);
   });
+
+  it("leaves the tax ID's columns as stored when an update does not change it (a key rotation since the read stays)", async () => {
+    const [made] = await apply([{ op: "create", data: person({ lastName: "Taxed", taxId: "123-45-6789" }) }]);
+    if (!made?.ok || !made.row) throw new Error("not created");
+    const readBefore = made.row;
+    // What a key rotation does: a new ciphertext, no new version.
+    const rotated = vault.encrypt("123-45-6789", { tenantId: TENANT, contactId: made.id });
+    await owner.query("update contacts set tax_id_ciphertext = $2, tax_id_key_id = $3 where id = $1", [
+      made.id,
+      rotated.ciphertext,
+      rotated.keyId,
+    ]);
+    const [updated] = await apply([
+      {
+        op: "update",
+        id: made.id,
+        current: readBefore,
+        data: person({ lastName: "Taxed again", taxId: "123-45-6789" }),
+      },
+    ]);
+    expect(updated?.ok).toBe(true);
+    const stored = await owner.query<{ last_name: string; tax_id_ciphertext: string }>(
+      "select last_name, tax_id_ciphertext from contacts where id = $1",
+      [made.id],
+    );
+    expect(stored.rows[0]).toEqual({ last_name: "Taxed again", tax_id_ciphertext: rotated.ciphertext });
+  });
+
+  it("finds an account whose id is sent in upper case", async () => {
+    const accountId = "7d0c6a4e-9b1f-4c2a-8e3d-5f6a7b8c9d0e";
+    await owner.query(
+      `insert into accounts (tenant_id, id, type, key, name, created_at, created_by, updated_at, updated_by)
+       values ($1, $2, 'customer', 'UPPER', 'Upper', now(), 't', now(), 't')`,
+      [TENANT, accountId],
+    );
+    const [result] = await apply([{ op: "create", data: person({ accountId: accountId.toUpperCase() }) }]);
+    expect(result?.ok).toBe(true);
+  });
 });

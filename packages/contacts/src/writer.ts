@@ -132,6 +132,15 @@ const KEPT_ON_UPDATE = new Set<ContactProperty>([
 const ROW_COLUMNS: readonly ContactColumn[] = CONTACT_COLUMNS.filter((c) => c.property !== "tenantId");
 const UPDATED_COLUMNS = ROW_COLUMNS.filter((c) => !KEPT_ON_UPDATE.has(c.property));
 
+/**
+ * The tax ID's columns: an update writes them only when the tax ID changes, so a writer holding a
+ * row read before a key rotation re-encrypted it (rotation changes no version) cannot put the old
+ * key's ciphertext back.
+ */
+const TAX_COLUMNS: ReadonlySet<string> = new Set(
+  CONTACT_COLUMNS.filter((c) => c.property.startsWith("taxId")).map((c) => c.column),
+);
+
 const recordsetOf = (extra: string): string =>
   [...ROW_COLUMNS.map((c) => `${c.column} ${c.sqlType}`), extra].join(", ");
 
@@ -193,10 +202,14 @@ const INSERT_SQL = `with n as (
 
 const UPDATE_SQL = `with s as (
     select * from jsonb_to_recordset(?::jsonb) as s(${recordsetOf(
-      "bulk boolean, import_source_hash text, event_type text, event_patch jsonb, event_data jsonb",
+      "bulk boolean, tax_changed boolean, import_source_hash text, event_type text, event_patch jsonb, event_data jsonb",
     )})
   ), u as (
-    update contacts c set ${UPDATED_COLUMNS.map((col) => `${col.column} = s.${col.column}`).join(", ")},
+    update contacts c set ${UPDATED_COLUMNS.map((col) =>
+      TAX_COLUMNS.has(col.column)
+        ? `${col.column} = case when s.tax_changed then s.${col.column} else c.${col.column} end`
+        : `${col.column} = s.${col.column}`,
+    ).join(", ")},
            import_source_hash = case when s.bulk then s.import_source_hash else c.import_source_hash end
       from s
      where c.tenant_id = ? and c.id = s.id and c.version = s.version - 1
@@ -327,6 +340,8 @@ class ContactWriter {
       deletes.filter((p) => !p.error),
       results,
     );
+    // Rows are locked by the update in the recordset's order: id order, as every writer locks.
+    prepared.updates.sort((a, b) => ((a.values.id as string) < (b.values.id as string) ? -1 : 1));
     await this.writeUpdates(prepared.updates, results);
     await this.writeCreates(prepared.creates, changes, results);
     return results as ChangeResult[];
@@ -459,11 +474,14 @@ class ContactWriter {
       const errors: FieldError[] = [];
       const unknown = (field: string, message: string) =>
         errors.push({ reason: ErrorReason.unknownReference, field: this.field(field), message });
-      if (data.accountId && !liveAccounts.has(data.accountId)) unknown("accountId", "no such account");
+      // uuids as PostgreSQL writes them (the schema lets upper-case hex through).
+      if (data.accountId && !liveAccounts.has(data.accountId.toLowerCase()))
+        unknown("accountId", "no such account");
       data.roles.forEach(
         (code, i) => liveRoles.has(code) || unknown(`roles.${i}`, `role ${code} is not in the catalogue`),
       );
-      const known = (id: string) => id !== self && liveContacts.has(id);
+      const known = (id: string) =>
+        id.toLowerCase() !== self?.toLowerCase() && liveContacts.has(id.toLowerCase());
       if (data.spouseId && !known(data.spouseId)) unknown("spouseId", "no such contact");
       data.portalDelegates.forEach(
         (id, i) => known(id) || unknown(`portalDelegates.${i}`, "no such contact"),
@@ -652,8 +670,8 @@ class ContactWriter {
     const stored = this.taxIdOf(row);
     const sent = change.data.taxId;
     // An unchanged tax ID keeps its ciphertext (a legacy plaintext one is encrypted now).
-    const taxId =
-      sent === stored && row.taxIdCiphertext ? this.taxColumnsOf(row) : this.encrypt(row.id, sent);
+    const taxChanged = !(sent === stored && row.taxIdCiphertext);
+    const taxId = taxChanged ? this.encrypt(row.id, sent) : this.taxColumnsOf(row);
     const { values } = this.values(
       {
         ...row,
@@ -665,7 +683,9 @@ class ContactWriter {
       },
       row.id,
       change.data,
-      following,
+      // A change that only keeps links consistent (a merge's relinking) leaves the rest as stored,
+      // a locked contact's address and phone included.
+      change.system ? NOT_FOLLOWING : following,
       taxId,
     );
     const after = contactDocument(values as ContactEntity, sent === null ? null : maskLast4(sent));
@@ -675,6 +695,7 @@ class ContactWriter {
       values: {
         ...values,
         bulk: change.bulk !== undefined,
+        taxChanged,
         importSourceHash: change.bulk?.sourceHash ?? null,
         eventType: change.event?.type ?? "updated",
         eventPatch: this.updatePatch(before, after, change.bulk !== undefined),
@@ -834,6 +855,7 @@ const EXTRA_FIELDS = new Map<string, string>([
   ["taxIdMasked", "tax_id_masked"],
   ["importSourceHash", "import_source_hash"],
   ["bulk", "bulk"],
+  ["taxChanged", "tax_changed"],
   ["eventType", "event_type"],
   ["eventPatch", "event_patch"],
   ["eventData", "event_data"],
@@ -848,7 +870,11 @@ class Following {
 
   apply(data: ContactData): ContactData {
     const account = data.accountId;
-    const addressed = followAccountAddress(data, account ? (this.addresses.get(account) ?? null) : null);
-    return followAccountPhone(addressed, account ? (this.phones.get(account) ?? null) : null);
+    const key = account?.toLowerCase();
+    const addressed = followAccountAddress(data, key ? (this.addresses.get(key) ?? null) : null);
+    return followAccountPhone(addressed, key ? (this.phones.get(key) ?? null) : null);
   }
 }
+
+/** No account to follow (a change that keeps a contact as stored). */
+const NOT_FOLLOWING = new Following(new Map(), new Map());

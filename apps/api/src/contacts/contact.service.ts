@@ -171,19 +171,22 @@ export class ContactService {
     // saves two round trips on the hottest write.
     return this.em.transactional(async (tx) => {
       if (options.userId) data = await this.linkUser(tx, data, options.userId);
+      const row = await this.applyOne(tx, { op: "create", data });
       if (options.onDuplicate === "reject") {
-        // Creates sharing a match key are ordered by an advisory lock on each key: checking for
-        // duplicates after it (each statement reads what has committed) sees a concurrent create
-        // of the same person, so two of them cannot both pass `reject`.
-        await this.lockMatchKeys(tx, matchKeyList(duplicateKeys(data)));
-        const found = await this.findDuplicates(tx, data, null, 10);
+        // Checked on the contact as stored (the account's address and phone followed), after the
+        // writer's own checks. Creates sharing a match key are ordered by an advisory lock on each
+        // key, taken after the insert: of two concurrent creates of the same person the second
+        // waits for the first's commit, then its search (each statement reads what has committed)
+        // finds it, and its insert rolls back with the call.
+        await this.lockMatchKeys(tx, row.matchKeys);
+        const found = await this.findDuplicates(tx, this.viewer.dataOf(row), row.id, 10);
         if (found.length) {
           throw ContactsError.conflict(ErrorReason.duplicate, DOC, {
             duplicates: found.map((d) => ({ id: d.row.id, confidence: d.match.confidence })),
           });
         }
       }
-      return this.named(await this.applyOne(tx, { op: "create", data }), tx);
+      return this.named(row, tx);
     }, JOIN_CALL_TRANSACTION);
   }
 

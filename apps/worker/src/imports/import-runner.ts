@@ -12,8 +12,8 @@ import type { ContactData } from "@contacts/domain/contact";
 import type { CsvField } from "@contacts/domain/csv-layout";
 import { csvFieldOfPath, resolveCsvMapping } from "@contacts/domain/csv-layout";
 import { normalizeEmail } from "@contacts/domain/email";
-import { ErrorReason } from "@contacts/domain/errors";
-import type { ContactsError, FieldError } from "@contacts/domain/errors";
+import { ContactsError, ErrorReason } from "@contacts/domain/errors";
+import type { FieldError } from "@contacts/domain/errors";
 import type { ImportLimits } from "@contacts/domain/import-job";
 import { requiresPrimaryAddress } from "@contacts/domain/tenant";
 import type { TenantSettings } from "@contacts/domain/tenant";
@@ -464,6 +464,13 @@ class ChunkWriter {
       const data = r.maskedTaxId === undefined ? r.data : { ...r.data, taxId: r.maskedTaxId };
       if (!target) {
         planned.push({ record: r, change: { op: "create", data, matchKeys: r.matchKeys, bulk } });
+        continue;
+      }
+      if (target.locked) {
+        // Refused whatever the record holds, as before it is compared (the writer refuses a change
+        // to a locked contact too; an unchanged record must not pass as "unchanged").
+        const [error] = this.recordErrors(r, ContactsError.conflict(ErrorReason.locked, "id"));
+        if (error) reject(r.recordNumber, error);
         continue;
       }
       targeted.add(target.id);
