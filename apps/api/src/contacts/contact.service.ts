@@ -437,8 +437,19 @@ export class ContactService {
       ]);
     }
     return this.em.transactional(async (tx) => {
-      // Locked in id order: two merges over the same contacts queue instead of deadlocking.
-      const byId = new Map((await this.lockRows(tx, ids)).map((r) => [r.id, r]));
+      // The contacts merged and those pointing at a source (their links move to the target), locked
+      // in id order in one statement: two merges over the same contacts queue instead of deadlocking.
+      const locked = (
+        await tx.execute<ContactRow[]>(
+          `select c.* from contacts c where c.tenant_id = ?
+              and (c.id = any(?::uuid[]) or c.spouse_id = any(?::uuid[]) or c.portal_delegates && ?::uuid[])
+            order by c.id for update`,
+          [this.tenantId, arrayLiteral(ids), arrayLiteral(input.sourceIds), arrayLiteral(input.sourceIds)],
+        )
+      ).map(contactFromRow);
+      const merging = new Set(ids);
+      const byId = new Map(locked.filter((r) => merging.has(r.id)).map((r) => [r.id, r]));
+      const referrers = locked.filter((r) => !merging.has(r.id));
       const target = byId.get(input.targetId);
       if (!target) throw ContactsError.notFound("targetId");
       const sources = input.sourceIds.map((id, i) => {
@@ -495,16 +506,10 @@ export class ContactService {
         },
       ]);
       // Spouse and delegate links to a source now point at the target (each an updated event).
-      const referrers = await tx.execute<ContactRow[]>(
-        `select c.* from contacts c where c.tenant_id = ? and not (c.id = any(?::uuid[]))
-           and (c.spouse_id = any(?::uuid[]) or c.portal_delegates && ?::uuid[])
-         order by c.id for update`,
-        [this.tenantId, arrayLiteral(ids), arrayLiteral(input.sourceIds), arrayLiteral(input.sourceIds)],
-      );
       const merged = new Set(input.sourceIds);
       await this.applyAll(
         tx,
-        referrers.map(contactFromRow).map((row) => {
+        referrers.map((row) => {
           const data = this.viewer.dataOf(row);
           return {
             op: "update",
