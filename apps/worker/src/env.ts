@@ -44,3 +44,8 @@ export function loadKeyring(): ReturnType<typeof loadTaxIdKeyring> {
 export function keyringRefusal(): string | null {
   return developmentKeyringRefusal(process.env);
 }
+
+/** The log level of the workers the tests start (`TEST_LOG`, default silent: tests print no logs). */
+export function testLogLevel(): string {
+  return process.env.TEST_LOG ?? "silent";
+}

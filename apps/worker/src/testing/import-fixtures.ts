@@ -9,6 +9,7 @@ import type { TestDatabase } from "@contacts/db/testing/test-database";
 import { IMPORT_QUEUE } from "@contacts/domain/import-job";
 import type { ImportLimits } from "@contacts/domain/import-job";
 
+import { testLogLevel } from "../env.js";
 import { startWorker } from "../worker.js";
 import type { RunningWorker } from "../worker.js";
 
@@ -209,7 +210,7 @@ export async function startTestWorker(chunkRecords = 3): Promise<TestWorker> {
     databaseUrl: db.url,
     appUrl: db.appUrl,
     keyring: generateKeyringForTests(),
-    log: pino({ level: process.env.TEST_LOG ?? "silent" }),
+    log: pino({ level: testLogLevel() }),
     chunkRecords,
   });
   return {
