@@ -1,6 +1,8 @@
-import { randomUUID } from "node:crypto";
-
-import { admitNewContacts, pgRunner } from "@contacts/contacts/numbers";
+import { pgRunner } from "@contacts/contacts/numbers";
+import { applyContactChanges } from "@contacts/contacts/writer";
+import { generateKeyringForTests } from "@contacts/db/crypto/keyring";
+import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import { ContactInput } from "@contacts/domain/contact";
 import type { TestDatabase } from "@contacts/db/testing/test-database";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,12 +70,19 @@ describe("an import and the tenant's contact numbers and limit", () => {
     try {
       await other.query("begin");
       await other.query("select set_config('app.tenant_id', $1, true)", [tenant]);
-      const { numbers } = await admitNewContacts(pgRunner(other), tenant, 1);
-      await other.query(
-        `insert into contacts (tenant_id, id, number, subtype, status, last_name, created_at, created_by, updated_at, updated_by)
-         values ($1, $2, $3, 'person', 'active', 'Open', now(), 't', now(), 't')`,
-        [tenant, randomUUID(), numbers[0]],
+      // What an API create does in its transaction: the writer stores one new contact.
+      const [open] = await applyContactChanges(
+        pgRunner(other),
+        { tenantId: tenant, subject: "t", mayUnlock: false, requirePrimaryAddress: false },
+        [
+          {
+            op: "create",
+            data: ContactInput.parse({ subtype: "person", firstName: "Still", lastName: "Open" }),
+          },
+        ],
+        { vault: new TaxIdVault(generateKeyringForTests()) },
       );
+      expect(open?.ok).toBe(true);
       const { state } = await runImport(tenant, csv(7));
       expect(state).toMatchObject({ state: "completed", inserted: 7 });
       await other.query("commit");

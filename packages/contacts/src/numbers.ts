@@ -2,8 +2,9 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type pg from "pg";
 
 /**
- * Contact numbers and the tenant's contact limit, for every writer of new contacts (the API's
- * create, the import's chunks). The database side is migration 22: a sequence per tenant, the
+ * Contact numbers and the tenant's contact limit. The writer's INSERT takes the numbers itself
+ * (`take_contact_numbers` in the same statement); this module reads the count and gives the
+ * writer its SQL runners. The database side is migration 22: a sequence per tenant, the
  * count kept as deltas in `tenant_contact_counts`, and `take_contact_numbers`, which grants what
  * the limit leaves and hands out the numbers. Nothing here touches the tenant row, so writers of
  * one tenant do not wait for one another's commits:
@@ -37,36 +38,6 @@ export function pgRunner(client: pg.ClientBase): SqlRunner {
       const text = sql.replace(/\?/g, () => `$${String(++n)}`);
       return (await client.query(text, [...params])).rows as T[];
     },
-  };
-}
-
-/** New contacts granted to a writer: one number each, increasing; fewer than asked at the limit. */
-export interface ContactAdmission {
-  /** The numbers of the granted contacts, in the order they were taken (ascending). */
-  numbers: number[];
-  /** The tenant's contact limit, null without one. */
-  limit: number | null;
-}
-
-/**
- * Grants up to `wanted` new contacts of the tenant in the caller's transaction (bound to the
- * tenant) and hands out their numbers. With a contact limit, a concurrent writer of the tenant's
- * new contacts waits from its own call until this transaction ends, so call this right before
- * inserting.
- */
-export async function admitNewContacts(
-  sql: SqlRunner,
-  tenantId: string,
-  wanted: number,
-): Promise<ContactAdmission> {
-  const [row] = await sql.rows<{ numbers: (string | number)[]; contact_limit: string | null }>(
-    "select numbers, contact_limit from take_contact_numbers(?, ?)",
-    [tenantId, wanted],
-  );
-  if (!row) throw new Error(`no contact numbers for tenant ${tenantId}`);
-  return {
-    numbers: row.numbers.map(Number),
-    limit: row.contact_limit === null ? null : Number(row.contact_limit),
   };
 }
 

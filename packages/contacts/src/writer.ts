@@ -32,7 +32,7 @@ import type { SqlRunner } from "./numbers.js";
  *    this commit, then sees the contacts), spouse and portal delegates;
  * 4. external-id uniqueness (also within the batch; the unique index settles a race);
  * 5. the account's address and phone for linked contacts, match keys, tax-ID encryption;
- * 6. numbers and the tenant's contact limit (`admitNewContacts`);
+ * 6. numbers and the tenant's contact limit (`take_contact_numbers`, inside the INSERT);
  * 7. one INSERT, one UPDATE and one DELETE, each with its change events in the same statement, the
  *    documents from `document.ts`.
  *
@@ -325,7 +325,7 @@ class ContactWriter {
       if (row) prepared.updates.push(this.prepareUpdate(p, row, follow));
     }
     // Numbered by the insert (a dry run takes none and counts the limit itself).
-    for (const p of creates) if (!p.error) prepared.creates.push(this.prepareCreate(p, 0, follow));
+    for (const p of creates) if (!p.error) prepared.creates.push(this.prepareCreate(p, follow));
     await this.checkDeletes(deletes.filter((p) => !p.error));
 
     for (const p of [...creates, ...updates, ...deletes])
@@ -509,11 +509,7 @@ class ContactWriter {
     });
     if (!live.length) return;
     const wanted = [...new Set(live.map(({ ext }) => ext))];
-    const rows = await this.db.rows<{ id: string; external_id: string }>(
-      "select id, external_id from contacts where tenant_id = ? and external_id = any(?::text[])",
-      [this.tenantId, arrayLiteral(wanted)],
-    );
-    const holder = new Map(rows.map((r) => [r.external_id, r.id]));
+    const holder = await this.holders(wanted);
     // Holders giving the id up in this batch no longer hold it.
     for (const p of pending) {
       if (p.change.op !== "update" || p.error) continue;
@@ -532,6 +528,15 @@ class ContactWriter {
       }
       taken.set(ext, self ?? "");
     }
+  }
+
+  /** The contacts holding these external ids, by external id. */
+  private async holders(externalIds: readonly string[]): Promise<Map<string, string>> {
+    const rows = await this.db.rows<{ id: string; external_id: string }>(
+      "select id, external_id from contacts where tenant_id = ? and external_id = any(?::text[])",
+      [this.tenantId, arrayLiteral([...externalIds])],
+    );
+    return new Map(rows.map((r) => [r.external_id, r.id]));
   }
 
   private duplicateExternalId(contactId: string | null): ContactsError {
@@ -629,14 +634,14 @@ class ContactWriter {
     };
   }
 
-  private prepareCreate(p: Pending<CreateChange>, number: number, following: Following): Prepared {
+  private prepareCreate(p: Pending<CreateChange>, following: Following): Prepared {
     const { data, bulk } = p.change;
     const id = randomUUID();
     const by = this.actor.subject;
     const provenance = bulk ? this.provenance(bulk) : null;
     const { values } = this.values(
       {
-        number,
+        number: 0, // taken by the insert (`n.numbers[s.ord]`)
         version: 1,
         mergedIds: [],
         createdAt: this.now,
@@ -796,11 +801,7 @@ class ContactWriter {
       });
       // Not inserted: a concurrent writer committed the same external id first.
       if (lost.length) {
-        const holders = await this.db.rows<{ id: string; external_id: string }>(
-          "select id, external_id from contacts where tenant_id = ? and external_id = any(?::text[])",
-          [this.tenantId, arrayLiteral(lost.map((p) => p.values.externalId as string))],
-        );
-        const holder = new Map(holders.map((h) => [h.external_id, h.id]));
+        const holder = await this.holders(lost.map((p) => p.values.externalId as string));
         for (const p of lost) {
           const change = changes[p.index] as CreateChange;
           results[p.index] = {
