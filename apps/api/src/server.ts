@@ -15,6 +15,9 @@ import { createApp } from "./http/app.js";
 import { answerClientError } from "./http/client-error.js";
 import { startImportJobQueue } from "./imports/import-jobs.js";
 import { TenantRateLimiter } from "./limits/rate-limiter.js";
+import { SharedRateLimiter } from "./limits/shared-rate-limiter.js";
+import { followTenantChanges } from "./auth/principal-changes.js";
+import { RequestTokenStore } from "@contacts/db/request-tokens";
 import { TenantSlots } from "./limits/tenant-slots.js";
 import { useCursorSecret } from "@contacts/contacts/cursor";
 import type { Logger } from "./logger.js";
@@ -55,6 +58,14 @@ export interface ServerOptions {
   http?: { headersTimeoutMs?: number; requestTimeoutMs?: number };
   /** Limits of uploads in flight (defaults: half the pool at once, 30 s idle, 15 min in all). */
   uploadLimits?: Partial<UploadLimits>;
+  /**
+   * How many API processes serve together (default 1). With more than one, the tenants' request
+   * budgets are PostgreSQL's buckets shared by all of them (SharedRateLimiter); with one, this
+   * process's own.
+   */
+  processes?: number;
+  /** This process among them, named in an `X-Api-Process` header (only when several serve). */
+  processTag?: string;
 }
 
 const DEFAULT_IMPORT_LIMITS: ImportLimits = {
@@ -77,6 +88,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const importJobs = options.jobQueueUrl ? await startImportJobQueue(options.jobQueueUrl, options.log) : null;
   useCursorSecret(options.taxIdKeyring.indexKey);
+  const processes = options.processes ?? 1;
+  const principals = new PrincipalCache();
+  // Key revocations and settings changes made by any API process reach this one's cache.
+  const tenantChanges = await followTenantChanges(options.databaseUrl, principals, options.log);
+  const tokenStore = processes > 1 ? new RequestTokenStore(options.databaseUrl) : null;
   const uploadLimits = {
     atOnce: Math.max(1, Math.floor(poolMax / 2)),
     idleSeconds: 30,
@@ -89,9 +105,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log: options.log,
       vault: new TaxIdVault(options.taxIdKeyring),
       jwt,
-      rateLimiter: new TenantRateLimiter(),
+      rateLimiter: tokenStore
+        ? new SharedRateLimiter(tokenStore, processes, options.log)
+        : new TenantRateLimiter(),
       exportSlots: new TenantSlots(),
-      principals: new PrincipalCache(),
+      principals,
       socialProfiles: options.socialProfiles ?? offlineSocialProfiles,
       importJobs,
       importLimits: { ...DEFAULT_IMPORT_LIMITS, ...options.importLimits },
@@ -100,6 +118,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     maxBodyBytes: options.maxBodyBytes,
     maxBatchSize: options.maxBatchSize,
+    ...(processes > 1 && options.processTag ? { processTag: options.processTag } : {}),
   });
   const headersTimeout = options.http?.headersTimeoutMs ?? 60_000;
   const requestTimeout =
@@ -123,6 +142,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await importJobs?.stop();
+      await tenantChanges.stop();
+      await tokenStore?.close();
       await orm.close();
     },
   };

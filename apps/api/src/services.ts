@@ -5,7 +5,7 @@ import type { ImportLimits } from "@contacts/domain/import-job";
 import type { JwtVerifier } from "./auth/jwt.js";
 import type { PrincipalCache } from "./auth/principal-cache.js";
 import type { ImportJobQueue } from "./imports/import-jobs.js";
-import type { TenantRateLimiter } from "./limits/rate-limiter.js";
+import type { RequestRateLimiter } from "./limits/rate-limiter.js";
 import type { TenantSlots } from "./limits/tenant-slots.js";
 import type { Logger } from "./logger.js";
 import type { SocialProfileProvider } from "./social/social-profile.js";
@@ -18,7 +18,8 @@ export interface ApiServices {
   vault: TaxIdVault;
   /** Null when no JWT secret or JWKS is configured (API keys only). */
   jwt: JwtVerifier | null;
-  rateLimiter: TenantRateLimiter;
+  /** The tenants' request budgets: in this process, or shared by every API process (SharedRateLimiter). */
+  rateLimiter: RequestRateLimiter;
   /** CSV exports streaming per tenant (settings.limits.exports). */
   exportSlots: TenantSlots;
   /** Recently authenticated callers (a few seconds; dropped when a tenant's keys or settings change). */

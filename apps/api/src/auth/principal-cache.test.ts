@@ -65,4 +65,20 @@ describe("PrincipalCache", () => {
     cache.set("ck_raced", null, principal("alpha"), null, cache.ticket());
     expect(cache.get("ck_raced", null)?.tenantId).toBe("alpha");
   });
+
+  it("while suspended (the change notifications are down) forgets everything and remembers nothing", () => {
+    const { cache } = cacheAt();
+    cache.set("k1", null, principal("alpha"), null, cache.ticket());
+    const before = cache.ticket();
+    cache.suspend();
+    expect(cache.get("k1", null)).toBeNull();
+    cache.set("k2", null, principal("bravo"), null, cache.ticket());
+    expect(cache.get("k2", null)).toBeNull();
+    cache.resume();
+    // A lookup that began before the channel came back is not remembered either.
+    cache.set("k3", null, principal("bravo"), null, before);
+    expect(cache.get("k3", null)).toBeNull();
+    cache.set("k2", null, principal("bravo"), null, cache.ticket());
+    expect(cache.get("k2", null)?.tenantId).toBe("bravo");
+  });
 });

@@ -11,14 +11,17 @@ interface Entry {
 /**
  * Remembers, for a few seconds, who a bearer token is (its principal with the tenant's settings),
  * so a busy caller is not looked up on every call. Entries are keyed by the token's SHA-256 (the
- * token itself is not kept), end at the credential's own expiry, and are dropped at once in this
- * process when the tenant's keys or settings change (see `forgetTenant`). Another API process
- * notices a revocation within `ttlMs`.
+ * token itself is not kept), end at the credential's own expiry, and are dropped when the tenant's
+ * keys or settings change (see `forgetTenant`): at once in the process that changed them, and in
+ * every other API process when PostgreSQL delivers the change's notification (principal-changes.ts).
+ * While that notification channel is down the cache is `suspend`ed: empty, remembering nothing.
  */
 export class PrincipalCache {
   private readonly entries = new Map<string, Entry>();
   /** Bumped by every `forgetTenant`; a lookup that began before a bump is not cached. */
   private generation = 0;
+  /** False while changes made by other processes could go unnoticed (see `suspend`). */
+  private caching = true;
 
   constructor(
     private readonly ttlMs = 5_000,
@@ -60,10 +63,27 @@ export class PrincipalCache {
     expiresAt: Date | null,
     ticket: number,
   ): void {
-    if (ticket !== this.generation) return;
+    if (!this.caching || ticket !== this.generation) return;
     if (this.entries.size >= this.maxEntries) this.entries.clear();
     const until = Math.min(this.now() + this.ttlMs, expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
     this.entries.set(PrincipalCache.keyOf(token, tenantHeader), { principal, until });
+  }
+
+  /**
+   * Forgets everything and caches nothing until `resume`: the change notifications stopped
+   * arriving, so a revocation in another process would not reach this cache.
+   */
+  suspend(): void {
+    this.caching = false;
+    this.generation++;
+    this.entries.clear();
+  }
+
+  /** Caches again (notifications arrive again); anything missed meanwhile was not cached. */
+  resume(): void {
+    this.generation++;
+    this.entries.clear();
+    this.caching = true;
   }
 
   /** Drops every cached principal of a tenant (a key was revoked, settings changed). */

@@ -17,6 +17,8 @@ export interface AppOptions {
   services: ApiServices;
   maxBodyBytes: number;
   maxBatchSize: number;
+  /** Named in an `X-Api-Process` header of every answer when several API processes serve (their number). */
+  processTag?: string;
 }
 
 /** A tRPC-shaped error body, so the typed client reads errors raised before tRPC runs the same way. */
@@ -40,6 +42,7 @@ export function createApp({
   services,
   maxBodyBytes,
   maxBatchSize,
+  processTag,
 }: AppOptions): Hono<{ Variables: { requestId: string } }> {
   const { orm, log } = services;
   const app = new Hono<{ Variables: { requestId: string } }>();
@@ -55,6 +58,7 @@ export function createApp({
     // Set on the response the handler returned (the tRPC adapter builds its own Response, which a
     // header set on the context before `next()` does not reach).
     c.res.headers.set("x-request-id", requestId);
+    if (processTag) c.res.headers.set("x-api-process", processTag);
     // Only the route and the procedure names: never bodies, query strings or headers (they carry PII).
     log.info(
       {

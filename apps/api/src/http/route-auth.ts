@@ -27,7 +27,7 @@ export async function routePrincipal(
   const principal = await authenticate(tx, services, token, tenantHeader);
   if (!principal) throw ContactsError.unauthenticated("the bearer token is not valid");
   const perMinute = principal.tenantSettings.limits.requestsPerMinute;
-  const decision = services.rateLimiter.take(principal.tenantId, perMinute);
+  const decision = await services.rateLimiter.take(principal.tenantId, perMinute);
   if (!decision.allowed) {
     throw new ContactsError(
       "TOO_MANY_REQUESTS",

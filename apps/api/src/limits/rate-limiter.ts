@@ -1,6 +1,11 @@
 /** The answer to one request for tokens. */
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
+/** Takes a call's tokens from its tenant's budget: the in-process bucket or the shared one. */
+export interface RequestRateLimiter {
+  take(tenantId: string, perMinute: number, cost?: number): RateDecision | Promise<RateDecision>;
+}
+
 interface Bucket {
   tokens: number;
   refilledAt: number;
@@ -9,10 +14,10 @@ interface Bucket {
 /**
  * A token bucket per tenant: it holds up to one minute's allowance (`perMinute` tokens), refills
  * continuously at `perMinute / 60` tokens a second, and every procedure call takes one token (a
- * batch of 50 calls takes 50). Buckets live in this process: with several API processes each
- * enforces the limit on its own share of the traffic.
+ * batch of 50 calls takes 50). Buckets live in this process: a server of one API process uses it;
+ * several share one budget through `SharedRateLimiter` instead.
  */
-export class TenantRateLimiter {
+export class TenantRateLimiter implements RequestRateLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(private readonly now: () => number = () => performance.now()) {}

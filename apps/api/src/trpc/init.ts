@@ -109,7 +109,7 @@ export const authedProcedure = publicProcedure.use(idempotentMutations).use(asyn
     const principal = await authenticate(tx, ctx.services, token, ctx.tenantHeader);
     if (!principal) throw ContactsError.unauthenticated("the bearer token is not valid");
     const perMinute = principal.tenantSettings.limits.requestsPerMinute;
-    const decision = ctx.services.rateLimiter.take(principal.tenantId, perMinute);
+    const decision = await ctx.services.rateLimiter.take(principal.tenantId, perMinute);
     if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds, perMinute);
     const viewer = new ContactViewer(principal, ctx.services.vault);
     const log = ctx.log.child({ tenantId: principal.tenantId, subject: loggedSubject(principal) });
