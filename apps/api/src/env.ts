@@ -1,3 +1,5 @@
+import os from "node:os";
+
 import { z } from "zod";
 import { DB_ENV_NAMES, configuredNames, dbEnv } from "@contacts/db/env";
 import { developmentKeyringRefusal, loadTaxIdKeyring } from "@contacts/db/crypto/keyring";
@@ -6,6 +8,8 @@ import { DEFAULT_EVENT_RETENTION_DAYS } from "@contacts/db/event-retention";
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default("127.0.0.1"),
+  /** API processes `npm start` runs, sharing the port (default: one per core). */
+  API_PROCESSES: z.coerce.number().int().min(1).max(256).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Largest accepted request body, in bytes. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
@@ -54,6 +58,9 @@ export const configuredVariables = configuredNames([...DB_ENV_NAMES, ...Object.k
 
 /** The API's settings, read from the environment once, here and nowhere else. */
 export const env = Env.parse(process.env);
+
+/** How many API processes serve together: API_PROCESSES, else one per core. */
+export const apiProcesses = env.API_PROCESSES ?? os.availableParallelism();
 
 /** Token verification settings from the environment. */
 export const tokenConfig = {
