@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -252,6 +253,7 @@ describe("npm start passes the documented configuration", () => {
         CONTACTS_DATA_DIR: dir,
         PORT: String(port),
         HOST: "127.0.0.1",
+        API_PROCESSES: "2",
         PUBLIC_URL: "http://contacts.example.test:8443",
         LOG_LEVEL: "info",
         MAX_BODY_BYTES: "4096",
@@ -337,6 +339,21 @@ describe("npm start passes the documented configuration", () => {
         headers: { authorization: `Bearer ${demoKey}` },
       });
       expect(batch.status).toBe(400);
+      // API_PROCESSES: two serving processes answer on the one port.
+      const processes = new Set<string>();
+      for (let i = 0; i < 20 && processes.size < 2; i++) {
+        // A new connection each time (the kernel hands each to either process).
+        const served = await new Promise<string>((resolve, reject) =>
+          http
+            .get(`${url}/health`, { agent: false }, (res) => {
+              res.resume();
+              resolve(String(res.headers["x-api-process"] ?? ""));
+            })
+            .on("error", reject),
+        );
+        processes.add(served);
+      }
+      expect([...processes].sort()).toEqual(["1", "2"]);
 
       const code = await interrupt(started.child);
       expect(logLines(started.output()).filter((line) => (line.level as number) >= 50)).toEqual([]);

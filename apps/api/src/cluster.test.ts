@@ -173,10 +173,10 @@ describe("npm start with API_PROCESSES=2", () => {
         expect(own[name].size).toBe(3);
       }
       for (let batch = 0; batch < 125; batch++) {
-        const calls = Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? "a" : "b") as "a" | "b");
+        const calls = Array.from({ length: 16 }, (_, i): "a" | "b" => (i % 2 === 0 ? "a" : "b"));
         const answers = await Promise.all(calls.map((name) => search(keys[name].key, agent)));
         answers.forEach((answer, i) => {
-          const name = calls[i] as "a" | "b";
+          const name = i % 2 === 0 ? "a" : "b";
           expect(answer.status).toBe(200);
           served[name].add(answer.process);
           const items = (answer.body as { result: { data: { items: { id: string }[] } } }).result.data.items;

@@ -87,7 +87,7 @@ async function runServingProcess(): Promise<void> {
   const id = String(cluster.worker?.id ?? 0);
   const logger = log.child({ apiProcess: id });
   let server: RunningServer | null = null;
-  let stopping = false;
+  let stopping = false as boolean; // set by the signal handlers
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
@@ -189,7 +189,7 @@ async function runSingleProcess(): Promise<void> {
   announce(server.url, database, devKey);
   const pruning = startEventRetention(database.url);
 
-  let stopping = false;
+  let stopping = false as boolean; // set by the signal handlers
   onStopSignal((signal) => {
     if (stopping) return;
     stopping = true;
@@ -228,7 +228,7 @@ async function runPrimary(): Promise<void> {
     processes: apiProcesses,
   };
 
-  let stopping = false;
+  let stopping = false as boolean; // set by the signal handlers
   let started = false;
   let pruning: NodeJS.Timeout | null = null;
   const startedAt = new Map<Worker, number>();
@@ -239,7 +239,7 @@ async function runPrimary(): Promise<void> {
     startedAt.set(worker, Date.now());
     exits.set(
       worker,
-      new Promise((resolve) => worker.once("exit", (code, signal) => resolve(signal ? 1 : (code ?? 1)))),
+      new Promise((resolve) => worker.once("exit", (code, signal) => resolve(signal ? 1 : code))),
     );
     worker.on("message", (message: unknown) => {
       if ((message as { type?: unknown }).type === "ready") worker.send(settings);
@@ -275,7 +275,10 @@ async function runPrimary(): Promise<void> {
     }
     const ranMs = Date.now() - (startedAt.get(worker) ?? 0);
     startedAt.delete(worker);
-    log.error({ apiProcess: worker.id, pid: worker.process.pid, code, signal }, "API process died; starting another");
+    log.error(
+      { apiProcess: worker.id, pid: worker.process.pid, code, signal },
+      "API process died; starting another",
+    );
     setTimeout(() => !stopping && fork(), ranMs < STEADY_MS ? 1_000 : 0);
   });
   onStopSignal((signal) => {

@@ -102,12 +102,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }
   };
   const rescanSafely = () =>
-    rescan().catch((error: unknown) =>
-      log.warn(
-        loggableError(error),
-        "import rescan failed",
-      ),
-    );
+    rescan().catch((error: unknown) => log.warn(loggableError(error), "import rescan failed"));
   await rescanSafely();
   const timer = setInterval(() => void rescanSafely(), (options.rescanSeconds ?? 30) * 1000);
   timer.unref();

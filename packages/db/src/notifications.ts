@@ -49,7 +49,7 @@ export class NotificationListener {
   private async connect(): Promise<{ ended: Promise<Error | null> }> {
     const client = new pg.Client({ connectionString: this.url, application_name: this.applicationName });
     const ended = new Promise<Error | null>((resolve) => {
-      client.once("error", (error) => resolve(error));
+      client.once("error", (error: Error) => resolve(error));
       client.once("end", () => resolve(null));
     });
     try {
@@ -67,6 +67,11 @@ export class NotificationListener {
     return { ended };
   }
 
+  /** Read afresh (a check after an await must not be narrowed by the one before it). */
+  private hasStopped(): boolean {
+    return this.stopped;
+  }
+
   private async keepListening(ended: Promise<Error | null>): Promise<void> {
     let delayMs = 100;
     for (;;) {
@@ -76,7 +81,7 @@ export class NotificationListener {
       this.handlers.lost(error);
       for (;;) {
         await sleep(delayMs, undefined, { signal: this.wake.signal }).catch(() => undefined);
-        if (this.stopped) return;
+        if (this.hasStopped()) return;
         try {
           ({ ended } = await this.connect());
           delayMs = 100;

@@ -56,7 +56,7 @@ export class SharedRateLimiter implements RequestRateLimiter {
 
   async take(tenantId: string, perMinute: number, cost = 1): Promise<RateDecision> {
     let lease = this.leases.get(tenantId);
-    if (!lease || lease.perMinute !== perMinute) {
+    if (lease?.perMinute !== perMinute) {
       lease = { tokens: 0, perMinute, fetching: null, askAgainAt: 0 };
       this.leases.set(tenantId, lease);
     }
@@ -72,7 +72,7 @@ export class SharedRateLimiter implements RequestRateLimiter {
       const waitMs = lease.askAgainAt - this.now();
       if (waitMs > 0) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
       const current = lease;
-      let failed = false;
+      let failed = false as boolean; // set by the fetch's rejection handler
       current.fetching = this.fetch(tenantId, current, cost).then(
         () => undefined,
         (error: unknown) => {
@@ -82,13 +82,17 @@ export class SharedRateLimiter implements RequestRateLimiter {
       );
       await current.fetching;
       current.fetching = null;
-      if (failed) return this.fallback.take(tenantId, Math.max(1, Math.floor(perMinute / this.processes)), cost);
+      if (failed)
+        return this.fallback.take(tenantId, Math.max(1, Math.floor(perMinute / this.processes)), cost);
     }
   }
 
   private async fetch(tenantId: string, lease: Lease, cost: number): Promise<void> {
     const { perMinute } = lease;
-    const wanted = Math.min(perMinute, Math.max(cost - lease.tokens, SharedRateLimiter.leaseSize(perMinute, this.processes)));
+    const wanted = Math.min(
+      perMinute,
+      Math.max(cost - lease.tokens, SharedRateLimiter.leaseSize(perMinute, this.processes)),
+    );
     const { granted, tokens } = await this.source.take(tenantId, perMinute, wanted);
     lease.tokens += granted;
     if (lease.tokens < cost) {
