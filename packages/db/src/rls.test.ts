@@ -22,6 +22,9 @@ const ALL_TENANT_TABLES = [
   ...POSTING_TENANT_TABLES,
   ...COUNT_TENANT_TABLES,
 ];
+
+/** Tenant tables the application role has no privilege on (migration 26: only its definer function). */
+const PRIVATE_TENANT_TABLES = ["tenant_request_buckets"];
 import { createTestDatabase } from "./testing/test-database.js";
 import type { TestDatabase } from "./testing/test-database.js";
 
@@ -99,7 +102,9 @@ describe("row-level security", () => {
       where n.nspname = 'public' and c.relkind = 'r'
         and (c.relname = 'tenants' or exists (
           select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped))`);
-    expect(tables.rows.map((t) => t.table).sort()).toEqual([...ALL_TENANT_TABLES].sort());
+    expect(tables.rows.map((t) => t.table).sort()).toEqual(
+      [...ALL_TENANT_TABLES, ...PRIVATE_TENANT_TABLES].sort(),
+    );
     for (const t of tables.rows) expect(t).toEqual({ table: t.table, enabled: true, forced: true });
   });
 
@@ -116,6 +121,23 @@ describe("row-level security", () => {
     expect(owned.rows).toEqual([]);
     const me = await app.query<{ user: string }>("select current_user as user");
     expect(me.rows[0]?.user).toBe(APP_ROLE);
+  });
+
+  it("keeps the request buckets to take_request_tokens, for the tenant the session is bound to", async () => {
+    await expect(app.query("select * from tenant_request_buckets")).rejects.toMatchObject({ code: "42501" });
+    await app.query("begin");
+    try {
+      await app.query("select set_config('app.tenant_id', 'alpha', true)");
+      const taken = await app.query<{ granted: number }>(
+        "select granted from take_request_tokens('alpha', 10, 3)",
+      );
+      expect(taken.rows).toEqual([{ granted: 3 }]);
+      await expect(app.query("select * from take_request_tokens('beta', 10, 1)")).rejects.toMatchObject({
+        code: "42501",
+      });
+    } finally {
+      await app.query("rollback");
+    }
   });
 
   it("shows an unscoped application connection no tenant rows at all", async () => {
