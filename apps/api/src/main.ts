@@ -28,6 +28,7 @@ import type { Logger } from "./logger.js";
 import { startServer } from "./server.js";
 import type { RunningServer } from "./server.js";
 import { ensureDemoTenant } from "./tenants/demo.js";
+import { startImportJobQueue } from "./imports/import-jobs.js";
 
 /**
  * `npm start`: API_PROCESSES processes serve HTTP on one port (node:cluster). The primary opens and
@@ -211,6 +212,8 @@ const STEADY_MS = 10_000;
 /** The primary of several processes: prepares, forks, supervises, stops them all. */
 async function runPrimary(): Promise<void> {
   const { database, poolMax } = await prepare();
+  // pg-boss's schema and the import queue, made once here rather than by the processes at once.
+  await (await startImportJobQueue(database.url, log)).stop();
   let devKey: string | null = null;
   if (demoWanted(database)) {
     const orm = await createOrm({ url: database.appUrl, poolMax: 1 });

@@ -1,5 +1,6 @@
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import { loggableError } from "@contacts/db/loggable-error";
+import { ensureQueue } from "@contacts/db/job-queue";
 import type { TaxIdKeyring } from "@contacts/db/crypto/keyring";
 import { IMPORT_QUEUE } from "@contacts/domain/import-job";
 import type { ImportJobData } from "@contacts/domain/import-job";
@@ -50,7 +51,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const boss = new PgBoss({ connectionString: options.databaseUrl, max: 4 });
   boss.on("error", (error: Error) => log.error(loggableError(error), "pg-boss error"));
   await boss.start();
-  await boss.createQueue(IMPORT_QUEUE);
+  await ensureQueue(boss, IMPORT_QUEUE);
   await boss.work(IMPORT_QUEUE, { batchSize: 1 }, async (jobs) => {
     for (const job of jobs) {
       log.debug({ jobId: job.id }, "import job received");

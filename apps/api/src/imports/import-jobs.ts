@@ -1,6 +1,7 @@
 import PgBoss from "pg-boss";
 import { IMPORT_QUEUE } from "@contacts/domain/import-job";
 import { loggableError } from "@contacts/db/loggable-error";
+import { ensureQueue } from "@contacts/db/job-queue";
 import type { ImportJobData } from "@contacts/domain/import-job";
 
 import type { Logger } from "../logger.js";
@@ -19,7 +20,7 @@ export async function startImportJobQueue(ownerUrl: string, log: Logger): Promis
   const boss = new PgBoss({ connectionString: ownerUrl, max: 2, supervise: false, schedule: false });
   boss.on("error", (error: Error) => log.error(loggableError(error), "pg-boss error"));
   await boss.start();
-  await boss.createQueue(IMPORT_QUEUE);
+  await ensureQueue(boss, IMPORT_QUEUE);
   return {
     send: async (job) => {
       // One job per import, however often it is sent (a retried upload, the worker's sweep).
