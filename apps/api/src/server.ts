@@ -18,6 +18,7 @@ import { TenantRateLimiter } from "./limits/rate-limiter.js";
 import { SharedRateLimiter } from "./limits/shared-rate-limiter.js";
 import { followTenantChanges } from "./auth/principal-changes.js";
 import { RequestTokenStore } from "@contacts/db/request-tokens";
+import { TenantReads } from "@contacts/db/tenant-reads";
 import { TenantSlots } from "./limits/tenant-slots.js";
 import { useCursorSecret } from "@contacts/contacts/cursor";
 import type { Logger } from "./logger.js";
@@ -102,6 +103,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const app = createApp({
     services: {
       orm,
+      reads: new TenantReads(orm),
       log: options.log,
       vault: new TaxIdVault(options.taxIdKeyring),
       jwt,

@@ -1,4 +1,5 @@
 import type { MikroORM } from "@contacts/db/orm";
+import type { TenantReads } from "@contacts/db/tenant-reads";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ImportLimits } from "@contacts/domain/import-job";
 
@@ -14,6 +15,8 @@ import type { SocialProfileProvider } from "./social/social-profile.js";
 export interface ApiServices {
   /** Connected as the application role: row-level security applies to every query. */
   orm: MikroORM;
+  /** Reads on the same pool without a unit of work (the read procedures): one round trip each. */
+  reads: TenantReads;
   log: Logger;
   vault: TaxIdVault;
   /** Null when no JWT secret or JWKS is configured (API keys only). */

@@ -1,7 +1,7 @@
 import { contactData, contactDocument } from "@contacts/contacts/document";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ContactEntity } from "@contacts/db/entities/contact.entity";
-import type { EntityManager } from "@mikro-orm/postgresql";
+import type { SqlReader } from "@contacts/db/tenant-reads";
 import { computeContactFields, projectContact } from "@contacts/domain/contact";
 import type { Contact, ContactData, ContactField, StoredContact } from "@contacts/domain/contact";
 import { activeMaskingRules, applyMasking, maskLast4 } from "@contacts/domain/masking";
@@ -49,12 +49,12 @@ export class ContactViewer {
    * `show` puts in `accountName` and `roleNames`. The contact service calls it on every row it hands
    * out; each call reads them again, so a rename shows in the next answer.
    */
-  async loadNames(em: EntityManager, rows: readonly ContactEntity[]): Promise<void> {
+  async loadNames(reader: SqlReader, rows: readonly ContactEntity[]): Promise<void> {
     const accounts = [...new Set(rows.flatMap((r) => (r.accountId ? [r.accountId] : [])))];
     const roles = [...new Set(rows.flatMap((r) => r.roles))];
     if (!accounts.length && !roles.length) return;
     const tenantId = this.principal.tenantId;
-    const found = await em.execute<{ kind: "a" | "r"; key: string; name: string }[]>(
+    const found = await reader.execute<{ kind: "a" | "r"; key: string; name: string }[]>(
       `select 'a' as kind, id::text as key, name from accounts where tenant_id = ? and id = any(?::uuid[])
        union all
        select 'r', code, coalesce(nullif(description, ''), code) from roles where tenant_id = ? and code = any(?::text[])`,
@@ -64,6 +64,22 @@ export class ContactViewer {
     for (const code of roles) this.roleNames.delete(code);
     for (const { kind, key, name } of found)
       (kind === "a" ? this.accountNames : this.roleNames).set(key, name);
+  }
+
+  /**
+   * The names of one row's account and roles, read in the row's own statement (ContactReads): what
+   * `loadNames` would have read for it (a role missing from `roleNames` is shown by its code).
+   */
+  setNames(row: ContactEntity, accountName: string | null, roleNames: Record<string, string>): void {
+    if (row.accountId) {
+      if (accountName === null) this.accountNames.delete(row.accountId);
+      else this.accountNames.set(row.accountId, accountName);
+    }
+    for (const code of row.roles) {
+      const name = roleNames[code];
+      if (name === undefined) this.roleNames.delete(code);
+      else this.roleNames.set(code, name);
+    }
   }
 
   /** The computed fields of a stored document (names as last loaded; a role not in the catalogue by its code). */

@@ -23,27 +23,18 @@ import { mergeContacts } from "@contacts/domain/merge";
 import type { MergeConflict, MergePreference } from "@contacts/domain/merge";
 import { applyContactPatch } from "@contacts/domain/patch";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
-import type { ContactDescendantsInput, ContactListInput, ContactSearchInput } from "@contacts/domain/search";
 import { requiresPrimaryAddress } from "@contacts/domain/tenant";
 
-import { AccountService } from "../accounts/account.service.js";
 import type { Principal } from "../auth/principal.js";
 import type { ContactViewer } from "./contact.dto.js";
-import { descendantsSql, listSql, numberCursor } from "@contacts/contacts/search/list-sql";
-import { planContactSearch } from "@contacts/contacts/search/search";
-import { searchCursor } from "@contacts/contacts/search/search-sql";
+import { ContactReads } from "./contact-reads.js";
+import { transactionReader } from "@contacts/db/tenant-reads";
 import { arrayLiteral } from "@contacts/contacts/search/sql";
-import type { Sql } from "@contacts/contacts/search/sql";
 import { contactFromRow } from "@contacts/contacts/contact-row";
 import { ormRunner } from "@contacts/contacts/numbers";
 import { applyContactChanges } from "@contacts/contacts/writer";
 import type { ChangeResult, ContactChange, WriterActor } from "@contacts/contacts/writer";
 import type { ContactRow } from "@contacts/contacts/contact-row";
-
-export interface ContactPage {
-  rows: ContactEntity[];
-  nextCursor: string | null;
-}
 
 export interface MergeInput {
   targetId: string;
@@ -127,39 +118,9 @@ export class ContactService {
     return row;
   }
 
-  /**
-   * The contact with this id, for reading only: one query and no change tracking (about 1 ms less
-   * than `get` per call, which matters on the hottest read). Writes use `get`.
-   */
-  async read(id: string): Promise<ContactEntity> {
-    return this.readOne("c.id = ?", id, "id");
-  }
-
-  /** `contacts.get`: by id or by external id (the input's refinement lets exactly one through). */
-  async lookup(input: { id?: string | undefined; externalId?: string | undefined }): Promise<ContactEntity> {
-    if (input.externalId !== undefined)
-      return this.readOne("c.external_id = ?", input.externalId, "externalId");
-    if (input.id !== undefined) return this.read(input.id);
-    throw ContactsError.notFound("id");
-  }
-
-  /** The one contact of the tenant where `condition` (a fixed SQL text) holds for `value`, or a 404 on `field`. */
-  private async readOne(
-    condition: "c.id = ?" | "c.external_id = ?",
-    value: string,
-    field: string,
-  ): Promise<ContactEntity> {
-    const [row] = await this.em.execute<ContactRow[]>(
-      `select c.* from contacts c where c.tenant_id = ? and ${condition}`,
-      [this.tenantId, value],
-    );
-    if (!row) throw ContactsError.notFound(field);
-    return this.named(contactFromRow(row));
-  }
-
   /** A row handed out, with its account and role names loaded for the computed fields. */
   private async named<T extends ContactEntity | null>(row: T, em: EntityManager = this.em): Promise<T> {
-    if (row) await this.viewer.loadNames(em, [row]);
+    if (row) await this.viewer.loadNames(transactionReader(em), [row]);
     return row;
   }
 
@@ -269,59 +230,10 @@ export class ContactService {
     return { canManage: Boolean(managed), contactId: (managed ?? first).id };
   }
 
-  /** One page of contacts matching every given filter (the planner: packages/contacts/src/search). */
-  async search(input: ContactSearchInput): Promise<ContactPage> {
-    const taxIdIndex = input.taxId ? this.vault.blindIndex(input.taxId, this.tenantId) : null;
-    const { query } = await planContactSearch(this.tenantId, input, taxIdIndex, (q) =>
-      this.em.execute(q.sql, q.values),
-    );
-    const page = await this.page(query, input.limit, (last) => searchCursor(this.tenantId, input, last));
-    // A match on the tax-ID filter tells the caller each contact's tax ID: recorded as a reveal.
-    if (input.taxId) for (const row of page.rows) this.viewer.noteTaxIdDisclosed(row.id);
-    return page;
-  }
-
-  /** One page of an account's contacts (404 when the account is not the tenant's). */
-  async list(input: ContactListInput): Promise<ContactPage> {
-    const query = listSql(this.tenantId, input); // a bad cursor is a 400 before anything is looked up
-    if (input.account) {
-      await new AccountService(this.em, this.principal).getByKey(
-        input.account.type,
-        input.account.key,
-        "account.key",
-      );
-    } else if (input.accountId !== undefined) await this.requireAccount(input.accountId);
-    return this.page(query, input.limit, numberCursor(this.tenantId, "list"));
-  }
-
-  /** One page of the contacts of an account and all its descendant accounts. */
-  async descendants(input: ContactDescendantsInput): Promise<ContactPage> {
-    const query = descendantsSql(this.tenantId, input);
-    await this.requireAccount(input.accountId);
-    return this.page(query, input.limit, numberCursor(this.tenantId, "descendants"));
-  }
-
   private async requireAccount(accountId: string, em: EntityManager = this.em): Promise<void> {
     if (!(await em.count(AccountEntity, { tenantId: this.tenantId, id: accountId }))) {
       throw ContactsError.notFound("accountId");
     }
-  }
-
-  /** Runs a paged query (it asks for one row more than the page) and maps the rows to entities. */
-  private async page(
-    query: Sql,
-    limit: number,
-    cursorAfter: (last: ContactRow) => string,
-  ): Promise<ContactPage> {
-    const found = await this.em.execute<ContactRow[]>(query.sql, query.values);
-    const page = found.slice(0, limit);
-    const last = page.at(-1);
-    const rows = page.map(contactFromRow);
-    await this.viewer.loadNames(this.em, rows);
-    return {
-      rows,
-      nextCursor: found.length > limit && last ? cursorAfter(last) : null,
-    };
   }
 
   /**
@@ -480,7 +392,7 @@ export class ContactService {
         ...new Set([...target.mergedIds, ...sources.flatMap((r) => [r.id, ...r.mergedIds])]),
       ];
       if (input.dryRun) {
-        await this.viewer.loadNames(tx, [{ ...target, ...parsed.data }]);
+        await this.viewer.loadNames(transactionReader(tx), [{ ...target, ...parsed.data }]);
         return { target: this.viewer.showPreview(target, parsed.data, mergedIds), conflicts, dryRun: true };
       }
 
@@ -525,14 +437,14 @@ export class ContactService {
         }),
       );
       if (!stored) throw new Error("the merge target was not stored");
-      await this.viewer.loadNames(tx, [stored]);
+      await this.viewer.loadNames(transactionReader(tx), [stored]);
       return { target: this.viewer.showAll(stored), conflicts, dryRun: false };
     });
   }
 
   /** Stored contacts that may be the same person or company as this one, most likely first. */
   async duplicates(id: string, limit: number): Promise<DuplicateCandidate[]> {
-    const row = await this.read(id);
+    const row = await new ContactReads(transactionReader(this.em), this.viewer, this.vault).read(id);
     return this.findDuplicates(this.em, this.viewer.dataOf(row), row.id, limit);
   }
 
@@ -564,7 +476,7 @@ export class ContactService {
       .sort((a, b) => b.match.confidence - a.match.confidence || a.row.number - b.row.number)
       .slice(0, limit);
     await this.viewer.loadNames(
-      em,
+      transactionReader(em),
       found.map((f) => f.row),
     );
     return found;

@@ -8,7 +8,7 @@ import { JsonPatch } from "@contacts/domain/patch";
 import { ContactChangesInput, ContactHistoryInput } from "@contacts/domain/events";
 
 import { contactChanges, contactHistory } from "../events/contact-events.js";
-import { procedureWith, requireForInput, router } from "../trpc/init.js";
+import { procedureWith, readProcedureWith, requireForInput, router } from "../trpc/init.js";
 import {
   ContactDescendantsInput,
   ContactGetInput,
@@ -16,6 +16,7 @@ import {
   ContactSearchInput,
 } from "@contacts/domain/search";
 import { ContactService } from "./contact.service.js";
+import { ContactReads } from "./contact-reads.js";
 
 const ExpectedVersion = z.number().int().min(1).optional();
 /** At most this many contacts merge into one target in one call. */
@@ -33,10 +34,10 @@ export const contactsRouter = router({
     }),
 
   /** By `{ id }` or by `{ externalId }` (one contact per tenant holds an external id). */
-  get: procedureWith("contacts:read")
+  get: readProcedureWith("contacts:read")
     .input(ContactGetInput)
     .query(async ({ ctx, input }) => {
-      const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).lookup(input);
+      const row = await new ContactReads(ctx.reader, ctx.viewer, ctx.services.vault).lookup(input);
       return ctx.viewer.show(row, input.fields);
     }),
 
@@ -107,7 +108,7 @@ export const contactsRouter = router({
     }),
 
   /** Filtering by tax ID needs `contacts:unmask-tax-id` as well: the filter is an oracle for the value. */
-  search: procedureWith("contacts:read")
+  search: readProcedureWith("contacts:read")
     .input(ContactSearchInput)
     .use(
       requireForInput("contacts:unmask-tax-id", (input) =>
@@ -115,7 +116,7 @@ export const contactsRouter = router({
       ),
     )
     .query(async ({ ctx, input }) => {
-      const page = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).search(input);
+      const page = await new ContactReads(ctx.reader, ctx.viewer, ctx.services.vault).search(input);
       return {
         items: page.rows.map((row) => ctx.viewer.show(row, input.fields)),
         nextCursor: page.nextCursor,
@@ -123,10 +124,10 @@ export const contactsRouter = router({
     }),
 
   /** The contacts of one account, with the Rackspace filters, in number order. */
-  list: procedureWith("contacts:read")
+  list: readProcedureWith("contacts:read")
     .input(ContactListInput)
     .query(async ({ ctx, input }) => {
-      const page = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).list(input);
+      const page = await new ContactReads(ctx.reader, ctx.viewer, ctx.services.vault).list(input);
       return {
         items: page.rows.map((row) => ctx.viewer.show(row, input.fields)),
         nextCursor: page.nextCursor,
@@ -134,10 +135,10 @@ export const contactsRouter = router({
     }),
 
   /** The contacts of an account and of all its descendant accounts, to any depth. */
-  descendants: procedureWith("contacts:read")
+  descendants: readProcedureWith("contacts:read")
     .input(ContactDescendantsInput)
     .query(async ({ ctx, input }) => {
-      const page = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).descendants(input);
+      const page = await new ContactReads(ctx.reader, ctx.viewer, ctx.services.vault).descendants(input);
       return {
         items: page.rows.map((row) => ctx.viewer.show(row, input.fields)),
         nextCursor: page.nextCursor,

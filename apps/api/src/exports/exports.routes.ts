@@ -1,6 +1,7 @@
 import { stringify } from "csv-stringify/sync";
 import type { Context, Hono } from "hono";
 import { inTenant } from "@contacts/db/tenant-scope";
+import { transactionReader } from "@contacts/db/tenant-reads";
 import { loggableError } from "@contacts/db/loggable-error";
 import { CSV_HEADERS, contactToCsvRecord } from "@contacts/domain/csv-layout";
 import { ContactsError, ErrorReason, fieldErrorsFromZod } from "@contacts/domain/errors";
@@ -10,7 +11,7 @@ import { unsafeTextError } from "@contacts/domain/text";
 
 import type { Principal } from "../auth/principal.js";
 import { ContactViewer } from "../contacts/contact.dto.js";
-import { ContactService } from "../contacts/contact.service.js";
+import { ContactReads } from "../contacts/contact-reads.js";
 import { busy, routeError, routePrincipal } from "../http/route-auth.js";
 import type { ApiServices } from "../services.js";
 import { recordReveals } from "../trpc/init.js";
@@ -86,7 +87,7 @@ async function exportContacts(c: Context, services: ApiServices): Promise<Respon
           return;
         }
         const records = await inTenant(services.orm.em.fork(), principal.tenantId, async (tx) => {
-          const page = await new ContactService(tx, viewer, services.vault).search({
+          const page = await new ContactReads(transactionReader(tx), viewer, services.vault).search({
             ...filters,
             limit: PAGE,
             cursor,

@@ -6,6 +6,7 @@ import { unsafeTextError } from "@contacts/domain/text";
 import { createHash, randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { TaxIdRevealEntity } from "@contacts/db/entities/tax-id-reveal.entity";
+import { inTenant } from "@contacts/db/tenant-scope";
 
 import { authenticate, credentialFor } from "../auth/authenticate.js";
 import { looksLikeJwt } from "../auth/jwt.js";
@@ -122,6 +123,44 @@ export const authedProcedure = publicProcedure.use(idempotentMutations).use(asyn
   for (const run of afterCommit) run();
   return result;
 });
+
+/**
+ * The read procedures (`contacts.get`, `search`, `list`, `descendants`): the same checks as
+ * authedProcedure (credential, the tenant's rate limit, the permission), but no unit of work. The
+ * caller is authenticated from the principal cache, or else in a transaction of its own; each read
+ * then runs on the pool as one round trip with the tenant bound (`ctx.reader`, TenantReads in
+ * packages/db: forced row-level security applies as on every other path). A tax ID the answer shows
+ * unmasked is recorded (who, when, which contact) in a transaction that commits before the answer
+ * leaves. `ctx.em` stays the request's unbound fork: bound to no tenant, it sees and may write no
+ * tenant's rows (row-level security), so a read procedure reads through `ctx.reader` only.
+ */
+export function readProcedureWith(permission: Permission) {
+  return publicProcedure.use(async ({ ctx, next, path }) => {
+    const token = ctx.bearerToken;
+    if (!token) throw ContactsError.unauthenticated();
+    const services = ctx.services;
+    const principal =
+      services.principals.get(token, ctx.tenantHeader) ??
+      (await services.orm.em
+        .fork()
+        .transactional((tx) => authenticate(tx, services, token, ctx.tenantHeader)));
+    if (!principal) throw ContactsError.unauthenticated("the bearer token is not valid");
+    const perMinute = principal.tenantSettings.limits.requestsPerMinute;
+    const decision = await services.rateLimiter.take(principal.tenantId, perMinute);
+    if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds, perMinute);
+    if (!principal.permissions.has(permission)) throw ContactsError.forbidden(permission);
+    const viewer = new ContactViewer(principal, services.vault);
+    const log = ctx.log.child({ tenantId: principal.tenantId, subject: loggedSubject(principal) });
+    const reader = services.reads.for(principal.tenantId);
+    const called = await next({ ctx: { ...ctx, reader, log, principal, viewer } });
+    if (called.ok && viewer.revealed.size > 0) {
+      await inTenant(services.orm.em.fork(), principal.tenantId, (tx) =>
+        recordReveals(tx, viewer, ctx.requestId, path),
+      );
+    }
+    return called;
+  });
+}
 
 /** Who is calling, for logs: a portal user's id may be an email address, so it is logged hashed. */
 function loggedSubject(principal: Principal): string {

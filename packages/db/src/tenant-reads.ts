@@ -1,0 +1,73 @@
+import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
+import type { Knex } from "@mikro-orm/knex";
+
+/**
+ * Runs read-only SQL for one tenant: `execute(sql, params)` answers the rows, like
+ * `EntityManager.execute`. A reader over the ORM's transaction and a reader over the pool (below)
+ * are interchangeable, so a read is written once.
+ */
+export interface SqlReader {
+  execute<T = Record<string, unknown>[]>(sql: string, params?: readonly unknown[]): Promise<T>;
+}
+
+/** The part of a pg client this needs: a simple query of several statements answers one result each. */
+interface PooledClient {
+  query(text: string): Promise<{ rows: unknown[] } | { rows: unknown[] }[]>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Reads for one tenant straight on a pooled connection of the ORM, without a unit of work: each
+ * `execute` sends `select set_config('app.tenant_id', <tenant>, true); <sql>` as one simple-query
+ * message. PostgreSQL runs the statements of one such message in one implicit transaction, so the
+ * tenant binding (read by the row-level security policies, forced for the application role) holds
+ * for exactly that query, and is gone when it ends: one socket write and one round trip, where a
+ * transaction through the ORM costs four (`begin`, `set_config`, the query, `commit`).
+ *
+ * Parameters are inlined by MikroORM's own `formatQuery` (the ORM sends every statement that way), and
+ * errors are converted by its exception converter, so callers see what the ORM path would throw.
+ * Connections come from and return to the ORM's pool (its size, its session settings such as
+ * `statement_timeout`). Only for reads: a write needs the ORM's transaction.
+ */
+export class TenantReads {
+  private readonly knex: Knex;
+
+  constructor(private readonly orm: MikroORM) {
+    this.knex = orm.em.getConnection().getKnex();
+  }
+
+  /** A reader bound to `tenantId` (a uuid; anything else is refused before any SQL is written). */
+  for(tenantId: string): SqlReader {
+    if (!UUID.test(tenantId)) throw new Error("a tenant id is a uuid");
+    const platform = this.orm.em.getPlatform();
+    const bind = platform.formatQuery("select set_config('app.tenant_id', ?, true);\n", [tenantId]);
+    return {
+      execute: async <T>(sql: string, params: readonly unknown[] = []): Promise<T> => {
+        const text = bind + platform.formatQuery(sql, params);
+        const client = this.knex.client as {
+          acquireConnection(): Promise<PooledClient>;
+          releaseConnection(connection: PooledClient): Promise<void>;
+        };
+        const connection = await client.acquireConnection();
+        try {
+          const results = await connection.query(text);
+          const last = Array.isArray(results) ? results.at(-1) : results;
+          return (last?.rows ?? []) as T;
+        } catch (error) {
+          throw platform.getExceptionConverter().convertException(error as Error);
+        } finally {
+          await client.releaseConnection(connection);
+        }
+      },
+    };
+  }
+}
+
+/** The reader over a transaction already bound to its tenant (the ORM path). */
+export function transactionReader(tx: EntityManager): SqlReader {
+  return {
+    execute: async <T>(sql: string, params: readonly unknown[] = []) =>
+      (await tx.execute(sql, [...params])) as T,
+  };
+}
