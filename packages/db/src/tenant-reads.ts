@@ -1,5 +1,4 @@
 import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
-import type { Knex } from "@mikro-orm/knex";
 
 /**
  * Runs read-only SQL for one tenant: `execute(sql, params)` answers the rows, like
@@ -29,10 +28,14 @@ interface PooledClient {
  * `statement_timeout`). Only for reads: a write needs the ORM's transaction.
  */
 export class TenantReads {
-  private readonly knex: Knex;
+  /** The pool of the ORM's knex client (tarn), handing out its pg clients. */
+  private readonly pool: {
+    acquireConnection(): Promise<PooledClient>;
+    releaseConnection(connection: PooledClient): Promise<void>;
+  };
 
   constructor(private readonly orm: MikroORM) {
-    this.knex = orm.em.getConnection().getKnex();
+    this.pool = orm.em.getConnection().getKnex().client as TenantReads["pool"];
   }
 
   /** A reader bound to `tenantId` (inlined as a quoted literal, like every parameter). */
@@ -42,11 +45,7 @@ export class TenantReads {
     return {
       execute: async <T>(sql: string, params: readonly unknown[] = []): Promise<T> => {
         const text = bind + platform.formatQuery(sql, params);
-        const client = this.knex.client as {
-          acquireConnection(): Promise<PooledClient>;
-          releaseConnection(connection: PooledClient): Promise<void>;
-        };
-        const connection = await client.acquireConnection();
+        const connection = await this.pool.acquireConnection();
         try {
           const results = await connection.query(text);
           const last = Array.isArray(results) ? results.at(-1) : results;
@@ -54,7 +53,7 @@ export class TenantReads {
         } catch (error) {
           throw platform.getExceptionConverter().convertException(error as Error);
         } finally {
-          await client.releaseConnection(connection);
+          await this.pool.releaseConnection(connection);
         }
       },
     };

@@ -109,11 +109,7 @@ export const authedProcedure = publicProcedure.use(idempotentMutations).use(asyn
   const result = await ctx.services.orm.em.fork().transactional(async (tx) => {
     const principal = await authenticate(tx, ctx.services, token, ctx.tenantHeader);
     if (!principal) throw ContactsError.unauthenticated("the bearer token is not valid");
-    const perMinute = principal.tenantSettings.limits.requestsPerMinute;
-    const decision = await ctx.services.rateLimiter.take(principal.tenantId, perMinute);
-    if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds, perMinute);
-    const viewer = new ContactViewer(principal, ctx.services.vault);
-    const log = ctx.log.child({ tenantId: principal.tenantId, subject: loggedSubject(principal) });
+    const { viewer, log } = await admit(ctx, principal);
     const called = await next({ ctx: { ...ctx, em: tx, log, principal, viewer, afterCommit } });
     if (!called.ok) throw called.error;
     await recordReveals(tx, viewer, ctx.requestId, path);
@@ -145,12 +141,8 @@ export function readProcedureWith(permission: Permission) {
         .fork()
         .transactional((tx) => authenticate(tx, services, token, ctx.tenantHeader)));
     if (!principal) throw ContactsError.unauthenticated("the bearer token is not valid");
-    const perMinute = principal.tenantSettings.limits.requestsPerMinute;
-    const decision = await services.rateLimiter.take(principal.tenantId, perMinute);
-    if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds, perMinute);
+    const { viewer, log } = await admit(ctx, principal);
     if (!principal.permissions.has(permission)) throw ContactsError.forbidden(permission);
-    const viewer = new ContactViewer(principal, services.vault);
-    const log = ctx.log.child({ tenantId: principal.tenantId, subject: loggedSubject(principal) });
     const reader = services.reads.for(principal.tenantId);
     const called = await next({ ctx: { ...ctx, reader, log, principal, viewer } });
     if (called.ok && viewer.revealed.size > 0) {
@@ -160,6 +152,23 @@ export function readProcedureWith(permission: Permission) {
     }
     return called;
   });
+}
+
+/**
+ * An authenticated call is charged to its tenant's request budget (429 over it); it gets the one
+ * viewer its contacts are shown through and a log bound to its tenant and subject.
+ */
+async function admit(
+  ctx: Context,
+  principal: Principal,
+): Promise<{ viewer: ContactViewer; log: Context["log"] }> {
+  const perMinute = principal.tenantSettings.limits.requestsPerMinute;
+  const decision = await ctx.services.rateLimiter.take(principal.tenantId, perMinute);
+  if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds, perMinute);
+  return {
+    viewer: new ContactViewer(principal, ctx.services.vault),
+    log: ctx.log.child({ tenantId: principal.tenantId, subject: loggedSubject(principal) }),
+  };
 }
 
 /** Who is calling, for logs: a portal user's id may be an email address, so it is logged hashed. */
