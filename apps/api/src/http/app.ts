@@ -65,7 +65,7 @@ export function createApp({
         requestId,
         ...(clientRequestId ? { clientRequestId } : {}),
         method: c.req.method,
-        route: new URL(c.req.url).pathname,
+        route: c.req.path,
         status: c.res.status,
         ms: Math.round((performance.now() - started) * 10) / 10,
       },
@@ -82,22 +82,23 @@ export function createApp({
     }
   });
 
-  app.use(
-    "/trpc/*",
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: (c) =>
-        c.json(
-          trpcErrorBody(
-            "PAYLOAD_TOO_LARGE",
-            -32013,
-            413,
-            ErrorReason.payloadTooLarge,
-            `request body over ${maxBodyBytes} bytes`,
-          ),
+  const limitBody = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: (c) =>
+      c.json(
+        trpcErrorBody(
+          "PAYLOAD_TOO_LARGE",
+          -32013,
           413,
+          ErrorReason.payloadTooLarge,
+          `request body over ${maxBodyBytes} bytes`,
         ),
-    }),
+        413,
+      ),
+  });
+  // A GET or HEAD has no body to limit; asking for one would build a whole fetch Request for it.
+  app.use("/trpc/*", (c, next) =>
+    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next),
   );
 
   app.use(

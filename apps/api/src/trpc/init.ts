@@ -43,8 +43,19 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
-/** Converts every thrown error in one place (domain, zod, MikroORM) into its API error. */
-const errorMapping = t.middleware(async ({ next }) => {
+/**
+ * The first step of every call. Text PostgreSQL cannot store (U+0000, a lone surrogate) anywhere in
+ * the call's input is a 400 `invalid` on its field before any procedure or schema sees it (domain
+ * text.ts holds the rule); every error thrown after it (domain, zod, MikroORM) is converted into its
+ * API error here, in one place. One middleware, not two: each step of tRPC's chain copies the call.
+ */
+const errorMappingAndStorableText = t.middleware(async ({ getRawInput, next }) => {
+  try {
+    const unstorable = unsafeTextError(await getRawInput());
+    if (unstorable) throw ContactsError.invalid([unstorable]);
+  } catch (error) {
+    throw toTrpcError(error);
+  }
   const result = await next();
   if (!result.ok) throw toTrpcError(result.error);
   return result;
@@ -53,18 +64,8 @@ const errorMapping = t.middleware(async ({ next }) => {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/**
- * Text PostgreSQL cannot store (U+0000, a lone surrogate) anywhere in a call's input is a 400
- * `invalid` on its field before any procedure or schema sees it (domain text.ts holds the rule).
- */
-const storableText = t.middleware(async ({ getRawInput, next }) => {
-  const error = unsafeTextError(await getRawInput());
-  if (error) throw ContactsError.invalid([error]);
-  return next();
-});
-
 /** No credential needed (health and the like). */
-export const publicProcedure = t.procedure.use(errorMapping).use(storableText);
+export const publicProcedure = t.procedure.use(errorMappingAndStorableText);
 
 /**
  * `Idempotency-Key` on a mutation (see idempotency.ts): the key is claimed before the call's
