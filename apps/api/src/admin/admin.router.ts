@@ -9,6 +9,7 @@ import { issueApiKey } from "../auth/api-key.service.js";
 import { announceTenantChange } from "../auth/principal-changes.js";
 import { platformForInput, platformProcedure, procedureWith, requireForInput, router } from "../trpc/init.js";
 import { TenantService, createTenantWithKey, toApiKeyView, toTenantView } from "../tenants/tenant.service.js";
+import { ApiKeyResponse, ObjectResponse, TenantResponse } from "../rest/responses.js";
 
 const admin = procedureWith("admin");
 
@@ -22,6 +23,16 @@ type TenantUpdateInput = z.infer<typeof TenantUpdateInput>;
 const tenantsRouter = router({
   /** A new tenant with the default roles and a first API key (shown once). Platform tokens only. */
   create: platformProcedure
+    .meta({
+      openapi: {
+        method: "POST",
+        path: "/admin/tenants",
+        summary: "Create a tenant with its first API key (platform token)",
+        status: 201,
+        platform: true,
+        response: ObjectResponse,
+      },
+    })
     .input(
       z.strictObject({
         tenant: TenantInput,
@@ -41,6 +52,14 @@ const tenantsRouter = router({
     }),
 
   get: admin
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/admin/tenant",
+        summary: "The caller's tenant",
+        response: TenantResponse,
+      },
+    })
     .input(z.strictObject({ tenantId: TenantId.optional() }).optional())
     .query(async ({ ctx, input }) => {
       const tenants = new TenantService(ctx.em, ctx.principal.tenantId);
@@ -53,6 +72,15 @@ const tenantsRouter = router({
    * platform's to set (a tenant cannot lift its own quota).
    */
   update: admin
+    .meta({
+      openapi: {
+        method: "PATCH",
+        path: "/admin/tenant",
+        summary: "Rename the tenant or change its settings",
+        description: "The members sent change; the others stay.",
+        response: TenantResponse,
+      },
+    })
     .input(TenantUpdateInput)
     .use(
       requireForInput("contacts:unmask-tax-id", (input) =>
@@ -77,40 +105,70 @@ const tenantsRouter = router({
 
 const apiKeysRouter = router({
   /** A new key for the caller's tenant; the secret is in the answer only. A key cannot hold more than its creator. */
-  create: admin.input(ApiKeyInput).mutation(async ({ ctx, input }) => {
-    const missing = input.permissions.findIndex((p) => !ctx.principal.permissions.has(p));
-    if (missing >= 0) {
-      throw new ContactsError("FORBIDDEN", [
-        {
-          reason: ErrorReason.forbidden,
-          field: `permissions.${missing}`,
-          message: "a key cannot get a permission its creator does not hold",
-        },
-      ]);
-    }
-    const created = issueApiKey(ctx.em, {
-      tenantId: ctx.principal.tenantId,
-      name: input.name,
-      permissions: input.permissions,
-      createdBy: ctx.principal.subject,
-      expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
-    });
-    await ctx.em.flush();
-    return created;
-  }),
+  create: admin
+    .meta({
+      openapi: {
+        method: "POST",
+        path: "/admin/api-keys",
+        summary: "A new API key for the caller's tenant (the secret is shown once)",
+        status: 201,
+        response: ObjectResponse,
+      },
+    })
+    .input(ApiKeyInput)
+    .mutation(async ({ ctx, input }) => {
+      const missing = input.permissions.findIndex((p) => !ctx.principal.permissions.has(p));
+      if (missing >= 0) {
+        throw new ContactsError("FORBIDDEN", [
+          {
+            reason: ErrorReason.forbidden,
+            field: `permissions.${missing}`,
+            message: "a key cannot get a permission its creator does not hold",
+          },
+        ]);
+      }
+      const created = issueApiKey(ctx.em, {
+        tenantId: ctx.principal.tenantId,
+        name: input.name,
+        permissions: input.permissions,
+        createdBy: ctx.principal.subject,
+        expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
+      });
+      await ctx.em.flush();
+      return created;
+    }),
 
-  list: admin.query(async ({ ctx }) =>
-    (await new TenantService(ctx.em, ctx.principal.tenantId).listKeys()).map(toApiKeyView),
-  ),
+  list: admin
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/admin/api-keys",
+        summary: "The tenant's API keys",
+        response: z.array(ApiKeyResponse),
+      },
+    })
+    .query(async ({ ctx }) =>
+      (await new TenantService(ctx.em, ctx.principal.tenantId).listKeys()).map(toApiKeyView),
+    ),
 
-  revoke: admin.input(z.strictObject({ id: Id })).mutation(async ({ ctx, input }) => {
-    const row = await new TenantService(ctx.em, ctx.principal.tenantId).revokeKey(input.id);
-    // Forgotten once the revocation is committed: a request between the two would cache the key again.
-    const tenantId = ctx.principal.tenantId;
-    await announceTenantChange(ctx.em, tenantId);
-    ctx.afterCommit.push(() => ctx.services.principals.forgetTenant(tenantId));
-    return toApiKeyView(row);
-  }),
+  revoke: admin
+    .meta({
+      openapi: {
+        method: "DELETE",
+        path: "/admin/api-keys/{id}",
+        summary: "Revoke an API key",
+        status: 204,
+      },
+    })
+    .input(z.strictObject({ id: Id }))
+    .mutation(async ({ ctx, input }) => {
+      const row = await new TenantService(ctx.em, ctx.principal.tenantId).revokeKey(input.id);
+      // Forgotten once the revocation is committed: a request between the two would cache the key again.
+      const tenantId = ctx.principal.tenantId;
+      await announceTenantChange(ctx.em, tenantId);
+      ctx.afterCommit.push(() => ctx.services.principals.forgetTenant(tenantId));
+      return toApiKeyView(row);
+    }),
 });
 
 export const adminRouter = router({
@@ -119,6 +177,14 @@ export const adminRouter = router({
 
   /** Who saw which contact's tax ID unmasked, and when (newest first). */
   taxIdReveals: admin
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/admin/tax-id-reveals",
+        summary: "Who saw which contact's tax ID unmasked, newest first",
+        response: z.array(ObjectResponse),
+      },
+    })
     .input(
       z
         .strictObject({ contactId: Id.optional(), limit: z.number().int().min(1).max(1000).default(100) })

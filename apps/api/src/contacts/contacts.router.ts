@@ -17,6 +17,7 @@ import {
 } from "@contacts/domain/search";
 import { ContactService } from "./contact.service.js";
 import { ContactReads } from "./contact-reads.js";
+import { ContactEventResponse, ContactResponse, ObjectResponse, pageOf } from "../rest/responses.js";
 
 const ExpectedVersion = z.number().int().min(1).optional();
 /** At most this many contacts merge into one target in one call. */
@@ -25,6 +26,19 @@ const MERGE_SOURCES = 10;
 export const contactsRouter = router({
   /** `onDuplicate: "reject"`: 409 `duplicate` (with the matches' ids and confidences) when one matches. */
   create: procedureWith("contacts:write")
+    .meta({
+      openapi: {
+        method: "POST",
+        path: "/contacts",
+        summary: "Create a contact",
+        description: "`onDuplicate=reject`: 409 `duplicate` (with the matches) when one matches.",
+        status: 201,
+        body: "contact",
+        location: "/contacts/{id}",
+        etag: true,
+        response: ContactResponse,
+      },
+    })
     .input(z.strictObject({ contact: ContactInput, onDuplicate: OnDuplicate.optional() }))
     .mutation(async ({ ctx, input }) => {
       const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).create(input.contact, {
@@ -35,6 +49,27 @@ export const contactsRouter = router({
 
   /** By `{ id }` or by `{ externalId }` (one contact per tenant holds an external id). */
   get: readProcedureWith("contacts:read")
+    .meta({
+      openapi: [
+        {
+          method: "GET",
+          path: "/contacts/by-external-id/{externalId}",
+          operationId: "contactsGetByExternalId",
+          summary: "Get the contact holding an external id",
+          omit: ["id"],
+          etag: true,
+          response: ContactResponse,
+        },
+        {
+          method: "GET",
+          path: "/contacts/{id}",
+          summary: "Get a contact",
+          omit: ["externalId"],
+          etag: true,
+          response: ContactResponse,
+        },
+      ],
+    })
     .input(ContactGetInput)
     .query(async ({ ctx, input }) => {
       const row = await new ContactReads(ctx.reader, ctx.viewer, ctx.services.vault).lookup(input);
@@ -42,6 +77,17 @@ export const contactsRouter = router({
     }),
 
   update: procedureWith("contacts:write")
+    .meta({
+      openapi: {
+        method: "PUT",
+        path: "/contacts/{id}",
+        summary: "Replace a contact",
+        body: "contact",
+        ifMatch: true,
+        etag: true,
+        response: ContactResponse,
+      },
+    })
     .input(z.strictObject({ id: Id, expectedVersion: ExpectedVersion, contact: ContactReplaceInput }))
     .mutation(async ({ ctx, input }) => {
       const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).replace(
@@ -54,6 +100,19 @@ export const contactsRouter = router({
 
   /** RFC 6902 JSON Patch on the contact as the caller reads it; all or nothing. */
   patch: procedureWith("contacts:write")
+    .meta({
+      openapi: {
+        method: "PATCH",
+        path: "/contacts/{id}",
+        summary: "Change a contact with an RFC 6902 JSON Patch",
+        description: "All or nothing; a failed `test` operation is a 409 `patch_test_failed`.",
+        body: "patch",
+        contentType: "application/json-patch+json",
+        ifMatch: true,
+        etag: true,
+        response: ContactResponse,
+      },
+    })
     .input(z.strictObject({ id: Id, expectedVersion: ExpectedVersion, patch: JsonPatch }))
     .mutation(async ({ ctx, input }) => {
       const row = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).patch(
@@ -69,6 +128,16 @@ export const contactsRouter = router({
    * would-be target and the conflicting fields, changing nothing.
    */
   merge: procedureWith("contacts:write")
+    .meta({
+      openapi: {
+        method: "POST",
+        path: "/contacts/{targetId}/merge",
+        summary: "Merge contacts into this one",
+        description: "`If-Match` is the target's version; `dryRun` answers with the would-be target.",
+        ifMatch: true,
+        response: ObjectResponse,
+      },
+    })
     .input(
       z.strictObject({
         targetId: Id,
@@ -82,6 +151,14 @@ export const contactsRouter = router({
 
   /** Contacts that may be the same as this one (email, phone, phonetic name at a postal code), most likely first. */
   duplicates: procedureWith("contacts:read")
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/contacts/{id}/duplicates",
+        summary: "Contacts that may be the same as this one",
+        response: z.looseObject({ items: z.array(ObjectResponse) }),
+      },
+    })
     .input(z.strictObject({ id: Id, limit: z.number().int().min(1).max(100).default(20) }))
     .query(async ({ ctx, input }) => {
       const found = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).duplicates(
@@ -98,6 +175,16 @@ export const contactsRouter = router({
     }),
 
   delete: procedureWith("contacts:delete")
+    .meta({
+      openapi: {
+        method: "DELETE",
+        path: "/contacts/{id}",
+        summary: "Delete a contact",
+        description: "409 `referenced` while other contacts point at it.",
+        status: 204,
+        ifMatch: true,
+      },
+    })
     .input(z.strictObject({ id: Id, expectedVersion: ExpectedVersion }))
     .mutation(async ({ ctx, input }) => {
       await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).delete(
@@ -109,6 +196,16 @@ export const contactsRouter = router({
 
   /** Filtering by tax ID needs `contacts:unmask-tax-id` as well: the filter is an oracle for the value. */
   search: readProcedureWith("contacts:read")
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/contacts",
+        summary: "Search contacts",
+        description: "Filters combine with AND; `q` is free text; `sort[field]`, `sort[direction]`.",
+        cursorParam: "cursor",
+        response: pageOf(ContactResponse),
+      },
+    })
     .input(ContactSearchInput)
     .use(
       requireForInput("contacts:unmask-tax-id", (input) =>
@@ -125,6 +222,16 @@ export const contactsRouter = router({
 
   /** The contacts of one account, with the Rackspace filters, in number order. */
   list: readProcedureWith("contacts:read")
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/accounts/{accountId}/contacts",
+        summary: "The contacts of an account",
+        omit: ["account"],
+        cursorParam: "cursor",
+        response: pageOf(ContactResponse),
+      },
+    })
     .input(ContactListInput)
     .query(async ({ ctx, input }) => {
       const page = await new ContactReads(ctx.reader, ctx.viewer, ctx.services.vault).list(input);
@@ -136,6 +243,15 @@ export const contactsRouter = router({
 
   /** The contacts of an account and of all its descendant accounts, to any depth. */
   descendants: readProcedureWith("contacts:read")
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/accounts/{accountId}/descendants",
+        summary: "The contacts of an account and of all its descendant accounts",
+        cursorParam: "cursor",
+        response: pageOf(ContactResponse),
+      },
+    })
     .input(ContactDescendantsInput)
     .query(async ({ ctx, input }) => {
       const page = await new ContactReads(ctx.reader, ctx.viewer, ctx.services.vault).descendants(input);
@@ -147,6 +263,14 @@ export const contactsRouter = router({
 
   /** Can `managerId` manage the contact with this email (is it among that contact's portal delegates)? */
   canManage: procedureWith("contacts:read")
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/contacts/{managerId}/can-manage",
+        summary: "Can this contact manage the contact with `emailAddress`?",
+        response: ObjectResponse,
+      },
+    })
     .input(z.strictObject({ managerId: Id, emailAddress: EmailAddress }))
     .query(({ ctx, input }) =>
       new ContactService(ctx.em, ctx.viewer, ctx.services.vault).canManage(
@@ -160,6 +284,14 @@ export const contactsRouter = router({
    * data); 404 on `emailAddress` when no contact holds it and the provider knows nothing of it.
    */
   socialProfile: procedureWith("contacts:read")
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/social-profile",
+        summary: "The social profile for an email address",
+        response: ObjectResponse,
+      },
+    })
     .input(z.strictObject({ emailAddress: EmailAddress }))
     .query(async ({ ctx, input }) => {
       const [known] = await new ContactService(ctx.em, ctx.viewer, ctx.services.vault).findByEmail(
@@ -176,6 +308,15 @@ export const contactsRouter = router({
 
   /** One contact's change events, oldest first (readable after the contact is deleted). */
   history: procedureWith("contacts:read")
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/contacts/{id}/history",
+        summary: "One contact's change events, oldest first",
+        cursorParam: "cursor",
+        response: pageOf(ContactEventResponse),
+      },
+    })
     .input(ContactHistoryInput)
     .query(({ ctx, input }) => contactHistory(ctx.em, ctx.principal.tenantId, input)),
 
@@ -184,6 +325,16 @@ export const contactsRouter = router({
    * as reading contacts: events hold what a read shows (tax ID masked).
    */
   changes: procedureWith("contacts:read")
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/changes",
+        summary: "The tenant's change feed, in commit order",
+        description: "Poll with the `Link` header's `since` (always set); a short page means caught up.",
+        cursorParam: "since",
+        response: pageOf(ContactEventResponse, true),
+      },
+    })
     .input(ContactChangesInput)
     .query(({ ctx, input }) => contactChanges(ctx.em, ctx.principal.tenantId, input)),
 });

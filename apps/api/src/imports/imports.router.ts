@@ -4,6 +4,7 @@ import { ImportState } from "@contacts/domain/import-job";
 
 import { procedureWith, router } from "../trpc/init.js";
 import { ImportService } from "./import.service.js";
+import { ImportResponse, ObjectResponse, pageOf } from "../rest/responses.js";
 
 /**
  * CSV import jobs. The upload itself is `POST /v1/imports` (imports.routes.ts; the typed client's
@@ -13,6 +14,14 @@ import { ImportService } from "./import.service.js";
  */
 export const importsRouter = router({
   get: procedureWith("imports:write")
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/imports/{id}",
+        summary: "An import and its progress",
+        response: ImportResponse,
+      },
+    })
     .input(z.strictObject({ id: Id }))
     .query(async ({ ctx, input }) => {
       const imports = new ImportService(ctx.em, ctx.principal.tenantId);
@@ -21,6 +30,15 @@ export const importsRouter = router({
 
   /** Newest first. */
   list: procedureWith("imports:write")
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/imports",
+        summary: "Imports, newest first",
+        cursorParam: "cursor",
+        response: pageOf(ImportResponse),
+      },
+    })
     .input(z.strictObject({ ...PageInput.shape, state: ImportState.optional() }))
     .query(async ({ ctx, input }) => {
       const imports = new ImportService(ctx.em, ctx.principal.tenantId);
@@ -33,6 +51,14 @@ export const importsRouter = router({
 
   /** Queued: cancelled at once. Running: stops at its next chunk, keeping what it loaded. Finished: 409. */
   cancel: procedureWith("imports:write")
+    .meta({
+      openapi: {
+        method: "POST",
+        path: "/imports/{id}/cancel",
+        summary: "Cancel an import",
+        response: ImportResponse,
+      },
+    })
     .input(z.strictObject({ id: Id }))
     .mutation(async ({ ctx, input }) => {
       const imports = new ImportService(ctx.em, ctx.principal.tenantId);
@@ -41,6 +67,15 @@ export const importsRouter = router({
 
   /** The rejected values, in record order (`value` masked when it is personal data). */
   errors: procedureWith("imports:write")
+    .meta({
+      openapi: {
+        method: "GET",
+        path: "/imports/{id}/errors",
+        summary: "An import's rejected values, in record order",
+        cursorParam: "cursor",
+        response: pageOf(ObjectResponse),
+      },
+    })
     .input(z.strictObject({ ...PageInput.shape, id: Id }))
     .query(({ ctx, input }) => new ImportService(ctx.em, ctx.principal.tenantId).errors(input.id, input)),
 });

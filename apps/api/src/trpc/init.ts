@@ -19,8 +19,11 @@ import {
 } from "../idempotency/idempotency.js";
 import type { Context } from "./context.js";
 import { fieldErrorsOf, toTrpcError } from "./errors.js";
+import type { RouteMeta } from "../rest/route-meta.js";
 
-const t = initTRPC.context<Context>().create({
+/** Procedures carry their REST route in `meta.openapi` (rest/route-meta.ts). */
+const withMeta = initTRPC.context<Context>().meta<RouteMeta>();
+const t = withMeta.create({
   errorFormatter({ shape, error, input }) {
     const internal = error.code === "INTERNAL_SERVER_ERROR";
     const cause = error.cause instanceof ContactsError ? error.cause : null;
