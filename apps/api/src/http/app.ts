@@ -97,10 +97,8 @@ export function createApp({
         413,
       ),
   });
-  // A GET or HEAD has no body to limit; asking for one would build a whole fetch Request for it.
-  app.use("/trpc/*", (c, next) =>
-    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next),
-  );
+  // Only requests that carry a body: asking a GET for one would build a whole fetch Request for it.
+  app.on(["POST", "PUT", "PATCH", "DELETE"], "/trpc/*", limitBody);
 
   app.use(
     "/trpc/*",
