@@ -8,6 +8,7 @@ import { loggableError } from "@contacts/db/loggable-error";
 
 import { mountExportRoutes } from "../exports/exports.routes.js";
 import { mountImportRoutes } from "../imports/imports.routes.js";
+import { mountDocsRoutes } from "../rest/docs.routes.js";
 import { mountRestRoutes } from "../rest/rest.routes.js";
 import type { Logger } from "../logger.js";
 import { appRouter } from "../router.js";
@@ -154,6 +155,7 @@ export function createApp({
   mountImportRoutes(app, services);
   mountExportRoutes(app, services);
   mountRestRoutes(app, services, { maxBodyBytes });
+  mountDocsRoutes(app);
 
   app.notFound((c) =>
     c.json(trpcErrorBody("NOT_FOUND", -32004, 404, ErrorReason.notFound, "no such route"), 404),
