@@ -1,11 +1,17 @@
 import { z } from "zod";
 import { createDocument } from "zod-openapi";
-import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject, ZodOpenApiResponseObject } from "zod-openapi";
+import type {
+  ZodOpenApiContentObject,
+  ZodOpenApiOperationObject,
+  ZodOpenApiPathsObject,
+  ZodOpenApiResponseObject,
+} from "zod-openapi";
 import { ErrorReason } from "@contacts/domain/errors";
 import { ImportOptions } from "@contacts/domain/import-job";
 
 import { ObjectResponse } from "./responses.js";
 import type { ProcedureRoute } from "./rest-routes.js";
+import { jsonToXml, rootElementOf } from "./xml.js";
 
 type Schema = z.ZodType;
 
@@ -194,6 +200,45 @@ function operationOf(r: ProcedureRoute): ZodOpenApiOperationObject {
   };
 }
 
+const XML_MEDIA = ["application/xml", "text/xml"];
+const xmlTwins = new Map<ZodOpenApiResponseObject, ZodOpenApiResponseObject>();
+
+/** `content` with the XML media types beside JSON: the same schema, the example written as XML. */
+function addXml(
+  content: ZodOpenApiContentObject | undefined,
+  root = "fault",
+): ZodOpenApiContentObject | undefined {
+  const json = content?.["application/json"];
+  if (!json) return content;
+  const xml = "example" in json ? { ...json, example: jsonToXml(json.example, root) } : json;
+  return { ...content, ...Object.fromEntries(XML_MEDIA.map((m) => [m, xml])) };
+}
+
+/** A response with the XML media types beside JSON; a shared (component) one gets one twin, one id. */
+function xmlTwin(response: ZodOpenApiResponseObject): ZodOpenApiResponseObject {
+  if (!response.content) return response;
+  const known = xmlTwins.get(response);
+  if (known) return known;
+  const twin = { ...response, ...(response.id ? { id: `${response.id}Xml` } : {}) };
+  twin.content = addXml(response.content);
+  if (response.id) xmlTwins.set(response, twin);
+  return twin;
+}
+
+/** The contact and account resources take and answer XML too (xml.ts); a JSON Patch body stays JSON. */
+function withXml(op: ZodOpenApiOperationObject, root: string): ZodOpenApiOperationObject {
+  const responses = Object.entries(op.responses).map(([status, r]) => [
+    status,
+    xmlTwin(r as ZodOpenApiResponseObject),
+  ]);
+  const body = op.requestBody as { required?: boolean; content: ZodOpenApiContentObject } | undefined;
+  return {
+    ...op,
+    ...(body ? { requestBody: { ...body, content: addXml(body.content, root) ?? body.content } } : {}),
+    responses: Object.fromEntries(responses) as ZodOpenApiOperationObject["responses"],
+  };
+}
+
 /** The CSV routes (imports.routes.ts, exports.routes.ts): plain HTTP, not procedures. */
 function csvPaths(): ZodOpenApiPathsObject {
   const security = TENANT_SECURITY;
@@ -294,7 +339,10 @@ export function buildOpenApiDocument(routes: ProcedureRoute[]): ReturnType<typeo
   for (const r of routes) {
     const path = `/v1${r.route.path}`;
     const method = r.route.method.toLowerCase() as "get";
-    paths[path] = { ...paths[path], [method]: operationOf(r) };
+    const operation = /^\/(contacts|accounts)(\/|$)/.test(r.route.path)
+      ? withXml(operationOf(r), rootElementOf(r.route.path, true))
+      : operationOf(r);
+    paths[path] = { ...paths[path], [method]: operation };
   }
   return createDocument(
     {
@@ -303,7 +351,7 @@ export function buildOpenApiDocument(routes: ProcedureRoute[]): ReturnType<typeo
         title: "Contacts API",
         version: "1",
         description:
-          'Every tRPC procedure as a REST resource. Errors are `{ errors: [{ reason, field }] }`; lists are cursor paged (`limit`, `cursor`, `Link: rel="next"`); a contact\'s `ETag` is its version and `If-Match` makes a change conditional (412 when stale).',
+          'Every tRPC procedure as a REST resource. Errors are `{ errors: [{ reason, field }] }`; lists are cursor paged (`limit`, `cursor`, `Link: rel="next"`); a contact\'s `ETag` is its version and `If-Match` makes a change conditional (412 when stale). The contact and account resources also take and answer `application/xml` (or `text/xml`, by `Accept`): the same JSON value, mapped as the README\'s "XML" section says.',
       },
       servers: [{ url: "/" }],
       paths,

@@ -1,6 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import type { Context, Hono } from "hono";
+import { accepts } from "hono/accepts";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { ContactsError, ErrorKind, ErrorReason } from "@contacts/domain/errors";
@@ -15,6 +16,8 @@ import { createCallerFactory } from "../trpc/init.js";
 import { buildOpenApiDocument } from "./openapi.js";
 import { procedureRoutes } from "./rest-routes.js";
 import type { ProcedureRoute } from "./rest-routes.js";
+import { XML_MEDIA_TYPES, XmlBodyError, jsonToXml, rootElementOf, xmlToJson } from "./xml.js";
+import type { XmlMediaType } from "./xml.js";
 
 interface Env {
   Variables: { requestId: string };
@@ -112,14 +115,48 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** The contact and account resources speak XML too (xml.ts): answers always, bodies unless JSON Patch. */
+function speaksXml(path: string): boolean {
+  return /^\/(contacts|accounts)(\/|$)/.test(path);
+}
+
+/** The XML type `Accept` prefers over JSON (ties go to JSON), or null. */
+function xmlAccepted(c: Context): XmlMediaType | null {
+  const chosen = accepts(c, {
+    header: "Accept",
+    supports: ["application/json", ...XML_MEDIA_TYPES],
+    default: "application/json",
+  });
+  return (XML_MEDIA_TYPES as readonly string[]).includes(chosen) ? (chosen as XmlMediaType) : null;
+}
+
+/** `value` as JSON, or as XML with `root` as its root element when the route speaks XML and the caller prefers it. */
+function answer(c: Context, path: string, root: string, value: unknown, status: number): Response {
+  if (!speaksXml(path)) return c.json(value, status as 200);
+  c.header("vary", "Accept");
+  const xml = xmlAccepted(c);
+  if (!xml) return c.json(value, status as 200);
+  return c.body(jsonToXml(value, root), status as 200, { "content-type": `${xml}; charset=UTF-8` });
+}
+
 /** The request body as JSON of the route's media type; undefined when there is none. */
 async function bodyOf(c: Context, route: ProcedureRoute): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === "") return undefined;
   const expected = route.route.contentType ?? "application/json";
-  const media = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+  const media = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  const xmlBody = !route.route.contentType && speaksXml(route.route.path);
+  if (xmlBody && (XML_MEDIA_TYPES as readonly string[]).includes(media)) {
+    try {
+      return xmlToJson(text);
+    } catch (error) {
+      if (error instanceof XmlBodyError) throw new RequestError(400, error.field, error.message);
+      throw error;
+    }
+  }
   if (media !== expected) {
-    throw new RequestError(415, "Content-Type", `the body must be ${expected}`);
+    const types = xmlBody ? `${expected} or ${XML_MEDIA_TYPES.join(" or ")}` : expected;
+    throw new RequestError(415, "Content-Type", `the body must be ${types}`);
   }
   try {
     return JSON.parse(text) as unknown;
@@ -157,8 +194,9 @@ function errorAnswer(
   input: unknown,
   versionInHeader: boolean,
 ): Response {
+  const send = (body: unknown, status: number) => answer(c, route.route.path, "fault", body, status);
   if (error instanceof RequestError) {
-    return c.json(
+    return send(
       { message: error.message, errors: [{ reason: ErrorReason.invalid, field: error.field }] },
       error.status,
     );
@@ -171,10 +209,7 @@ function errorAnswer(
       { requestId: c.get("requestId") as string, path: route.procedure, ...loggableError(trpcError.cause) },
       "procedure failed",
     );
-    return c.json(
-      { message: "internal error", errors: [{ reason: ErrorReason.internal, field: null }] },
-      500,
-    );
+    return send({ message: "internal error", errors: [{ reason: ErrorReason.internal, field: null }] }, 500);
   }
   const errors: FieldError[] = fieldErrorsOf(trpcError, input).map(({ reason, field }) => ({
     reason,
@@ -182,13 +217,13 @@ function errorAnswer(
   }));
   const retryAfter = cause?.details?.retryAfterSeconds;
   if (retryAfter !== undefined) c.header("retry-after", String(Math.ceil(Number(retryAfter))));
-  return c.json(
+  return send(
     {
       message: errors.map((e) => (e.field ? `${e.field}: ${e.reason}` : e.reason)).join("; "),
       errors,
       ...(cause?.details ? { details: cause.details } : {}),
     },
-    status as 400,
+    status,
   );
 }
 
@@ -243,7 +278,7 @@ async function serve(c: Context, services: ApiServices, route: ProcedureRoute): 
       next.searchParams.set(cursorParam, data.nextCursor);
       c.header("link", `<${next.pathname}${next.search}>; rel="next"`);
     }
-    return c.json(data ?? null, status);
+    return answer(c, route.route.path, rootElementOf(route.route.path, status === 201), data ?? null, status);
   } catch (error) {
     return errorAnswer(c, services, route, error, input, versionInHeader);
   }
@@ -271,7 +306,10 @@ export function mountRestRoutes(
   const limit = bodyLimit({
     maxSize: options.maxBodyBytes,
     onError: (c) =>
-      c.json(
+      answer(
+        c,
+        c.req.path.replace(/^\/v1/, ""),
+        "fault",
         {
           message: `request body over ${options.maxBodyBytes} bytes`,
           errors: [{ reason: ErrorReason.payloadTooLarge, field: null }],
