@@ -5,6 +5,7 @@ import type { ServerType } from "@hono/node-server";
 import { createOrm } from "@contacts/db/orm";
 import type { MikroORM } from "@contacts/db/orm";
 import type { TaxIdKeyring } from "@contacts/db/crypto/keyring";
+import { WebhookSecretBox } from "@contacts/db/crypto/webhook-secrets";
 import { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
 import type { ImportLimits } from "@contacts/domain/import-job";
 
@@ -106,6 +107,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       reads: new TenantReads(orm),
       log: options.log,
       vault: new TaxIdVault(options.taxIdKeyring),
+      webhookSecrets: new WebhookSecretBox(options.taxIdKeyring),
       jwt,
       rateLimiter: tokenStore
         ? new SharedRateLimiter(tokenStore, processes, options.log)

@@ -1,6 +1,7 @@
 import type { MikroORM } from "@contacts/db/orm";
 import type { TenantReads } from "@contacts/db/tenant-reads";
 import type { TaxIdVault } from "@contacts/db/crypto/tax-id-vault";
+import type { WebhookSecretBox } from "@contacts/db/crypto/webhook-secrets";
 import type { ImportLimits } from "@contacts/domain/import-job";
 
 import type { JwtVerifier } from "./auth/jwt.js";
@@ -19,6 +20,8 @@ export interface ApiServices {
   reads: TenantReads;
   log: Logger;
   vault: TaxIdVault;
+  /** Encrypts webhook signing secrets (the worker decrypts them to sign). */
+  webhookSecrets: WebhookSecretBox;
   /** Null when no JWT secret or JWKS is configured (API keys only). */
   jwt: JwtVerifier | null;
   /** The tenants' request budgets: in this process, or shared by every API process (SharedRateLimiter). */

@@ -30,6 +30,7 @@ import { Migration20261123000023SearchIndexMaintenance } from "./migrations/Migr
 import { Migration20261123000024DropPlaceGinIndexes } from "./migrations/Migration20261123000024_drop_place_gin_indexes.js";
 import { Migration20261123000025ContactCountsOwned } from "./migrations/Migration20261123000025_contact_counts_owned.js";
 import { Migration20261123000026RequestBuckets } from "./migrations/Migration20261123000026_request_buckets.js";
+import { Migration20261123000027Webhooks } from "./migrations/Migration20261123000027_webhooks.js";
 import { Migration20261123000005ContactEvents } from "./migrations/Migration20261123000005_contact_events.js";
 import { Migration20261123000006Idempotency } from "./migrations/Migration20261123000006_idempotency.js";
 
@@ -82,6 +83,7 @@ export const migrations = [
   },
   { name: "Migration20261123000025_contact_counts_owned", class: Migration20261123000025ContactCountsOwned },
   { name: "Migration20261123000026_request_buckets", class: Migration20261123000026RequestBuckets },
+  { name: "Migration20261123000027_webhooks", class: Migration20261123000027Webhooks },
 ];
 
 export interface OrmOptions {

@@ -11,6 +11,7 @@ import { IDEMPOTENCY_TENANT_TABLES } from "./migrations/Migration20261123000006_
 import { IMPORT_TENANT_TABLES } from "./migrations/Migration20261123000008_imports.js";
 import { POSTING_TENANT_TABLES } from "./migrations/Migration20261123000013_search_postings.js";
 import { COUNT_TENANT_TABLES } from "./migrations/Migration20261123000022_contact_numbers.js";
+import { WEBHOOK_TENANT_TABLES } from "./migrations/Migration20261123000027_webhooks.js";
 
 /** Every table holding tenant data, whichever migration added it. */
 const ALL_TENANT_TABLES = [
@@ -21,6 +22,7 @@ const ALL_TENANT_TABLES = [
   ...IMPORT_TENANT_TABLES,
   ...POSTING_TENANT_TABLES,
   ...COUNT_TENANT_TABLES,
+  ...WEBHOOK_TENANT_TABLES,
 ];
 
 /** Tenant tables the application role has no privilege on (migration 26: only its definer function). */
@@ -59,7 +61,12 @@ async function seedTenant(id: string): Promise<void> {
      insert into imports (tenant_id, id, mode, file_name, file_sha256, file_bytes, options_key, limits, created_by)
        values ($1, $2::uuid, 'insert', 'f.csv', 'sha', 1, 'key', '{}', 't');
      insert into import_chunks (tenant_id, import_id, seq, data) values ($1, $2::uuid, 0, 'x');
-     insert into import_errors (tenant_id, import_id, record_number, seq, reason) values ($1, $2::uuid, 1, 0, 'invalid');`.replaceAll(
+     insert into import_errors (tenant_id, import_id, record_number, seq, reason) values ($1, $2::uuid, 1, 0, 'invalid');
+     insert into webhook_endpoints (tenant_id, id, url, events, secret_ciphertext, cursor_txid, cursor_seq, created_by)
+       values ($1, $2::uuid, 'https://example.com/hook', '{contact.created}', 'w1.x', '0', 0, 't');
+     insert into webhook_deliveries (tenant_id, endpoint_id, id, message_id, event_type, payload)
+       values ($1, $2::uuid, gen_random_uuid(), 'msg_1', 'webhook.test', '{}');
+     update imports set checkpoint = 1 where tenant_id = $1 and id = $2::uuid;`.replaceAll(
       /\$(\d)/g,
       (_m, n: string) =>
         n === "1" ? pg.escapeLiteral(id) : n === "2" ? pg.escapeLiteral(account) : pg.escapeLiteral(contact),

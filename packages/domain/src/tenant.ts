@@ -30,6 +30,16 @@ export const TenantSettings = z.strictObject({
       requirePrimaryAddress: z.boolean().default(false),
     })
     .optional(),
+  /** Webhook deliveries; absent (private targets refused) until a caller sets it. */
+  webhooks: z
+    .strictObject({
+      /**
+       * Lets endpoints resolve to loopback, link-local or private addresses (a receiver inside
+       * the tenant's own network, or a test's on loopback). Off: such a delivery is refused.
+       */
+      allowPrivateTargets: z.boolean().default(false),
+    })
+    .optional(),
 });
 export type TenantSettings = z.output<typeof TenantSettings>;
 
@@ -56,6 +66,7 @@ export const TenantSettingsPatch = z.strictObject({
     })
     .optional(),
   validation: z.strictObject({ requirePrimaryAddress: z.boolean().optional() }).optional(),
+  webhooks: z.strictObject({ allowPrivateTargets: z.boolean().optional() }).optional(),
 });
 export type TenantSettingsPatch = z.infer<typeof TenantSettingsPatch>;
 
@@ -63,6 +74,7 @@ export type TenantSettingsPatch = z.infer<typeof TenantSettingsPatch>;
 export function patchTenantSettings(settings: TenantSettings, patch: TenantSettingsPatch): TenantSettings {
   const requirePrimaryAddress =
     patch.validation?.requirePrimaryAddress ?? settings.validation?.requirePrimaryAddress;
+  const allowPrivateTargets = patch.webhooks?.allowPrivateTargets ?? settings.webhooks?.allowPrivateTargets;
   return {
     taxIdAlwaysUnmasked: patch.taxIdAlwaysUnmasked ?? settings.taxIdAlwaysUnmasked,
     limits: {
@@ -74,7 +86,13 @@ export function patchTenantSettings(settings: TenantSettings, patch: TenantSetti
     },
     // Set only once a caller sets it, like the optional limits.
     ...(requirePrimaryAddress === undefined ? {} : { validation: { requirePrimaryAddress } }),
+    ...(allowPrivateTargets === undefined ? {} : { webhooks: { allowPrivateTargets } }),
   };
+}
+
+/** Whether the tenant's webhook endpoints may resolve to private, loopback or link-local addresses. */
+export function allowsPrivateWebhookTargets(settings: Pick<TenantSettings, "webhooks">): boolean {
+  return settings.webhooks?.allowPrivateTargets ?? false;
 }
 
 /** Whether the tenant's new contacts need a complete primary address (off unless set). */

@@ -10,6 +10,7 @@ import { announceTenantChange } from "../auth/principal-changes.js";
 import { platformForInput, platformProcedure, procedureWith, requireForInput, router } from "../trpc/init.js";
 import { TenantService, createTenantWithKey, toApiKeyView, toTenantView } from "../tenants/tenant.service.js";
 import { ApiKeyResponse, ObjectResponse, TenantResponse } from "../rest/responses.js";
+import { webhooksRouter } from "./webhooks.router.js";
 
 const admin = procedureWith("admin");
 
@@ -174,6 +175,7 @@ const apiKeysRouter = router({
 export const adminRouter = router({
   tenants: tenantsRouter,
   apiKeys: apiKeysRouter,
+  webhooks: webhooksRouter,
 
   /** Who saw which contact's tax ID unmasked, and when (newest first). */
   taxIdReveals: admin

@@ -414,6 +414,37 @@ const PERMISSION_MATRIX: {
   },
   { procedure: "admin.taxIdReveals", needs: "admin", call: (c) => c.admin.taxIdReveals.query() },
   {
+    procedure: "admin.webhooks.create",
+    needs: "admin",
+    call: (c) => c.admin.webhooks.create.mutate({ url: "https://hooks.example.com/matrix" }),
+  },
+  { procedure: "admin.webhooks.list", needs: "admin", call: (c) => c.admin.webhooks.list.query() },
+  {
+    procedure: "admin.webhooks.update",
+    needs: "admin",
+    call: (c) => c.admin.webhooks.update.mutate({ id: randomUUID(), enabled: false }),
+  },
+  {
+    procedure: "admin.webhooks.delete",
+    needs: "admin",
+    call: (c) => c.admin.webhooks.delete.mutate({ id: randomUUID() }),
+  },
+  {
+    procedure: "admin.webhooks.test",
+    needs: "admin",
+    call: (c) => c.admin.webhooks.test.mutate({ id: randomUUID() }),
+  },
+  {
+    procedure: "admin.webhooks.deliveries",
+    needs: "admin",
+    call: (c) => c.admin.webhooks.deliveries.query({ endpointId: randomUUID() }),
+  },
+  {
+    procedure: "admin.webhooks.replay",
+    needs: "admin",
+    call: (c) => c.admin.webhooks.replay.mutate({ endpointId: randomUUID() }),
+  },
+  {
     procedure: "accounts.create",
     needs: "accounts:write",
     call: (c) => c.accounts.create.mutate({ account: someAccount }),
@@ -540,6 +571,8 @@ interface BravoIds {
   channel: string;
   role: string;
   import: string;
+  webhook: string;
+  delivery: string;
 }
 
 /** An account of alpha's own, to pair with one of bravo's ids. */
@@ -739,6 +772,40 @@ const BOLA_MATRIX: {
   { name: "imports.cancel", call: (c, t) => c.imports.cancel.mutate({ id: t.import }), field: "id" },
   { name: "imports.errors", call: (c, t) => c.imports.errors.query({ id: t.import }), field: "id" },
   {
+    name: "admin.webhooks.update",
+    call: (c, t) => c.admin.webhooks.update.mutate({ id: t.webhook, url: "https://hijack.example.com/" }),
+    field: "id",
+  },
+  {
+    name: "admin.webhooks.delete",
+    call: (c, t) => c.admin.webhooks.delete.mutate({ id: t.webhook }),
+    field: "id",
+  },
+  {
+    name: "admin.webhooks.test",
+    call: (c, t) => c.admin.webhooks.test.mutate({ id: t.webhook }),
+    field: "id",
+  },
+  {
+    name: "admin.webhooks.deliveries",
+    call: (c, t) => c.admin.webhooks.deliveries.query({ endpointId: t.webhook }),
+    field: "endpointId",
+  },
+  {
+    name: "admin.webhooks.replay",
+    call: (c, t) => c.admin.webhooks.replay.mutate({ endpointId: t.webhook, deliveryId: t.delivery }),
+    field: "endpointId",
+  },
+  {
+    name: "admin.webhooks.replay (their delivery on our endpoint)",
+    call: async (c, t) =>
+      c.admin.webhooks.replay.mutate({
+        endpointId: (await c.admin.webhooks.create.mutate({ url: "https://hooks.example.com/own" })).id,
+        deliveryId: t.delivery,
+      }),
+    field: "deliveryId",
+  },
+  {
     name: "admin.tenants.get",
     call: (c) => c.admin.tenants.get.query({ tenantId: "bravo" }),
     field: "tenantId",
@@ -780,7 +847,11 @@ describe("the BOLA matrix", () => {
       { url: h.url, apiKey: await h.keyWith("bravo", ["imports:write"]) },
       new TextEncoder().encode("First Name,Last Name\nBola,Bravo\n"),
     );
+    const webhook = await h.bravo.admin.webhooks.create.mutate({ url: "https://hooks.example.com/bravo" });
+    const delivery = await h.bravo.admin.webhooks.test.mutate({ id: webhook.id });
     theirs = {
+      webhook: webhook.id,
+      delivery: delivery.id,
       import: upload.importId,
       contact: contact.id,
       externalId: "bravo-external",
@@ -803,6 +874,8 @@ describe("the BOLA matrix", () => {
         ),
         roles: await h.bravo.roles.list.query(),
         imports: await h.bravo.imports.list.query({ limit: 1000 }),
+        webhooks: await h.bravo.admin.webhooks.list.query(),
+        deliveries: await h.bravo.admin.webhooks.deliveries.query({ endpointId: webhook.id }),
       };
     };
   });
