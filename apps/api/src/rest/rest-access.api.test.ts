@@ -63,6 +63,8 @@ interface Ids {
   role: string;
   import: string;
   apiKey: string;
+  /** A webhook endpoint (no deliveries). */
+  webhook: string;
   /** A portal user whose linked contact has a tax ID. */
   user: string;
 }
@@ -113,6 +115,7 @@ async function seed(c: ContactsClient, tenant: string): Promise<Ids> {
     new TextEncoder().encode("First Name,Last Name\nAda,Lovelace\n"),
   );
   const key = await c.admin.apiKeys.create.mutate({ name: "fixture", permissions: ["contacts:read"] });
+  const webhook = await c.admin.webhooks.create.mutate({ url: "https://hooks.example.com/fixture" });
   return {
     tenant,
     contact: contact.id,
@@ -127,6 +130,7 @@ async function seed(c: ContactsClient, tenant: string): Promise<Ids> {
     role: role.code,
     import: upload.importId,
     apiKey: key.id,
+    webhook: webhook.id,
     user,
   };
 }
@@ -512,6 +516,43 @@ const CASES: Case[] = [
     needs: "admin",
     request: (t) => ({ params: { id: t.apiKey } }),
     bola: { status: 404, field: "id" },
+  },
+  {
+    route: "POST /admin/webhooks",
+    needs: "admin",
+    request: () => ({ body: { url: "https://hooks.example.com/new" } }),
+    bola: "own data",
+  },
+  { route: "GET /admin/webhooks", needs: "admin", request: () => ({}), bola: "own data" },
+  {
+    route: "PATCH /admin/webhooks/{id}",
+    needs: "admin",
+    request: (t) => ({ params: { id: t.webhook }, body: { enabled: false } }),
+    bola: { status: 404, field: "id" },
+  },
+  {
+    route: "DELETE /admin/webhooks/{id}",
+    needs: "admin",
+    request: (t) => ({ params: { id: t.webhook } }),
+    bola: { status: 404, field: "id" },
+  },
+  {
+    route: "POST /admin/webhooks/{id}/test",
+    needs: "admin",
+    request: (t) => ({ params: { id: t.webhook } }),
+    bola: { status: 404, field: "id" },
+  },
+  {
+    route: "GET /admin/webhooks/{endpointId}/deliveries",
+    needs: "admin",
+    request: (t) => ({ params: { endpointId: t.webhook } }),
+    bola: { status: 404, field: "endpointId" },
+  },
+  {
+    route: "POST /admin/webhooks/{endpointId}/replay",
+    needs: "admin",
+    request: (t) => ({ params: { endpointId: t.webhook } }),
+    bola: { status: 404, field: "endpointId" },
   },
   {
     route: "GET /admin/tax-id-reveals",
